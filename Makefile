@@ -1,0 +1,68 @@
+# The two commands of the README: `make demo` and `make test`. Both install what is missing
+# (Debian packages, the virtualenv, the lab image) before doing their job.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+OMCTL   := $(BIN)/omctl
+# podman needs runc and no ulimit changes here: a project-local containers.conf, never /etc.
+export CONTAINERS_CONF := $(CURDIR)/omctl/data/containers.conf
+export ANSIBLE_HOME := $(CURDIR)/.omctl/ansible-home
+
+SYSTEM_PACKAGES := podman runc conmon debootstrap uidmap slirp4netns openssh-client rsync git python3-venv
+
+.PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down
+
+help:
+	@echo "make demo   start a lab host, onboard it as client 'demo', run in-scope and refused tasks"
+	@echo "make test   lint, unit, integration (lab containers over SSH) and Molecule tests"
+	@echo "make bench  benchmarks in bench/ (ratios against plain ansible-playbook)"
+
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+image: system venv
+	$(OMCTL) lab image
+
+demo: image
+	bash scripts/demo.sh
+
+lint: venv
+	$(BIN)/ruff check omctl tests bench
+	$(BIN)/ruff format --check omctl tests bench
+	$(BIN)/ansible-lint --profile production
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: image
+	$(BIN)/pytest tests/integration
+
+molecule: image
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all
+
+test: system venv lint unit integration molecule
+
+bench: image
+	$(BIN)/python bench/overhead.py
+
+lab-down: venv
+	$(OMCTL) lab down
+
+clean: lab-down
+	rm -rf .omctl/runs

@@ -1,0 +1,3 @@
+from omctl.cli.main import main
+
+main()

@@ -1,0 +1,89 @@
+"""The task catalog: one playbook per task under playbooks/<category>/.
+
+The folder is the task's category and the single source of truth for it. A playbook's first
+line is ``# description: <one line>``, read here without parsing the YAML so that listing the
+catalog stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from omctl.errors import BadInput, UnknownTask
+from omctl.workspace import Workspace
+
+DESCRIPTION_PREFIX = "# description:"
+
+
+class Category(StrEnum):
+    OPERATION = "operation"
+    MAINTENANCE = "maintenance"
+    ONBOARDING = "onboarding"
+
+    @property
+    def contracted(self) -> bool:
+        """Operation and maintenance are what a client buys; onboarding is the handover."""
+        return self is not Category.ONBOARDING
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    category: Category
+    description: str
+    playbook: Path
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "category": self.category.value,
+            "description": self.description,
+            "playbook": str(self.playbook),
+        }
+
+
+def read_description(playbook: Path) -> str:
+    with playbook.open(encoding="utf-8") as handle:
+        first = handle.readline().strip()
+    if not first.lower().startswith(DESCRIPTION_PREFIX):
+        raise BadInput(
+            f"first line must be '{DESCRIPTION_PREFIX} <one line>'", path=playbook, line=1
+        )
+    description = first[len(DESCRIPTION_PREFIX) :].strip()
+    if not description:
+        raise BadInput("the description is empty", path=playbook, line=1)
+    return description
+
+
+def discover(ws: Workspace) -> list[Task]:
+    """Every task of the workspace, sorted by category then name."""
+    tasks: list[Task] = []
+    seen: dict[str, Path] = {}
+    for category in Category:
+        folder = ws.playbooks / category.value
+        if not folder.is_dir():
+            continue
+        for playbook in sorted(folder.glob("*.yml")):
+            name = playbook.stem
+            if name in seen:
+                raise BadInput(
+                    f"task {name!r} exists in two categories (also {seen[name]})", path=playbook
+                )
+            seen[name] = playbook
+            tasks.append(Task(name, category, read_description(playbook), playbook))
+    return tasks
+
+
+def by_name(ws: Workspace) -> dict[str, Task]:
+    return {task.name: task for task in discover(ws)}
+
+
+def get(ws: Workspace, name: str) -> Task:
+    tasks = by_name(ws)
+    try:
+        return tasks[name]
+    except KeyError:
+        known = ", ".join(sorted(tasks)) or "none"
+        raise UnknownTask(f"unknown task {name!r} (known: {known})", path=ws.playbooks) from None

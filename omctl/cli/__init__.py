@@ -1,0 +1,1 @@
+"""The omctl command line: thin Typer commands, one module per command group."""

@@ -1,0 +1,60 @@
+"""What every command shares: settings from the context, the ledger, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import typer
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from omctl import console, ledger
+from omctl.errors import OmctlError
+from omctl.settings import Settings
+
+
+class OmctlGroup(TyperGroup):
+    """Maps OmctlError to a one-line message on stderr and its documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OmctlError as exc:
+            console.err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Settings):  # pragma: no cover - the root callback always sets it
+        raise RuntimeError("settings missing from the context")
+    return obj
+
+
+@contextmanager
+def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Ledger]:
+    """The workspace's ledger; first marks runs whose process died as interrupted."""
+    from omctl.runs import recover_interrupted
+
+    current = settings(ctx)
+    current.workspace.ensure_state()
+    book = ledger.open_ledger(current.ledger)
+    try:
+        if recover:
+            recover_interrupted(current.workspace, book)
+        yield book
+    finally:
+        book.close()
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        cls=OmctlGroup,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )

@@ -1,0 +1,93 @@
+"""omctl history / show: read the ledger back."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from omctl import console, ledger
+from omctl.cli import common
+from omctl.cli.run import print_summary
+from omctl.cli.tasks import JsonOption
+from omctl.errors import BadInput
+
+
+def history(
+    ctx: typer.Context,
+    client: Annotated[str | None, typer.Argument(help="Only this client's runs.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded runs, oldest first: refused, in scope and out of scope alike."""
+    if client is not None:
+        common.settings(ctx).workspace.existing_client_dir(client)
+    with common.open_ledger(ctx) as book:
+        found = ledger.runs(book, client)
+    if as_json:
+        console.emit_json([run.summary() for run in found])
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("run", "started (UTC)", "client", "category", "task", "scope", "status"):
+        table.add_column(column)
+    table.add_column("note")
+    for run in found:
+        scope_note = "in" if run.in_scope else "[yellow]out[/]"
+        note = run.out_of_scope_reason or run.refusal_reason or run.message or ""
+        table.add_row(
+            run.id,
+            run.started_at[:19].replace("T", " "),
+            run.client,
+            run.category,
+            run.task + (" (check)" if run.check else ""),
+            scope_note,
+            run.status,
+            escape(note),
+        )
+    console.out.print(table)
+
+
+def _resolve(book: ledger.Ledger, run_id: str) -> ledger.Run:
+    found = ledger.get_run(book, run_id)
+    if found is not None:
+        return found
+    matches = [run for run in ledger.runs(book) if run.id.startswith(run_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise BadInput(f"run id {run_id!r} is ambiguous ({len(matches)} runs start with it)")
+    raise BadInput(f"no run {run_id!r} in the ledger")
+
+
+def _print_evidence(kind: str, host: str, data: Any) -> None:
+    console.out.print(f"[bold]{kind}[/] of {host}:")
+    console.out.print(escape(json.dumps(data, indent=2, sort_keys=True, default=str)))
+
+
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one run: its record, per-host results and the evidence its roles published."""
+    with common.open_ledger(ctx) as book:
+        found = _resolve(book, run_id)
+    if as_json:
+        console.emit_json(found.as_dict())
+        return
+    details = found.as_dict()
+    for key in (
+        "client", "contract", "task", "category", "status", "in_scope", "out_of_scope_reason",
+        "refusal_reason", "check", "diff", "limit", "targets", "operator", "omctl_version",
+        "workspace_commit", "started_at", "ended_at", "message",
+    ):  # fmt: skip
+        value = details.get(key)
+        if value not in (None, [], ""):
+            console.out.print(f"{key + ':':<20} {escape(str(value))}", highlight=False)
+    if found.hosts:
+        print_summary(found)
+    for host, result in found.hosts.items():
+        for kind, data in result.evidence.items():
+            _print_evidence(kind, host, data)

@@ -1,0 +1,59 @@
+"""omctl onboard: take a new client server into care."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from omctl import console
+from omctl import onboard as onboarding
+from omctl.cli import common
+from omctl.cli.run import exit_code_of, print_progress, print_start, print_summary
+from omctl.cli.tasks import JsonOption
+from omctl.runs import Request, execute
+
+
+def onboard(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="Client name; created when new.")],
+    host: Annotated[str, typer.Argument(help="Inventory name of the server, e.g. web1.")],
+    address: Annotated[str, typer.Option("--address", help="Address to reach it over SSH.")],
+    port: Annotated[int, typer.Option("--port", help="SSH port.")] = 22,
+    user: Annotated[str, typer.Option("--user", help="SSH user.")] = "root",
+    key: Annotated[Path | None, typer.Option("--key", help="SSH private key.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check SSH and Python, add the host to the client's inventory, record its baseline."""
+    current = common.settings(ctx)
+    target = onboarding.Target(
+        client=client,
+        host=host,
+        address=address,
+        port=port,
+        user=user,
+        key=key.expanduser().resolve() if key else None,
+    )
+    is_new = onboarding.prepare_host(current.workspace, target, date.today())
+    client_dir = current.workspace.client_dir(client)
+    console.err.print(
+        f"{'created client ' + client if is_new else 'added to ' + client}: {host} "
+        f"({user}@{address}:{port}) in {client_dir / 'hosts.yml'}"
+    )
+    request = Request(client=client, task=onboarding.BASELINE_TASK, limit=host)
+    with common.open_ledger(ctx) as book:
+        result = execute(current, book, request, on_progress=print_progress, on_start=print_start)
+    code = exit_code_of(result)
+    if as_json:
+        console.emit_json({**result.as_dict(), "exit_code": int(code)})
+    else:
+        print_summary(result)
+        console.err.print(f"baseline recorded as run {result.id}: omctl show {result.id}")
+        if is_new:
+            console.err.print(
+                f"edit {client_dir / 'scope.yml'} to record the contract, then "
+                f"omctl scope check {client}"
+            )
+    raise typer.Exit(int(code))

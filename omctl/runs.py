@@ -1,0 +1,291 @@
+"""Running a task for a client: scope decision, lock, ledger records, playbook, result.
+
+Order matters for the evidence: the refusal or the run's start is in the ledger before Ansible
+starts, per-host results and the end follow, so a killed run is never lost (the next omctl start
+marks it interrupted).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from omctl import __version__, catalog, inventory, ledger, locking, runner, scope
+from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
+from omctl.ledger import Ledger, Run
+from omctl.settings import Settings
+from omctl.workspace import Workspace
+
+RUNS_DIR = "runs"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    moment = now or datetime.now(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def workspace_commit(ws: Workspace) -> str | None:
+    """The workspace's git commit, with '-dirty' when it has uncommitted changes."""
+    if shutil.which("git") is None:
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ws.root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ws.root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return f"{head}-dirty" if dirty else head
+
+
+@dataclass(frozen=True)
+class Request:
+    client: str
+    task: str
+    check: bool = False
+    diff: bool = False
+    limit: str | None = None
+    out_of_scope_reason: str | None = None
+    extravars: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything known about a request before anything is recorded or run."""
+
+    request: Request
+    task: catalog.Task
+    inventory: inventory.Inventory
+    scope: scope.Scope
+    targets: list[str]
+    decision: scope.Decision
+
+
+def prepare(ws: Workspace, request: Request, now: datetime | None = None) -> Prepared:
+    """Validate the request; raises BadInput family errors, records nothing."""
+    if request.out_of_scope_reason is not None and not request.out_of_scope_reason.strip():
+        raise BadInput("--out-of-scope needs a reason the client can read")
+    client_dir = ws.existing_client_dir(request.client)
+    tasks = catalog.by_name(ws)
+    task = catalog.get(ws, request.task)
+    hosts = inventory.load(client_dir / inventory.HOSTS_FILE)
+    loaded = scope.load(client_dir / scope.SCOPE_FILE)
+    scope.check_against(loaded, client=request.client, catalog=tasks, inventory_names=hosts.names)
+    targets = hosts.resolve(request.limit)
+    entry = loaded.scope.entry(task)
+    covered = hosts.covered(entry.hosts) if entry is not None else None
+    moment = now.astimezone(ZoneInfo(loaded.scope.timezone)) if now else loaded.scope.now()
+    decision = scope.decide(loaded.scope, task, targets=targets, covered=covered, now=moment)
+    return Prepared(request, task, hosts, loaded.scope, targets, decision)
+
+
+def _record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dict[str, Any]:
+    request = prepared.request
+    return {
+        "client": request.client,
+        "contract": prepared.scope.contract,
+        "task": prepared.task.name,
+        "category": prepared.task.category.value,
+        "in_scope": in_scope,
+        "out_of_scope_reason": None if in_scope else request.out_of_scope_reason,
+        "check": request.check,
+        "diff": request.diff,
+        "limit": request.limit,
+        "targets": prepared.targets,
+        "operator": settings.operator,
+        "omctl_version": __version__,
+        "workspace_commit": workspace_commit(settings.workspace),
+    }
+
+
+def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) -> list[str]:
+    """Mark runs whose process is gone as interrupted. A live run holds its client's lock."""
+    marked: list[str] = []
+    for run in ledger.runs(book, client):
+        if run.status != ledger.RUNNING:
+            continue
+        fd = locking.try_lock(ws, run.client)
+        if fd is None:
+            continue  # its omctl process is still running
+        try:
+            book.append(
+                run.id,
+                ledger.INTERRUPTED,
+                {
+                    "status": ledger.STATUS_INTERRUPTED,
+                    "message": "omctl stopped before the run finished; no result was recorded",
+                },
+            )
+            marked.append(run.id)
+        finally:
+            locking.release(fd)
+    return marked
+
+
+def rotate_run_dirs(ws: Workspace, keep: int, current: str) -> None:
+    """Keep the artifacts of the newest ``keep`` runs (run ids sort by time)."""
+    root = ws.state / RUNS_DIR
+    if not root.is_dir():
+        return
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in folders[: max(0, len(folders) - keep)]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class _Cancellation:
+    """SIGINT/SIGTERM cancel the playbook through ansible-runner instead of killing omctl."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __call__(self) -> bool:
+        return self.signal_name is not None
+
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+
+@contextmanager
+def _cancel_on_signals(cancellation: _Cancellation) -> Iterator[None]:
+    previous = {
+        sig: signal.signal(sig, cancellation.handle) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def execute(
+    settings: Settings,
+    book: Ledger,
+    request: Request,
+    on_progress: Callable[[runner.Progress], None],
+    on_start: Callable[[str, Prepared], None] | None = None,
+    now: datetime | None = None,
+) -> Run:
+    """Run one task for one client. Returns the recorded run; raises ScopeRefused (recorded)."""
+    ws = settings.workspace
+    prepared = prepare(ws, request, now)
+    ws.ensure_state()
+    run_id = new_run_id()
+    decision = prepared.decision
+    if not decision.in_scope and request.out_of_scope_reason is None:
+        book.append(
+            run_id,
+            ledger.REFUSED,
+            {**_record_fields(prepared, settings, False), "refusal_reason": decision.reason},
+        )
+        raise ScopeRefused(
+            f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
+            f"out-of-scope work, pass --out-of-scope REASON"
+        )
+    in_scope = decision.in_scope
+    with locking.client_lock(ws, request.client, run_id):
+        recover_interrupted(ws, book, request.client)
+        book.append(run_id, ledger.STARTED, _record_fields(prepared, settings, in_scope))
+        if on_start is not None:
+            on_start(run_id, prepared)
+        spec = runner.PlaybookSpec(
+            run_id=run_id,
+            private_data_dir=ws.state / RUNS_DIR / run_id,
+            project_dir=ws.root,
+            playbook=prepared.task.playbook,
+            inventory=prepared.inventory.path,
+            limit=request.limit,
+            check=request.check,
+            diff=request.diff,
+            extravars=request.extravars or {},
+            vault_password_file=settings.vault_password_file,
+            ansible_cfg=ws.ansible_cfg,
+        )
+        cancellation = _Cancellation()
+        try:
+            with _cancel_on_signals(cancellation):
+                result = runner.run_playbook(spec, on_progress, cancellation)
+        except EnvironmentProblem as exc:
+            book.append(run_id, ledger.FINISHED, {"status": ledger.FAILED, "message": exc.message})
+            raise
+        finally:
+            rotate_run_dirs(ws, settings.artifacts_keep, run_id)
+        _record_result(book, run_id, result, cancellation.signal_name)
+    found = ledger.get_run(book, run_id)
+    assert found is not None  # just appended
+    return found
+
+
+def _record_result(
+    book: Ledger, run_id: str, result: runner.PlaybookResult, signal_name: str | None
+) -> None:
+    for host, counts in result.hosts.items():
+        book.append(
+            run_id,
+            ledger.HOST,
+            {
+                "host": host,
+                "ok": counts.ok,
+                "changed": counts.changed,
+                "failed": counts.failed,
+                "unreachable": counts.unreachable,
+                "skipped": counts.skipped,
+                "rescued": counts.rescued,
+                "ignored": counts.ignored,
+                "changed_tasks": counts.changed_tasks,
+                "failures": counts.failures,
+            },
+        )
+    for kind, per_host in result.evidence.items():
+        for host, data in per_host.items():
+            book.append(run_id, ledger.EVIDENCE, {"host": host, "kind": kind, "data": data})
+    if signal_name is not None or result.status == "canceled":
+        status = ledger.STATUS_INTERRUPTED
+        message = f"cancelled by {signal_name or 'the operator'}"
+    elif result.status == "successful" and not result.host_failed():
+        status, message = ledger.SUCCESSFUL, None
+    else:
+        status = ledger.FAILED
+        message = _failure_message(result)
+    book.append(run_id, ledger.FINISHED, {"status": status, "message": message, "rc": result.rc})
+
+
+def _failure_message(result: runner.PlaybookResult) -> str:
+    failed = {
+        host: counts for host, counts in result.hosts.items() if counts.failed or counts.unreachable
+    }
+    if failed:
+        parts = []
+        for host, counts in failed.items():
+            first = counts.failures[0] if counts.failures else {"task": "?", "message": ""}
+            state = "unreachable" if counts.unreachable else "failed"
+            parts.append(f"{host} {state} at '{first['task']}': {first['message']}".rstrip(": "))
+        return "; ".join(parts)
+    if result.status == "timeout":
+        return "the playbook timed out"
+    last = result.tail.splitlines()[-1] if result.tail else ""
+    return f"ansible-playbook exited {result.rc}" + (f": {last}" if last else "")
+
+
+def artifacts_dir(ws: Workspace, run_id: str) -> Path:
+    return ws.state / RUNS_DIR / run_id

@@ -1,0 +1,312 @@
+"""The contract scope of a client: inventories/<client>/scope.yml.
+
+A typed model validates the file; errors name scope.yml:LINE. ``decide`` turns the contract
+into an in-scope or refused verdict for one requested run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from omctl import yamlfile
+from omctl.catalog import Category, Task
+from omctl.errors import ScopeInvalid
+
+SCOPE_FILE = "scope.yml"
+CONTRACTED = (Category.OPERATION, Category.MAINTENANCE)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WINDOW_RE = re.compile(
+    r"^(?P<days>[A-Za-z,*\-]+)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$"
+)
+
+
+class Cadence(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ON_REQUEST = "on_request"
+
+
+def _parse_days(spec: str) -> frozenset[int]:
+    spec = spec.lower()
+    if spec in {"*", "daily", "any"}:
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        if first[:3] not in DAYS or (last and last[:3] not in DAYS):
+            raise ValueError(f"unknown day in {part!r} (use Mon..Sun, ranges like Mon-Fri)")
+        if len(first) != 3 or (last and len(last) != 3):
+            raise ValueError(f"write days as three letters, not {part!r}")
+        start = DAYS.index(first)
+        stop = DAYS.index(last) if last else start
+        index = start
+        while True:  # ranges may wrap around the week, e.g. Fri-Mon
+            days.add(index)
+            if index == stop:
+                break
+            index = (index + 1) % 7
+    return frozenset(days)
+
+
+def _parse_time(text: str) -> time:
+    hours, minutes = (int(part) for part in text.split(":"))
+    if hours == 24 and minutes == 0:
+        return time.max
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise ValueError(f"{text!r} is not a time of day")
+    return time(hours, minutes)
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a task may start: days of the week and a time range; a range may cross midnight."""
+
+    text: str
+    days: frozenset[int]
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> Window:
+        match = WINDOW_RE.match(text.strip())
+        if not match:
+            raise ValueError(
+                f"window {text!r} must look like 'Sun 02:00-04:00' or 'Mon-Fri 22:00-06:00'"
+            )
+        start, end = _parse_time(match["start"]), _parse_time(match["end"])
+        if start == end:
+            raise ValueError(f"window {text!r} is empty: start and end are the same")
+        return cls(text.strip(), _parse_days(match["days"]), start, end)
+
+    def is_open(self, moment: datetime) -> bool:
+        clock = moment.time().replace(tzinfo=None)
+        if self.start < self.end:
+            return moment.weekday() in self.days and self.start <= clock < self.end
+        # Crosses midnight: the day names the evening on which the window opens.
+        if clock >= self.start:
+            return moment.weekday() in self.days
+        yesterday = (moment - timedelta(days=1)).weekday()
+        return clock < self.end and yesterday in self.days
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class TaskScope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: Cadence
+    window: Window | None = None
+    hosts: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Window):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("window must be a string like 'Sun 02:00-04:00'")
+        return Window.parse(value)
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    client: str = Field(min_length=1)
+    contract: str = Field(min_length=1)
+    valid_from: date
+    valid_until: date
+    timezone: str = "UTC"
+    operation: dict[str, TaskScope] = Field(default_factory=dict)
+    maintenance: dict[str, TaskScope] = Field(default_factory=dict)
+
+    @field_validator("operation", "maintenance", mode="before")
+    @classmethod
+    def _empty_map(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("valid_until")
+    @classmethod
+    def _dates(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("valid_from")
+        if start is not None and value < start:
+            raise ValueError(f"valid_until is before valid_from ({start})")
+        return value
+
+    def tasks(self, category: Category) -> dict[str, TaskScope]:
+        return self.operation if category is Category.OPERATION else self.maintenance
+
+    def entry(self, task: Task) -> TaskScope | None:
+        if not task.category.contracted:
+            return None
+        return self.tasks(task.category).get(task.name)
+
+    def in_force(self, today: date) -> bool:
+        return self.valid_from <= today <= self.valid_until
+
+    def now(self) -> datetime:
+        return datetime.now(ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True)
+class LoadedScope:
+    scope: Scope
+    source: yamlfile.LocatedYaml
+
+    def line_of(self, *key: str | int) -> int:
+        return self.source.line_of(key)
+
+
+def _pydantic_message(error: Any) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    field = ".".join(str(part) for part in loc) or "file"
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}"
+    if kind == "missing":
+        return f"missing key {field!r}"
+    if kind == "enum":
+        allowed = ", ".join(c.value for c in Cadence)
+        return f"{field}: {error['input']!r} is not a cadence (use {allowed})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+def parse(located: yamlfile.LocatedYaml) -> LoadedScope:
+    if not isinstance(located.data, dict):
+        raise located.error("scope must be a mapping of keys to values", cls=ScopeInvalid)
+    try:
+        scope = Scope.model_validate(located.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = tuple(first["loc"])
+        raise located.error(_pydantic_message(first), key, cls=ScopeInvalid) from None
+    return LoadedScope(scope, located)
+
+
+def load(path: Path) -> LoadedScope:
+    return parse(yamlfile.load(path, cls=ScopeInvalid))
+
+
+def check_against(
+    loaded: LoadedScope,
+    *,
+    client: str,
+    catalog: dict[str, Task],
+    inventory_names: set[str] | None,
+) -> None:
+    """Cross-checks that need the workspace: client name, catalog, inventory hosts/groups."""
+    scope = loaded.scope
+    src = loaded.source
+    if scope.client != client:
+        raise src.error(
+            f"client is {scope.client!r} but the folder is {client!r}", ("client",), ScopeInvalid
+        )
+    for category in CONTRACTED:
+        for name, entry in scope.tasks(category).items():
+            task = catalog.get(name)
+            if task is None:
+                raise src.error(f"unknown task {name!r}", (category.value, name), ScopeInvalid)
+            if task.category is not category:
+                raise src.error(
+                    f"task {name!r} is {task.category.value}, not {category.value}",
+                    (category.value, name),
+                    ScopeInvalid,
+                )
+            if inventory_names is not None and entry.hosts:
+                for index, host in enumerate(entry.hosts):
+                    if host not in inventory_names:
+                        raise src.error(
+                            f"{name}: host or group {host!r} is not in the inventory",
+                            (category.value, name, "hosts", index),
+                            ScopeInvalid,
+                        )
+
+
+def check_in_force(loaded: LoadedScope, today: date) -> None:
+    scope = loaded.scope
+    if today < scope.valid_from:
+        raise loaded.source.error(
+            f"contract {scope.contract} starts on {scope.valid_from}, it is not in force yet",
+            ("valid_from",),
+            ScopeInvalid,
+        )
+    if today > scope.valid_until:
+        raise loaded.source.error(
+            f"contract {scope.contract} ended on {scope.valid_until}",
+            ("valid_until",),
+            ScopeInvalid,
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    in_scope: bool
+    reason: str
+
+
+def decide(
+    scope: Scope,
+    task: Task,
+    *,
+    targets: list[str],
+    covered: set[str] | None,
+    now: datetime,
+) -> Decision:
+    """May ``task`` run now on ``targets``? ``covered`` is the set of hosts the entry covers
+    (None: every host)."""
+    if not task.category.contracted:
+        return Decision(True, f"{task.category.value} work is the provider's handover")
+    today = now.date()
+    if not scope.in_force(today):
+        return Decision(
+            False,
+            f"contract {scope.contract} is valid from {scope.valid_from} to "
+            f"{scope.valid_until}, not on {today}",
+        )
+    entry = scope.entry(task)
+    if entry is None:
+        return Decision(
+            False, f"{task.category.value} task {task.name!r} is not in contract {scope.contract}"
+        )
+    if covered is not None:
+        outside = [host for host in targets if host not in covered]
+        if outside:
+            return Decision(
+                False,
+                f"contract {scope.contract} covers {task.name!r} on "
+                f"{', '.join(sorted(covered)) or 'no host'}, not on {', '.join(outside)}",
+            )
+    if entry.window is not None and not entry.window.is_open(now):
+        return Decision(
+            False,
+            f"{task.name!r} may run only in its window {entry.window} ({scope.timezone}); "
+            f"it is {now:%a %H:%M} now",
+        )
+    return Decision(True, f"{task.category.value} task {task.name!r}, {entry.every.value}")

@@ -1,0 +1,119 @@
+"""Integration fixtures: a fresh workspace with two real lab containers reached over SSH.
+
+Everything runs through the installed ``omctl`` command in subprocesses, as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+OMCTL = str(Path(sys.executable).parent / "omctl")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Lab:
+    ws: Path
+    hosts: list[dict]
+    env: dict[str, str]
+
+    @property
+    def key(self) -> Path:
+        return self.ws / ".omctl" / "lab" / "id_ed25519"
+
+    def host(self, name: str) -> dict:
+        return next(h for h in self.hosts if h["hostname"] == name)
+
+    def omctl(self, *args: str, timeout: int = 600, env: dict | None = None) -> Result:
+        done = subprocess.run(
+            [OMCTL, *args],
+            cwd=self.ws,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [OMCTL, *args],
+            cwd=self.ws,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def onboard(self, client: str, name: str) -> Result:
+        return self.omctl(
+            "onboard", client, name, "--address", "127.0.0.1",
+            "--port", str(self.host(name)["ssh_port"]), "--key", str(self.key), "--json",
+        )  # fmt: skip
+
+    def ssh(self, name: str, command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                "ssh", "-i", str(self.key), "-p", str(self.host(name)["ssh_port"]),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                "root@127.0.0.1", command,
+            ],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if os.geteuid() != 0 or shutil.which("podman") is None:
+        pytest.fail("integration tests need root and podman: run them through `make test`")
+    ws = tmp_path_factory.mktemp("workspace") / "ws"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("OMCTL_") and k != "ANSIBLE_CONFIG"
+    }
+    env["CONTAINERS_CONF"] = str(REPO / "omctl" / "data" / "containers.conf")
+    env["OMCTL_OPERATOR"] = "itest@lab"
+    init = subprocess.run(
+        [OMCTL, "init", str(ws)], env=env, capture_output=True, text=True, check=False
+    )
+    assert init.returncode == 0, init.stderr
+    started = Lab(ws, [], env)
+    up = started.omctl("lab", "up", "--hosts", "2", "--json", timeout=1800)
+    assert up.code == 0, up.stderr
+    started.hosts = up.json()
+    try:
+        yield started
+    finally:
+        started.omctl("lab", "down")
+
+
+def write_scope(lab: Lab, client: str, maintenance: str, operation: str = "{}") -> None:
+    path = lab.ws / "inventories" / client / "scope.yml"
+    path.write_text(
+        f"client: {client}\ncontract: {client.upper()}-1\nvalid_from: 2026-01-01\n"
+        f"valid_until: 2099-12-31\noperation: {operation}\nmaintenance:\n{maintenance}"
+    )

@@ -1,0 +1,158 @@
+"""Onboarding, in-scope, refused and out-of-scope runs, locking and kills on real lab hosts."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.integration.conftest import Lab, write_scope
+
+SLOW_PLAYBOOK = """\
+# description: Test probe that holds a run open for a while
+- name: Slow probe
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Hold the run open
+      ansible.builtin.command: sleep 45
+      changed_when: false
+"""
+
+
+@pytest.fixture(scope="module")
+def acme(lab: Lab) -> Lab:
+    """Client acme with both lab hosts onboarded; the contract covers web1's healthcheck."""
+    for name in ("web1", "web2"):
+        result = lab.onboard("acme", name)
+        assert result.code == 0, result.stderr
+    (lab.ws / "playbooks" / "maintenance" / "slow_probe.yml").write_text(SLOW_PLAYBOOK)
+    write_scope(
+        lab,
+        "acme",
+        "  healthcheck: {every: daily, hosts: [web1]}\n  slow_probe: {every: on_request}\n",
+    )
+    assert lab.omctl("scope", "check", "acme").code == 0
+    return lab
+
+
+def _runs(lab: Lab, client: str = "acme") -> list[dict]:
+    result = lab.omctl("history", client, "--json")
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def _wait_running(lab: Lab, task: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = [r for r in _runs(lab) if r["task"] == task and r["status"] == "running"]
+        if running:
+            return running[-1]
+        time.sleep(0.5)
+    raise AssertionError(f"no running {task} run within {timeout}s")
+
+
+def test_onboarding_records_the_baseline(acme: Lab) -> None:
+    baselines = [r for r in _runs(acme) if r["task"] == "baseline"]
+    assert len(baselines) == 2 and all(r["status"] == "successful" for r in baselines)
+    shown = acme.omctl("show", baselines[0]["id"], "--json").json()
+    (host,) = shown["hosts"].values()
+    evidence = host["evidence"]["baseline"]
+    ports = {int(p["port"]) for p in evidence["ports"]}
+    assert {22, 80} <= ports
+    assert shown["category"] == "onboarding" and shown["in_scope"] is True
+    text = acme.omctl("show", baselines[0]["id"])
+    assert text.code == 0 and "baseline of web1" in text.stdout
+
+
+def test_onboarding_wrote_inventory_and_an_empty_contract(acme: Lab) -> None:
+    client = acme.ws / "inventories" / "acme"
+    assert (client / "known_hosts").read_text().strip()
+    shown = acme.omctl("scope", "show", "acme", "--json").json()
+    assert shown["contract"]["client"] == "acme"
+
+
+def test_failed_onboarding_writes_nothing(lab: Lab) -> None:
+    closed_port = lab.host("web1")["http_port"] + 0  # HTTP, not SSH: the SSH handshake fails
+    result = lab.omctl(
+        "onboard", "ghost", "web1", "--address", "127.0.0.1", "--port", str(closed_port),
+        "--key", str(lab.key),
+    )  # fmt: skip
+    assert result.code == 1
+    assert "Traceback" not in result.stderr and "web1" not in result.stdout
+    assert "SSH" in result.stderr
+    assert not (lab.ws / "inventories" / "ghost").exists()
+
+
+def test_onboarding_the_same_host_twice_is_bad_input(acme: Lab) -> None:
+    result = acme.onboard("acme", "web1")
+    assert result.code == 2
+    assert "already in the inventory" in result.stderr
+
+
+def test_in_scope_run_answers_over_ssh(acme: Lab) -> None:
+    result = acme.omctl("run", "acme", "healthcheck", "--limit", "web1", "--json")
+    assert result.code == 0, result.stderr
+    run = result.json()
+    assert run["status"] == "successful" and run["in_scope"] is True
+    assert run["hosts"]["web1"]["failed"] == 0 and run["hosts"]["web1"]["ok"] > 0
+    assert run["contract"] == "ACME-1" and run["operator"] == "itest@lab"
+
+
+def test_refused_run_is_recorded_and_touches_nothing(acme: Lab) -> None:
+    before = len(_runs(acme))
+    result = acme.omctl("run", "acme", "healthcheck", "--limit", "web2")
+    assert result.code == 3
+    assert "not on web2" in result.stderr
+    runs = _runs(acme)
+    assert len(runs) == before + 1
+    assert runs[-1]["status"] == "refused" and runs[-1]["in_scope"] is False
+    assert not (acme.ws / ".omctl" / "runs" / runs[-1]["id"]).exists()
+
+
+def test_out_of_scope_run_is_recorded_with_its_reason(acme: Lab) -> None:
+    reason = "client asked by phone, ticket 42"
+    result = acme.omctl(
+        "run", "acme", "healthcheck", "--limit", "web2", "--out-of-scope", reason, "--json"
+    )
+    assert result.code == 0, result.stderr
+    run = result.json()
+    assert run["in_scope"] is False and run["out_of_scope_reason"] == reason
+    assert run["hosts"]["web2"]["failed"] == 0
+
+
+def test_second_concurrent_run_exits_4_at_once(acme: Lab) -> None:
+    first = acme.popen("run", "acme", "slow_probe", "--limit", "web1")
+    try:
+        running = _wait_running(acme, "slow_probe")
+        second = acme.omctl("run", "acme", "healthcheck", "--limit", "web1")
+        assert second.code == 4
+        assert "locked" in second.stderr and running["id"] in second.stderr
+        assert first.poll() is None  # the second did not wait for the first
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 1
+    finally:
+        if first.poll() is None:
+            first.kill()
+    shown = acme.omctl("show", running["id"], "--json").json()
+    assert shown["status"] == "interrupted"
+    assert "SIGTERM" in shown["message"]
+
+
+def test_run_killed_with_sigkill_is_marked_interrupted(acme: Lab) -> None:
+    victim = acme.popen("run", "acme", "slow_probe", "--limit", "web1")
+    running = _wait_running(acme, "slow_probe")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    shown = acme.omctl("show", running["id"], "--json").json()
+    assert shown["status"] == "interrupted"
+    assert acme.omctl("ledger", "verify").code == 0
+
+
+def test_demo_of_bad_input_changes_nothing(acme: Lab) -> None:
+    before = _runs(acme)
+    assert acme.omctl("run", "acme", "no_such_task").code == 2
+    assert acme.omctl("run", "nobody", "healthcheck").code == 2
+    assert acme.omctl("run", "acme", "healthcheck", "--limit", "web9").code == 2
+    assert _runs(acme) == before

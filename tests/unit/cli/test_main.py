@@ -1,0 +1,139 @@
+"""The CLI end to end through CliRunner, with real ansible-runner on local-connection hosts."""
+
+import json
+import sqlite3
+
+from omctl.errors import ExitCode
+
+
+def one_line_error(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_help_documents_exit_codes(omctl) -> None:
+    result = omctl("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for phrase in ("0 success", "1 a host failed", "2 bad input", "3 refused", "4 client locked"):
+        assert phrase in text
+
+
+def test_tasks_json(omctl) -> None:
+    result = omctl("tasks", "--json")
+    assert result.exit_code == 0
+    tasks = {t["name"]: t for t in json.loads(result.stdout)}
+    assert tasks["healthcheck"]["category"] == "maintenance"
+    assert tasks["content_sync"]["description"] == "Publish a content release"
+
+
+def test_tasks_table_groups_by_category(omctl) -> None:
+    result = omctl("tasks")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    categories = [line.split()[0] for line in lines[1:]]
+    assert categories == ["operation", "maintenance", "maintenance", "onboarding"]
+
+
+def test_scope_check_ok_and_show(omctl) -> None:
+    result = omctl("scope", "check", "acme")
+    assert result.exit_code == 0, result.stderr
+    assert "contract ACME-2026" in result.stdout
+    shown = json.loads(omctl("scope", "show", "acme", "--json").stdout)
+    by_name = {t["name"]: t for t in shown["tasks"]}
+    assert by_name["healthcheck"]["in_scope"] and by_name["healthcheck"]["scope"]["hosts"] == [
+        "web"
+    ]
+    assert "baseline" not in by_name  # onboarding is not contracted work
+    assert shown["contract"]["contract"] == "ACME-2026"
+
+
+def test_scope_check_bad_file_exit_2_one_line(omctl, ws) -> None:
+    path = ws.client_dir("acme") / "scope.yml"
+    path.write_text(path.read_text() + "  bogus: 1\n")
+    result = omctl("scope", "check", "acme")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"{path}:" in one_line_error(result)
+
+
+def test_unknown_client_exit_2(omctl) -> None:
+    result = omctl("scope", "check", "nobody")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "unknown client 'nobody'" in one_line_error(result)
+
+
+def test_wrong_option_exit_2(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "--frobnicate")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert not (omctl.ws.state / "ledger.sqlite3").exists()
+
+
+def test_run_in_scope_then_history_and_show(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "--limit", "web1", "--json")
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "successful" and run["in_scope"] is True
+    assert run["hosts"]["web1"]["changed"] == 1
+    assert "web1" in result.stderr  # live progress goes to stderr
+    history = json.loads(omctl("history", "acme", "--json").stdout)
+    assert [(r["id"], r["task"], r["status"]) for r in history] == [
+        (run["id"], "healthcheck", "successful")
+    ]
+    shown = json.loads(omctl("show", run["id"][:18], "--json").stdout)
+    assert shown["hosts"]["web1"]["evidence"]["healthcheck"] == {"checked": True}
+    assert shown["operator"] == "cli@test"
+
+
+def test_failed_host_exit_1(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "--limit", "web2")
+    assert result.exit_code == ExitCode.HOST_FAILED
+    assert "web2" in result.stdout
+
+
+def test_refused_exit_3_and_recorded(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "--limit", "db1")
+    assert result.exit_code == ExitCode.REFUSED
+    assert "covers 'healthcheck' on web1, web2, not on db1" in one_line_error(result)
+    history = json.loads(omctl("history", "--json").stdout)
+    assert history[-1]["status"] == "refused"
+    assert history[-1]["in_scope"] is False
+
+
+def test_out_of_scope_run(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "-l", "db1", "--out-of-scope", "urgent", "--json")
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["in_scope"] is False and run["out_of_scope_reason"] == "urgent"
+
+
+def test_ledger_verify_detects_tampering(omctl) -> None:
+    omctl("run", "acme", "healthcheck", "--limit", "db1")  # a refusal: one entry
+    omctl("run", "acme", "healthcheck", "--limit", "web1")
+    assert omctl("ledger", "verify").exit_code == 0
+    raw = sqlite3.connect(omctl.ws.state / "ledger.sqlite3")
+    raw.execute("DROP TRIGGER entries_no_update")
+    raw.execute("UPDATE entries SET payload = replace(payload, 'false', 'true') WHERE seq = 1")
+    raw.commit()
+    raw.close()
+    result = omctl("ledger", "verify")
+    assert result.exit_code == ExitCode.LEDGER_BROKEN
+    assert "row 1 was altered" in one_line_error(result)
+
+
+def test_show_unknown_run(omctl) -> None:
+    result = omctl("show", "nope")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "no run 'nope'" in one_line_error(result)
+
+
+def test_init_creates_a_workspace(omctl, tmp_path) -> None:
+    target = tmp_path / "provider"
+    result = omctl("init", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert (target / "ansible.cfg").is_file()
+    assert (target / "playbooks" / "onboarding" / "baseline.yml").is_file()
+    assert (target / "inventories" / "example" / "scope.yml").is_file()
+    again = omctl("init", str(target))
+    assert again.exit_code == ExitCode.BAD_INPUT

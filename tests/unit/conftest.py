@@ -1,0 +1,74 @@
+"""Shared fixtures: a small but complete workspace in a temporary folder."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from omctl.settings import Settings
+from omctl.workspace import Workspace
+
+PLAYBOOKS = {
+    "onboarding/baseline.yml": "Record the state of a server at handover",
+    "maintenance/healthcheck.yml": "Check services, the site and disk space",
+    "maintenance/patching.yml": "Apply OS and WordPress updates",
+    "operation/content_sync.yml": "Publish a content release",
+}
+
+HOSTS = """\
+all:
+  children:
+    web:
+      hosts:
+        web1: {ansible_host: 127.0.0.1, ansible_port: 2201}
+        web2: {ansible_host: 127.0.0.1, ansible_port: 2202}
+    db:
+      hosts:
+        db1: {ansible_host: 127.0.0.1, ansible_port: 2203}
+"""
+
+
+def scope_text(
+    client: str = "acme",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    body: str = "",
+) -> str:
+    start = valid_from or date.today() - timedelta(days=30)
+    end = valid_until or date.today() + timedelta(days=335)
+    return f"client: {client}\ncontract: ACME-2026\nvalid_from: {start}\nvalid_until: {end}\n{body}"
+
+
+DEFAULT_BODY = """\
+operation:
+  content_sync: {every: weekly}
+maintenance:
+  healthcheck:
+    every: daily
+    hosts: [web]
+  patching: {every: monthly, window: "Sun 02:00-04:00"}
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    for relative, description in PLAYBOOKS.items():
+        path = tmp_path / "playbooks" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"# description: {description}\n- name: Play\n  hosts: all\n  gather_facts: false\n"
+            "  tasks:\n    - name: Nothing\n      ansible.builtin.meta: noop\n"
+        )
+    (tmp_path / "roles").mkdir()
+    client = tmp_path / "inventories" / "acme"
+    client.mkdir(parents=True)
+    (client / "hosts.yml").write_text(HOSTS)
+    (client / "scope.yml").write_text(scope_text(body=DEFAULT_BODY))
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def settings(ws: Workspace) -> Settings:
+    return Settings(workspace=ws, operator="tester@unit")

@@ -1,0 +1,94 @@
+import ast
+from pathlib import Path
+
+from omctl import runner
+
+PACKAGE = Path(runner.__file__).resolve().parent
+
+
+def _spec(**overrides) -> runner.PlaybookSpec:
+    values = {
+        "run_id": "20261128T000000Z-abcdef",
+        "private_data_dir": Path("/ws/.omctl/runs/20261128T000000Z-abcdef"),
+        "project_dir": Path("/ws"),
+        "playbook": Path("/ws/playbooks/maintenance/healthcheck.yml"),
+        "inventory": Path("/ws/inventories/acme/hosts.yml"),
+    }
+    values.update(overrides)
+    return runner.PlaybookSpec(**values)
+
+
+def test_only_runner_imports_ansible_runner() -> None:
+    importers = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "ansible_runner" for name in names):
+                importers.append(path.relative_to(PACKAGE).as_posix())
+    assert sorted(set(importers)) == ["runner.py"]
+
+
+def test_kwargs_isolate_the_run_and_write_no_env_files() -> None:
+    kwargs = _spec().runner_kwargs()
+    assert kwargs["private_data_dir"] == "/ws/.omctl/runs/20261128T000000Z-abcdef"
+    assert kwargs["ident"] == "20261128T000000Z-abcdef"
+    assert kwargs["suppress_env_files"] is True
+    assert kwargs["inventory"] == "/ws/inventories/acme/hosts.yml"
+    assert kwargs["playbook"] == "/ws/playbooks/maintenance/healthcheck.yml"
+    assert "cmdline" not in kwargs and "limit" not in kwargs and "extravars" not in kwargs
+
+
+def test_check_diff_limit_and_vault_file_are_passed_through() -> None:
+    kwargs = _spec(
+        check=True, diff=True, limit="web1", vault_password_file=Path("/secret dir/pass")
+    ).runner_kwargs()
+    assert kwargs["cmdline"] == "--check --diff --vault-password-file '/secret dir/pass'"
+    assert kwargs["limit"] == "web1"
+
+
+def test_ansible_cfg_of_the_workspace_is_used(tmp_path: Path) -> None:
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[defaults]\n")
+    env = _spec(ansible_cfg=cfg).envvars()
+    assert env["ANSIBLE_CONFIG"] == str(cfg)
+    assert "ANSIBLE_CONFIG" not in _spec(ansible_cfg=tmp_path / "missing.cfg").envvars()
+
+
+def _event(kind: str, host: str, task: str, **data) -> dict:
+    return {"event": kind, "event_data": {"host": host, "task": task, **data}}
+
+
+def test_collector_turns_events_into_host_results() -> None:
+    seen: list[runner.Progress] = []
+    collect = runner._Collector(seen.append)
+    collect(_event("runner_on_ok", "web1", "Gather", res={"changed": False}))
+    collect(_event("runner_on_ok", "web1", "Write config", role="nginx", res={"changed": True}))
+    collect(_event("runner_on_failed", "web2", "Check", res={"msg": "boom\nmore"}))
+    collect(_event("runner_on_failed", "web2", "Tolerated", ignore_errors=True, res={}))
+    collect(_event("runner_on_unreachable", "web3", "Gather", res={"msg": "no route"}))
+    collect(
+        {
+            "event": "playbook_on_stats",
+            "event_data": {
+                "ok": {"web1": 2, "web2": 1},
+                "changed": {"web1": 1},
+                "failures": {"web2": 1},
+                "dark": {"web3": 1},
+                "skipped": {},
+                "artifact_data": {
+                    "omctl_evidence": {"healthcheck": {"web1": {"ok": True}, "web2": {}}}
+                },
+            },
+        }
+    )
+    hosts = collect.hosts()
+    assert hosts["web1"].changed == 1 and hosts["web1"].changed_tasks == ["nginx : Write config"]
+    assert hosts["web2"].failures == [{"task": "Check", "message": "boom"}]
+    assert hosts["web2"].status == "failed"
+    assert hosts["web3"].status == "unreachable"
+    assert collect.evidence() == {"healthcheck": {"web1": {"ok": True}, "web2": {}}}
+    assert [p.state for p in seen] == ["ok", "changed", "failed", "failed", "unreachable"]

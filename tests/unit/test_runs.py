@@ -1,0 +1,158 @@
+"""execute() end to end with a real ansible-runner and local-connection hosts."""
+
+from pathlib import Path
+
+import pytest
+
+from omctl import ledger, locking, runs
+from omctl.errors import BadInput, ClientLocked, ScopeRefused
+from omctl.settings import Settings
+from omctl.workspace import Workspace
+
+LOCAL_HOSTS = """\
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  children:
+    web:
+      hosts:
+        web1: {}
+        web2: {should_fail: true}
+    db:
+      hosts:
+        db1: {}
+"""
+
+PLAYBOOK = """\
+# description: Check services, the site and disk space
+- name: Health
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Touch something
+      ansible.builtin.command: "true"
+      changed_when: true
+    - name: Publish evidence
+      ansible.builtin.set_stats:
+        data:
+          omctl_evidence:
+            healthcheck: "{{ {inventory_hostname: {'checked': true}} }}"
+        aggregate: true
+        per_host: false
+    - name: Fail where asked
+      ansible.builtin.fail:
+        msg: "site down on {{ inventory_hostname }}"
+      when: should_fail | default(false)
+"""
+
+
+@pytest.fixture
+def local_ws(ws: Workspace) -> Workspace:
+    (ws.client_dir("acme") / "hosts.yml").write_text(LOCAL_HOSTS)
+    (ws.playbooks / "maintenance" / "healthcheck.yml").write_text(PLAYBOOK)
+    return ws
+
+
+@pytest.fixture
+def book(settings: Settings):
+    settings.workspace.ensure_state()
+    opened = ledger.open_ledger(settings.ledger)
+    yield opened
+    opened.close()
+
+
+def _noop(_event) -> None:
+    return None
+
+
+def test_in_scope_run_records_hosts_changes_and_evidence(local_ws, settings, book) -> None:
+    request = runs.Request(client="acme", task="healthcheck", limit="web1")
+    run = runs.execute(settings, book, request, _noop)
+    assert run.status == ledger.SUCCESSFUL
+    assert run.in_scope and run.contract == "ACME-2026" and run.operator == "tester@unit"
+    assert run.hosts["web1"].changed == 1
+    assert run.hosts["web1"].changed_tasks == ["Touch something"]
+    assert run.hosts["web1"].evidence == {"healthcheck": {"checked": True}}
+    assert (local_ws.state / "runs" / run.id / "artifacts" / run.id / "job_events").is_dir()
+    assert not (local_ws.state / "runs" / run.id / "env").exists()
+    assert book.verify().ok
+
+
+def test_evidence_of_several_hosts_is_merged(local_ws, settings, book) -> None:
+    local_ws.client_dir("acme").joinpath("scope.yml").write_text(
+        local_ws.client_dir("acme").joinpath("scope.yml").read_text().replace("[web]", "[all]")
+    )
+    run = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1,db1"), _noop)
+    assert run.hosts["web1"].evidence and run.hosts["db1"].evidence
+
+
+def test_failed_host_fails_the_run_with_its_message(local_ws, settings, book) -> None:
+    run = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web"), _noop)
+    assert run.status == ledger.FAILED
+    assert run.hosts["web2"].failed == 1
+    assert run.hosts["web1"].failed == 0
+    assert "web2 failed at 'Fail where asked': site down on web2" in run.message
+
+
+def test_refusal_is_recorded_and_nothing_runs(local_ws, settings, book) -> None:
+    with pytest.raises(ScopeRefused, match="not on db1"):
+        runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="db1"), _noop)
+    (refused,) = ledger.runs(book)
+    assert refused.status == ledger.STATUS_REFUSED and not refused.in_scope
+    assert "not on db1" in refused.refusal_reason
+    assert not (local_ws.state / "runs").exists()
+
+
+def test_out_of_scope_run_records_the_reason(local_ws, settings, book) -> None:
+    request = runs.Request("acme", "healthcheck", limit="db1", out_of_scope_reason="client call")
+    run = runs.execute(settings, book, request, _noop)
+    assert run.status == ledger.SUCCESSFUL
+    assert not run.in_scope and run.out_of_scope_reason == "client call"
+
+
+def test_empty_reason_is_bad_input(local_ws, settings, book) -> None:
+    request = runs.Request("acme", "healthcheck", limit="db1", out_of_scope_reason="  ")
+    with pytest.raises(BadInput):
+        runs.execute(settings, book, request, _noop)
+    assert ledger.runs(book) == []
+
+
+def test_locked_client_is_refused_at_once(local_ws, settings, book) -> None:
+    fd = locking.try_lock(local_ws, "acme")
+    try:
+        with pytest.raises(ClientLocked):
+            runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1"), _noop)
+    finally:
+        locking.release(fd)
+
+
+def test_dead_run_is_marked_interrupted_but_a_live_one_is_not(local_ws, settings, book) -> None:
+    fields = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    book.append("dead", ledger.STARTED, fields)
+    fd = locking.try_lock(local_ws, "acme")  # pretend a live omctl holds the lock
+    assert runs.recover_interrupted(local_ws, book) == []
+    locking.release(fd)
+    assert runs.recover_interrupted(local_ws, book) == ["dead"]
+    assert ledger.get_run(book, "dead").status == ledger.STATUS_INTERRUPTED
+
+
+def test_artifacts_are_rotated_by_count(local_ws, settings, book) -> None:
+    kept = Settings(workspace=local_ws, operator="t@u", artifacts_keep=2)
+    ids = [
+        runs.execute(kept, book, runs.Request("acme", "healthcheck", limit="web1"), _noop).id
+        for _ in range(3)
+    ]
+    remaining = sorted(p.name for p in (local_ws.state / "runs").iterdir())
+    assert remaining == ids[1:]
+
+
+def test_unknown_client_and_task(local_ws, settings, book) -> None:
+    with pytest.raises(BadInput, match="unknown client 'nobody'"):
+        runs.execute(settings, book, runs.Request("nobody", "healthcheck"), _noop)
+    with pytest.raises(BadInput, match="unknown task 'nothing'"):
+        runs.execute(settings, book, runs.Request("acme", "nothing"), _noop)
+
+
+def test_workspace_commit_of_a_plain_folder_is_none(tmp_path: Path) -> None:
+    assert runs.workspace_commit(Workspace(tmp_path)) is None

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from omctl import settings
+from omctl.errors import BadInput
+
+
+def test_defaults(tmp_path: Path) -> None:
+    loaded = settings.load(tmp_path, environ={})
+    assert loaded.workspace.root == tmp_path.resolve()
+    assert loaded.artifacts_keep == 20
+    assert loaded.vault_password_file is None
+    assert "@" in loaded.operator
+    assert loaded.ledger == tmp_path.resolve() / ".omctl" / "ledger.sqlite3"
+
+
+def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
+    (tmp_path / "omctl.toml").write_text(
+        'artifacts_keep = 5\noperator = "file@x"\nvault_password_file = "pass"\n'
+    )
+    from_file = settings.load(tmp_path, environ={})
+    assert from_file.artifacts_keep == 5 and from_file.operator == "file@x"
+    assert from_file.vault_password_file == tmp_path.resolve() / "pass"  # relative to the file
+    from_env = settings.load(tmp_path, environ={"OMCTL_ARTIFACTS_KEEP": "7"})
+    assert from_env.artifacts_keep == 7 and from_env.operator == "file@x"
+    from_cli = settings.load(
+        tmp_path,
+        cli={"vault_password_file": Path("/cli/pass")},
+        environ={"OMCTL_VAULT_PASSWORD_FILE": "/env/pass"},
+    )
+    assert from_cli.vault_password_file == Path("/cli/pass")
+
+
+def test_workspace_from_env(tmp_path: Path) -> None:
+    loaded = settings.load(None, environ={"OMCTL_WORKSPACE": str(tmp_path)})
+    assert loaded.workspace.root == tmp_path.resolve()
+
+
+def test_unknown_setting_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "omctl.toml"
+    path.write_text('operator = "a@b"\nartefacts = 3\n')
+    with pytest.raises(BadInput) as caught:
+        settings.load(tmp_path, environ={})
+    assert str(caught.value).startswith(f"{path.resolve()}:2: unknown setting 'artefacts'")
+
+
+def test_bad_values(tmp_path: Path) -> None:
+    (tmp_path / "omctl.toml").write_text("artifacts_keep = 0\n")
+    with pytest.raises(BadInput, match=r"omctl.toml:1: artifacts_keep: must be at least 1"):
+        settings.load(tmp_path, environ={})
+    (tmp_path / "omctl.toml").write_text("artifacts_keep = [\n")
+    with pytest.raises(BadInput, match="invalid TOML"):
+        settings.load(tmp_path, environ={})
+    (tmp_path / "omctl.toml").unlink()
+    with pytest.raises(BadInput, match="OMCTL_ARTIFACTS_KEEP"):
+        settings.load(tmp_path, environ={"OMCTL_ARTIFACTS_KEEP": "many"})
+
+
+def test_missing_workspace(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="is not a directory"):
+        settings.load(tmp_path / "nope", environ={})
