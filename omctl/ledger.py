@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS entries (
     hash      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id);
+CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
@@ -189,7 +190,15 @@ class Ledger(Protocol):
 
     def append(self, run_id: str, kind: str, payload: dict[str, Any]) -> Entry: ...
 
+    def append_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
+        """Append (run_id, kind, payload) items atomically: all of them or none."""
+        ...
+
     def entries(self, run_id: str | None = None) -> Iterator[Entry]: ...
+
+    def unfinished(self) -> list[str]:
+        """Ids of runs that started and have neither finished nor been marked interrupted."""
+        ...
 
     def verify(self) -> VerifyResult: ...
 
@@ -267,26 +276,34 @@ class SqliteLedger:
         self._db.close()
 
     def append(self, run_id: str, kind: str, payload: dict[str, Any]) -> Entry:
-        text = canonical(payload)
+        return self.append_many([(run_id, kind, payload)])[0]
+
+    def append_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
         at = utcnow()
+        written: list[Entry] = []
         self._db.execute("BEGIN IMMEDIATE")  # serialises writers: the chain never forks
         try:
             row = self._db.execute(
                 "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
             ).fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-            digest = entry_hash(prev, seq, run_id, kind, at, text)
-            self._db.execute(
-                "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, run_id, kind, at, text, prev, digest),
-            )
+            seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+            for run_id, kind, payload in items:
+                text = canonical(payload)
+                seq += 1
+                digest = entry_hash(prev, seq, run_id, kind, at, text)
+                self._db.execute(
+                    "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (seq, run_id, kind, at, text, prev, digest),
+                )
+                written.append(Entry(seq, run_id, kind, at, payload))
+                prev = digest
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._write_head()
-        return Entry(seq, run_id, kind, at, payload)
+        return written
 
     def _write_head(self) -> None:
         """Record the newest (seq, hash); under a lock so concurrent writers never regress it."""
@@ -307,6 +324,14 @@ class SqliteLedger:
             params = (run_id,)
         for seq, rid, kind, at, payload in self._db.execute(query + " ORDER BY seq", params):
             yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def unfinished(self) -> list[str]:
+        rows = self._db.execute(
+            "SELECT run_id FROM entries WHERE kind = ? AND run_id NOT IN "
+            "(SELECT run_id FROM entries WHERE kind IN (?, ?)) ORDER BY seq",
+            (STARTED, FINISHED, INTERRUPTED),
+        )
+        return [row[0] for row in rows]
 
     def verify(self) -> VerifyResult:
         prev = GENESIS

@@ -121,8 +121,9 @@ def _record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> di
 def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) -> list[str]:
     """Mark runs whose process is gone as interrupted. A live run holds its client's lock."""
     marked: list[str] = []
-    for run in ledger.runs(book, client):
-        if run.status != ledger.RUNNING:
+    for run_id in book.unfinished():
+        run = ledger.get_run(book, run_id)
+        if run is None or (client is not None and run.client != client):
             continue
         fd = locking.try_lock(ws, run.client)
         if fd is None:
@@ -239,26 +240,30 @@ def execute(
 def _record_result(
     book: Ledger, run_id: str, result: runner.PlaybookResult, signal_name: str | None
 ) -> None:
+    """Per-host results, evidence and the end of the run, in one atomic append."""
+    items: list[tuple[str, str, dict[str, Any]]] = []
     for host, counts in result.hosts.items():
-        book.append(
-            run_id,
-            ledger.HOST,
-            {
-                "host": host,
-                "ok": counts.ok,
-                "changed": counts.changed,
-                "failed": counts.failed,
-                "unreachable": counts.unreachable,
-                "skipped": counts.skipped,
-                "rescued": counts.rescued,
-                "ignored": counts.ignored,
-                "changed_tasks": counts.changed_tasks,
-                "failures": counts.failures,
-            },
+        items.append(
+            (
+                run_id,
+                ledger.HOST,
+                {
+                    "host": host,
+                    "ok": counts.ok,
+                    "changed": counts.changed,
+                    "failed": counts.failed,
+                    "unreachable": counts.unreachable,
+                    "skipped": counts.skipped,
+                    "rescued": counts.rescued,
+                    "ignored": counts.ignored,
+                    "changed_tasks": counts.changed_tasks,
+                    "failures": counts.failures,
+                },
+            )
         )
     for kind, per_host in result.evidence.items():
         for host, data in per_host.items():
-            book.append(run_id, ledger.EVIDENCE, {"host": host, "kind": kind, "data": data})
+            items.append((run_id, ledger.EVIDENCE, {"host": host, "kind": kind, "data": data}))
     if signal_name is not None or result.status == "canceled":
         status = ledger.STATUS_INTERRUPTED
         message = f"cancelled by {signal_name or 'the operator'}"
@@ -267,7 +272,8 @@ def _record_result(
     else:
         status = ledger.FAILED
         message = _failure_message(result)
-    book.append(run_id, ledger.FINISHED, {"status": status, "message": message, "rc": result.rc})
+    items.append((run_id, ledger.FINISHED, {"status": status, "message": message, "rc": result.rc}))
+    book.append_many(items)
 
 
 def _failure_message(result: runner.PlaybookResult) -> str:

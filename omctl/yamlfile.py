@@ -59,6 +59,10 @@ def load(path: Path, cls: type[BadInput] = BadInput) -> LocatedYaml:
         if exc.context_mark is not None and "<stream end>" in (exc.problem or ""):
             mark = exc.context_mark  # an unclosed bracket: point at where it was opened
         line = mark.line + 1 if mark else None
+        if line is not None:
+            # At end of file the mark sits after the last line; name the last written one.
+            written = [n for n, text_line in enumerate(text.splitlines(), 1) if text_line.strip()]
+            line = min(line, written[-1]) if written else line
         problem = exc.problem or exc.context or "invalid YAML"
         raise cls(f"invalid YAML: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:

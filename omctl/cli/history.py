@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from omctl import console, ledger
-from omctl.cli import common
+from omctl.cli import common, evidence
 from omctl.cli.run import print_summary
 from omctl.cli.tasks import JsonOption
 from omctl.errors import BadInput
@@ -61,11 +60,6 @@ def _resolve(book: ledger.Ledger, run_id: str) -> ledger.Run:
     raise BadInput(f"no run {run_id!r} in the ledger")
 
 
-def _print_evidence(kind: str, host: str, data: Any) -> None:
-    console.out.print(f"[bold]{kind}[/] of {host}:")
-    console.out.print(escape(json.dumps(data, indent=2, sort_keys=True, default=str)))
-
-
 def show(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
@@ -90,4 +84,4 @@ def show(
         print_summary(found)
     for host, result in found.hosts.items():
         for kind, data in result.evidence.items():
-            _print_evidence(kind, host, data)
+            evidence.render(kind, host, data)

@@ -124,3 +124,13 @@ def test_interrupted_run_status(book: ledger.SqliteLedger) -> None:
     run = ledger.get_run(book, "r9")
     assert run.status == ledger.STATUS_INTERRUPTED
     assert run.ended_at is not None
+
+
+def test_append_many_is_all_or_nothing(book: ledger.SqliteLedger) -> None:
+    _fill(book)
+    with pytest.raises(TypeError):
+        book.append_many(
+            [("r3", ledger.HOST, {"host": "a"}), ("r3", ledger.FINISHED, {"bad": object()})]
+        )
+    assert [e.seq for e in book.entries()] == [1, 2, 3, 4, 5]
+    assert book.verify().ok
