@@ -79,6 +79,23 @@ PACKAGES: tuple[str, ...] = (
     "wordpress-theme-twentytwentythree",
 )
 
+# Not installed: fetched at build time into an offline apt repository inside the image
+# (/srv/omctl-lab-repo, source "omctl-lab-offline"), so that roles install these with apt as
+# on a real server while tests never reach beyond the project's own containers.
+OFFLINE_PACKAGES: tuple[str, ...] = (
+    "apt-listchanges",
+    "apt-show-versions",
+    "debsums",
+    "fail2ban",
+    "libpam-tmpdir",
+    "lynis",
+    "needrestart",
+    "nftables",
+    "python3-systemd",
+    "restic",
+    "unattended-upgrades",
+)
+
 CACHE_DIR = Path("/var/cache/omctl-lab")
 DEB_CACHE = CACHE_DIR / "debs"  # .debs shared by debootstrap and apt across builds
 BUILD_LOG = CACHE_DIR / "build.log"
@@ -316,7 +333,13 @@ def find_mirror(sources: Iterable[AptSource], suite: str = SUITE) -> Mirror:
 def recipe_hash(script: Path = PROVISION_SCRIPT, packages: Sequence[str] = PACKAGES) -> str:
     """Short hash of what goes into the image: provision.sh, the packages, the build version."""
     digest = hashlib.sha256()
-    for part in (BUILD_VERSION.encode(), "\n".join(packages).encode(), script.read_bytes()):
+    offline = "\n".join(OFFLINE_PACKAGES).encode()
+    for part in (
+        BUILD_VERSION.encode(),
+        "\n".join(packages).encode(),
+        offline,
+        script.read_bytes(),
+    ):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()[:12]
@@ -398,6 +421,7 @@ def build_image(ref: str, progress: Progress = _quiet) -> None:
                         "-i",
                         f"PATH={CHROOT_PATH}",
                         "HOME=/root",
+                        f"OMCTL_LAB_OFFLINE={' '.join(OFFLINE_PACKAGES)}",
                         "/bin/sh",
                         "/tmp/omctl-provision.sh",
                         *PACKAGES,

@@ -262,6 +262,40 @@ umask 0077
 printf 'user: admin\npassword: %s\n' "$ADMIN_PASSWORD" > /root/wordpress-admin.txt
 umask 0022
 
+# --- offline apt repository -------------------------------------------------------------------
+# Tools the roles install (fail2ban, nftables, lynis, restic, ...) are downloaded, not installed:
+# a file: source serves them, so `apt install` works in a lab container with no network.
+OFFLINE_REPO=/srv/omctl-lab-repo
+if [ -n "${OMCTL_LAB_OFFLINE:-}" ]; then
+    say "offline repository: $OMCTL_LAB_OFFLINE"
+    mkdir -p "$OFFLINE_REPO/partial"
+    # shellcheck disable=SC2086 # a list of package names
+    apt-get -y -q --download-only -o Dir::Cache::archives="$OFFLINE_REPO" install $OMCTL_LAB_OFFLINE
+    rmdir "$OFFLINE_REPO/partial" 2>/dev/null || rm -rf "$OFFLINE_REPO/partial"
+    rm -f "$OFFLINE_REPO/lock"
+    apt-get -y -q install apt-utils
+    (cd "$OFFLINE_REPO" && apt-ftparchive packages . > Packages && gzip -9kf Packages \
+        && apt-ftparchive -o APT::FTPArchive::Release::Origin=omctl-lab release . > Release)
+    # The same versions are on the Debian mirror: prefer the copies that need no network.
+    cat > /etc/apt/preferences.d/omctl-lab-offline <<PIN
+Package: *
+Pin: release o=omctl-lab
+Pin-Priority: 600
+PIN
+    cat > /etc/apt/sources.list.d/omctl-lab-offline.sources <<SOURCES
+# omctl lab: packages the roles install, served from the image itself (no network needed).
+Types: deb
+URIs: file:$OFFLINE_REPO
+Suites: ./
+Trusted: yes
+SOURCES
+    apt-get update -q
+    for package in $OMCTL_LAB_OFFLINE; do
+        dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q ' installed$' \
+            && die "$package should only be downloaded, but it is installed"
+    done
+fi
+
 # --- clean up -----------------------------------------------------------------------------------
 say "cleanup: apt caches, logs, policy-rc.d"
 if mountpoint -q /var/cache/apt/archives; then
