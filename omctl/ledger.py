@@ -117,6 +117,7 @@ class Run:
     contract: str | None = None
     out_of_scope_reason: str | None = None
     refusal_reason: str | None = None
+    no_backup_check_reason: str | None = None
     check: bool = False
     diff: bool = False
     limit: str | None = None
@@ -141,6 +142,7 @@ class Run:
             "in_scope": self.in_scope,
             "out_of_scope_reason": self.out_of_scope_reason,
             "refusal_reason": self.refusal_reason,
+            "no_backup_check_reason": self.no_backup_check_reason,
             "check": self.check,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
@@ -222,6 +224,7 @@ def fold(entries: Iterable[Entry]) -> dict[str, Run]:
                 contract=data.get("contract"),
                 out_of_scope_reason=data.get("out_of_scope_reason"),
                 refusal_reason=data.get("refusal_reason"),
+                no_backup_check_reason=data.get("no_backup_check_reason"),
                 check=data.get("check", False),
                 diff=data.get("diff", False),
                 limit=data.get("limit"),

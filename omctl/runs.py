@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, catalog, inventory, ledger, locking, runner, scope
+from omctl import __version__, catalog, guards, inventory, ledger, locking, runner, scope
 from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
 from omctl.ledger import Ledger, Run
 from omctl.settings import Settings
@@ -66,6 +66,7 @@ class Request:
     diff: bool = False
     limit: str | None = None
     out_of_scope_reason: str | None = None
+    no_backup_check_reason: str | None = None
     extravars: dict[str, Any] | None = None
 
 
@@ -83,8 +84,12 @@ class Prepared:
 
 def prepare(ws: Workspace, request: Request, now: datetime | None = None) -> Prepared:
     """Validate the request; raises BadInput family errors, records nothing."""
-    if request.out_of_scope_reason is not None and not request.out_of_scope_reason.strip():
-        raise BadInput("--out-of-scope needs a reason the client can read")
+    for option, reason in (
+        ("--out-of-scope", request.out_of_scope_reason),
+        ("--no-backup-check", request.no_backup_check_reason),
+    ):
+        if reason is not None and not reason.strip():
+            raise BadInput(f"{option} needs a reason the client can read")
     client_dir = ws.existing_client_dir(request.client)
     tasks = catalog.by_name(ws)
     task = catalog.get(ws, request.task)
@@ -108,6 +113,7 @@ def _record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> di
         "category": prepared.task.category.value,
         "in_scope": in_scope,
         "out_of_scope_reason": None if in_scope else request.out_of_scope_reason,
+        "no_backup_check_reason": request.no_backup_check_reason,
         "check": request.check,
         "diff": request.diff,
         "limit": request.limit,
@@ -203,6 +209,25 @@ def execute(
             f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
             f"out-of-scope work, pass --out-of-scope REASON"
         )
+    if not request.check and request.no_backup_check_reason is None:
+        stale = guards.backup_freshness(
+            book,
+            prepared.scope,
+            request.client,
+            prepared.task.name,
+            prepared.targets,
+            now or datetime.now(UTC),
+        )
+        if stale is not None:
+            book.append(
+                run_id,
+                ledger.REFUSED,
+                {**_record_fields(prepared, settings, decision.in_scope), "refusal_reason": stale},
+            )
+            raise ScopeRefused(
+                f"refused: {stale}. Run {run_id} records the refusal; run the backup first, "
+                f"or pass --no-backup-check REASON"
+            )
     in_scope = decision.in_scope
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client)

@@ -74,8 +74,8 @@ def show(
     details = found.as_dict()
     for key in (
         "client", "contract", "task", "category", "status", "in_scope", "out_of_scope_reason",
-        "refusal_reason", "check", "diff", "limit", "targets", "operator", "omctl_version",
-        "workspace_commit", "started_at", "ended_at", "message",
+        "refusal_reason", "no_backup_check_reason", "check", "diff", "limit", "targets",
+        "operator", "omctl_version", "workspace_commit", "started_at", "ended_at", "message",
     ):  # fmt: skip
         value = details.get(key)
         if value not in (None, [], ""):

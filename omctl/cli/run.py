@@ -82,6 +82,14 @@ def run(
             help="Run work the contract does not cover, recorded as out of scope with REASON.",
         ),
     ] = None,
+    no_backup_check: Annotated[
+        str | None,
+        typer.Option(
+            "--no-backup-check",
+            metavar="REASON",
+            help="Patch although the ledger shows no backup in the last 24 h; REASON is recorded.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run TASK on CLIENT's hosts if the contract covers it (or with --out-of-scope REASON)."""
@@ -92,6 +100,7 @@ def run(
         diff=diff,
         limit=limit,
         out_of_scope_reason=out_of_scope,
+        no_backup_check_reason=no_backup_check,
     )
     with common.open_ledger(ctx, recover=False) as book:
         result = execute(
