@@ -1,0 +1,107 @@
+"""The baseline published to omctl matches what is really on the lab host."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"],
+).get_hosts("all")
+
+
+@pytest.fixture(scope="module")
+def run(run_playbook):
+    return run_playbook("onboarding/baseline.yml")
+
+
+@pytest.fixture(scope="module")
+def baseline(run, hostname):
+    assert run.status == "successful", run.stdout
+    return run.evidence["baseline"][hostname]
+
+
+def version_in(text: str, regex: str) -> str:
+    match = re.search(regex, text, re.MULTILINE)
+    assert match, f"no version matching {regex!r} in {text!r}"
+    return match.group(1)
+
+
+def test_run_changes_nothing(run):
+    assert run.status == "successful"
+    assert run.changed == {}
+
+
+def test_listening_ports_include_ssh_and_http(baseline):
+    tcp = {(p["port"], p["process"]) for p in baseline["ports"] if p["proto"] == "tcp"}
+    assert (22, "sshd") in tcp
+    assert (80, "nginx") in tcp
+    assert baseline["ports_error"] is None
+
+
+def test_nginx_version_is_the_installed_one(host, baseline):
+    installed = version_in(host.run("nginx -v").stderr, r"nginx/([0-9][0-9.]*[0-9])")
+    assert baseline["webstack"]["nginx"] == {
+        "installed": True,
+        "version": installed,
+        "source": "nginx -v",
+    }
+
+
+def test_web_stack_versions(host, baseline):
+    stack = baseline["webstack"]
+    fpm = host.run("php-fpm8.2 -v").stdout
+    assert stack["php"]["installed"]
+    assert {
+        "binary": "php-fpm8.2",
+        "version": version_in(fpm, r"^PHP ([0-9][0-9.]*[0-9])"),
+    } in stack["php"]["fpm"]
+    mariadb = host.run("mariadbd --version").stdout
+    assert stack["mariadb"]["version"] == version_in(mariadb, r"Ver ([0-9][0-9.]*[0-9])")
+    wp = host.file("/usr/share/wordpress/wp-includes/version.php").content_string
+    assert {
+        "path": "/usr/share/wordpress",
+        "version": version_in(wp, r"^\$wp_version\s*=\s*'([^']+)'"),
+    } in stack["wordpress"]["sites"]
+
+
+def test_packages_match_dpkg(host, baseline):
+    packages = baseline["packages"]
+    assert packages["supported"] is True
+    assert packages["installed"]["nginx"] == host.package("nginx").version
+    dpkg = host.check_output(
+        "dpkg-query --show --showformat='${db:Status-Abbrev}\\n' | grep -c '^.i'"
+    )
+    assert packages["installed_count"] == len(packages["installed"]) == int(dpkg)
+    assert packages["upgradable_count"] == len(packages["upgradable"])
+    assert packages["security_count"] == sum(1 for u in packages["upgradable"] if u["security"])
+
+
+def test_services(baseline):
+    services = baseline["services"]
+    for unit in ("ssh.service", "nginx.service", "mariadb.service", "php8.2-fpm.service"):
+        assert unit in services["enabled"]
+    assert services["failed_count"] == len(services["failed"])
+
+
+def test_os_and_disks(host, baseline):
+    assert baseline["os"]["kernel"] == host.check_output("uname -r")
+    assert baseline["os"]["distribution"] == "Debian"
+    root = next(d for d in baseline["disks"] if d["mount"] == "/")
+    assert 0 <= root["used_percent"] <= 100
+    assert root["inodes_total"] > 0
+    assert not any(d["fstype"] == "tmpfs" for d in baseline["disks"])
+
+
+def test_package_lists_are_not_refreshed(host, run):
+    # Read-only: the default run must not have run apt-get update.
+    refresh = [
+        e
+        for e in run.events
+        if e["event"] == "runner_on_ok"
+        and e["event_data"].get("task") == "Refresh the package lists"
+    ]
+    assert refresh == []

@@ -1,0 +1,131 @@
+"""The healthcheck passes on a healthy lab host and names what broke when it is not."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"],
+).get_hosts("all")
+
+CANARY = "omctl-canary-Pa55w0rd-7f3e9c"
+# No retries: the failing runs below should fail at once.
+FAST = {"healthcheck_http_retries": 0}
+
+
+def checks_by_name(run, hostname):
+    return {c["name"]: c for c in run.evidence["healthcheck"][hostname]["checks"]}
+
+
+def test_healthy_host_passes(run_playbook, hostname):
+    run = run_playbook(
+        "maintenance/healthcheck.yml",
+        extravars={"healthcheck_http_content_marker": "omctl lab site"},
+    )
+    assert run.status == "successful", run.stdout
+    assert run.changed == {}
+    result = run.evidence["healthcheck"][hostname]
+    assert result["ok"] is True
+    checks = checks_by_name(run, hostname)
+    assert checks["http http://localhost/"] == {
+        "name": "http http://localhost/",
+        "ok": True,
+        "detail": "http://localhost/ answered 200 with the content marker",
+    }
+    for service in ("ssh", "nginx", "mariadb", "php8.2-fpm"):
+        assert checks[f"service {service}"]["ok"], checks
+    assert checks["disk /"]["ok"] and checks["inodes /"]["ok"]
+
+
+def test_stopped_nginx_fails_naming_it(host, run_playbook, hostname):
+    host.run_expect([0], "systemctl stop nginx")
+    try:
+        run = run_playbook("maintenance/healthcheck.yml", extravars=FAST)
+    finally:
+        host.run_expect([0], "systemctl start nginx")
+    assert host.service("nginx").is_running
+    assert run.status == "failed"
+    # Published before the host failed.
+    assert run.evidence["healthcheck"][hostname]["ok"] is False
+    checks = checks_by_name(run, hostname)
+    assert checks["service nginx"] == {
+        "name": "service nginx",
+        "ok": False,
+        "detail": "service nginx is inactive",
+    }
+    assert not checks["http http://localhost/"]["ok"]
+    # Failed once, with one message naming every failed check.
+    messages = run.failure_messages(hostname)
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "healthcheck failed: service nginx is inactive; http://localhost/ "
+    )
+
+
+def test_thresholds_and_missing_marker_are_named(run_playbook, hostname):
+    run = run_playbook(
+        "maintenance/healthcheck.yml",
+        extravars={
+            **FAST,
+            "healthcheck_disk_max_percent": 0,
+            "healthcheck_http_content_marker": "no-such-marker",
+            "healthcheck_services_extra": ["omctl-no-such-unit"],
+        },
+    )
+    assert run.status == "failed"
+    (message,) = run.failure_messages(hostname)
+    assert "disk / is " in message and "% full (max 0%)" in message
+    assert "without the content marker 'no-such-marker'" in message
+    assert "service omctl-no-such-unit is not installed" in message
+    assert "inodes" not in message
+
+
+def test_only_the_tagged_check_runs(run_playbook, hostname):
+    run = run_playbook("maintenance/healthcheck.yml", cmdline="--tags healthcheck_http")
+    assert run.status == "successful"
+    assert list(checks_by_name(run, hostname)) == ["http http://localhost/"]
+
+
+@pytest.fixture
+def canary_inventory(tmp_path, hostname):
+    # The password comes from inventory, as it would from a client's vault.
+    path = tmp_path / "canary.yml"
+    path.write_text(
+        f"all:\n  hosts:\n    {hostname}:\n"
+        "      healthcheck_http_url_username: omctl\n"
+        f"      healthcheck_http_url_password: {CANARY}\n",
+    )
+    return str(path)
+
+
+def test_password_never_leaks_into_runner_artifacts(host, run_playbook, canary_inventory):
+    # Success and connection failure both go through the task that holds it.
+    ok = run_playbook("maintenance/healthcheck.yml", inventories=[canary_inventory], verbosity=3)
+    failed = run_playbook(
+        "maintenance/healthcheck.yml",
+        inventories=[canary_inventory],
+        verbosity=3,
+        extravars={**FAST, "healthcheck_url": "http://localhost:81/"},
+    )
+    assert ok.status == "successful", ok.stdout
+    assert failed.status == "failed"
+    # The credentials were really sent: nginx logs the basic auth user.
+    assert " - omctl [" in host.check_output("cat /var/log/nginx/*access.log")
+    for run in (ok, failed):
+        assert "Using module file" in run.stdout  # really -vvv
+        assert CANARY not in run.stdout
+        for path in run.artifacts.rglob("*"):
+            if path.is_file():
+                assert CANARY not in path.read_text(errors="replace"), path
+
+
+def test_password_never_leaks_into_vvv_output(run_ansible_playbook, canary_inventory):
+    result = run_ansible_playbook("maintenance/healthcheck.yml", "-i", canary_inventory, "-vvv")
+    # Molecule sets ANSIBLE_VERBOSE_TO_STDERR: the -vvv lines may be on either stream.
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Using module file" in output  # really -vvv
+    assert CANARY not in output
