@@ -30,8 +30,8 @@ def history(
         return
     table = Table(box=None, pad_edge=False)
     for column in ("run", "started (UTC)", "client", "category", "task", "scope", "status"):
-        table.add_column(column)
-    table.add_column("note")
+        table.add_column(column, no_wrap=True)
+    table.add_column("note", overflow="fold")
     for run in found:
         scope_note = "in" if run.in_scope else "[yellow]out[/]"
         note = run.out_of_scope_reason or run.refusal_reason or run.message or ""
