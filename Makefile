@@ -54,7 +54,7 @@ integration: image
 	$(BIN)/pytest tests/integration
 
 molecule: image
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all
+	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/molecule-all.sh
 
 test: system venv lint unit integration molecule
 
