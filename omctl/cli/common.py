@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import click
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
@@ -17,9 +17,26 @@ from omctl.settings import Settings
 
 
 class OmctlGroup(TyperGroup):
-    """Maps OmctlError to a one-line message on stderr and its documented exit code."""
+    """Maps OmctlError and usage errors to one line on stderr and the documented exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            console.err.print("[bold red]error:[/] aborted")
+            result = 130
+        except typer.TyperException as exc:  # typer's usage errors: bad option, argument, command
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            console.err.print(f"[bold red]error:[/] {escape(message + where)}", highlight=False)
+            result = getattr(exc, "exit_code", 2)
+        code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OmctlError as exc:

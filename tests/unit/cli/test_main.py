@@ -67,6 +67,7 @@ def test_unknown_client_exit_2(omctl) -> None:
 def test_wrong_option_exit_2(omctl) -> None:
     result = omctl("run", "acme", "healthcheck", "--frobnicate")
     assert result.exit_code == ExitCode.BAD_INPUT
+    assert "No such option: --frobnicate" in one_line_error(result)
     assert not (omctl.ws.state / "ledger.sqlite3").exists()
 
 
@@ -120,6 +121,13 @@ def test_ledger_verify_detects_tampering(omctl) -> None:
     result = omctl("ledger", "verify")
     assert result.exit_code == ExitCode.LEDGER_BROKEN
     assert "row 1 was altered" in one_line_error(result)
+
+
+def test_missing_argument_and_unknown_command_exit_2(omctl) -> None:
+    assert "Missing argument" in one_line_error(omctl("run", "acme"))
+    result = omctl("frobnicate")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "No such command" in one_line_error(result)
 
 
 def test_show_unknown_run(omctl) -> None:
