@@ -612,7 +612,9 @@ def run_options(
     """Every ``podman run`` option of a lab host, in one place.
 
     systemd as PID 1; NET_ADMIN for the firewall roles; never --privileged (/proc/sys stays
-    read-only); sshd and HTTP published on loopback only.
+    read-only); sshd and HTTP published on loopback only. ``--restart=always``: a reboot inside
+    the host (``systemctl reboot``, ``ansible.builtin.reboot``) ends PID 1, and podman starts the
+    container again, as a server comes back; ``podman stop``/``rm`` still stop it for good.
     """
     return [
         "--detach",
@@ -625,6 +627,7 @@ def run_options(
         f"--publish={LOOPBACK}:{ssh_port}:22",
         f"--publish={LOOPBACK}:{http_port}:80",
         "--stop-timeout=10",
+        "--restart=always",
     ]
 
 

@@ -68,6 +68,415 @@ def healthcheck(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
+def _size(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "?"
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= factor:
+            return f"{value / factor:.1f} {unit}"
+    return f"{int(value)} B"
+
+
+def _pairs(entries: list[dict[str, Any]], key: str, value: str = "requests") -> str:
+    return ", ".join(f"{escape(str(e.get(key)))} {e.get(value)}" for e in entries) or "none"
+
+
+def access_review(host: str, data: dict[str, Any]) -> None:
+    found = data.get("findings") or {}
+    period = found.get("period") or {}
+    lines = found.get("lines") or {}
+    console.out.print(
+        f"[bold]access review of {escape(host)}[/]: {period.get('first_day')} to "
+        f"{period.get('last_day')} ({period.get('days')} days): {found.get('requests')} requests, "
+        f"{found.get('unique_visitors')} unique visitors, {_size(found.get('bytes'))}; "
+        f"{lines.get('read')} lines read, {lines.get('out_of_period')} outside the period, "
+        f"{lines.get('malformed')} malformed",
+        highlight=False,
+    )
+    days = Table(box=None, title_justify="left")
+    for column in ("day", "requests", "unique visitors", "bytes"):
+        days.add_column(column, justify="left" if column == "day" else "right")
+    for day in found.get("per_day") or []:
+        days.add_row(
+            str(day.get("date")),
+            str(day.get("requests")),
+            str(day.get("unique_visitors")),
+            _size(day.get("bytes")),
+        )
+    console.out.print(days)
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    status = found.get("status") or {}
+    table.add_row("status", ", ".join(f"{code} {n}" for code, n in status.items()) or "none")
+    table.add_row("top URLs", _pairs(found.get("top_urls") or [], "url"))
+    table.add_row(
+        "top 404s",
+        ", ".join(
+            f"{escape(str(e.get('url')))} {e.get('requests')}"
+            + (
+                f" (from {escape(str(e['referers'][0].get('referer')))})"
+                if e.get("referers")
+                else ""
+            )
+            for e in found.get("top_404") or []
+        )
+        or "none",
+    )
+    slowest = found.get("slowest") or []
+    table.add_row(
+        "slowest",
+        ", ".join(
+            f"{escape(str(e.get('url')))} avg {e.get('avg_s')}s max {e.get('max_s')}s "
+            f"({e.get('requests')})"
+            for e in slowest
+        )
+        or ("no $request_time in the logs" if not lines.get("with_request_time") else "none"),
+    )
+    bots = found.get("bots") or {}
+    table.add_row(
+        "bots",
+        f"{bots.get('requests')} requests ({float(bots.get('share') or 0):.0%}): "
+        + _pairs(bots.get("top") or [], "name"),
+    )
+    for key, script in (("wp_login", "wp-login.php"), ("xmlrpc", "xmlrpc.php")):
+        seen = found.get(key) or {}
+        table.add_row(
+            script,
+            f"{seen.get('requests')} requests, {seen.get('posts')} POSTs from "
+            f"{seen.get('addresses')} addresses; "
+            + ", ".join(
+                f"{e.get('ip')} {e.get('posts')} POSTs" for e in (seen.get("top") or [])[:5]
+            ),
+        )
+    for probe in found.get("cache_probe") or []:
+        verdict = {True: "[green]cached[/]", False: "[yellow]no cache headers[/]"}.get(
+            probe.get("cached"),
+            f"[red]not probed: {escape(str(probe.get('error') or probe.get('status')))}[/]",
+        )
+        table.add_row("static file", f"{escape(str(probe.get('url')))}: {verdict}")
+    console.out.print(table)
+    proposals = data.get("proposals") or []
+    console.out.print(f"[bold]proposals[/] ({len(proposals) or 'none'}):")
+    for number, proposal in enumerate(proposals, start=1):
+        console.out.print(
+            f"  {number}. [bold]{escape(str(proposal.get('title')))}[/]: "
+            f"{escape(str(proposal.get('why')))}\n     {escape(str(proposal.get('action')))}",
+            highlight=False,
+        )
+
+
+def _patching_packages(table: Table, data: dict[str, Any]) -> None:
+    plan = data.get("plan") or []
+    applied = {a.get("name") for a in data.get("applied") or []}
+    for item in plan:
+        flags = [
+            "security" if item.get("security") else "",
+            "new" if item.get("new") else "",
+            "applied" if item.get("name") in applied else "",
+            "planned" if data.get("check") else "",
+        ]
+        table.add_row(
+            f"  {escape(str(item.get('name')))}",
+            f"{item.get('from') or '-'} -> {item.get('to')} ({', '.join(f for f in flags if f)})",
+        )
+    if not plan:
+        table.add_row("packages", "nothing to upgrade")
+    deferred = data.get("deferred") or []
+    if deferred:
+        text = ", ".join(f"{d.get('name')} {d.get('to')} ({d.get('reason')})" for d in deferred)
+        table.add_row("deferred", escape(text))
+
+
+def _patching_services(services: dict[str, Any]) -> str:
+    parts = [f"restarted: {', '.join(services.get('restarted') or []) or 'none'}"]
+    if services.get("restarted_by_reboot"):
+        parts.append(f"left to the reboot: {', '.join(services['restarted_by_reboot'])}")
+    if services.get("deferred"):
+        parts.append(f"not restarted (excluded): {', '.join(services['deferred'])}")
+    return escape("; ".join(parts))
+
+
+def _patching_reboot(reboot: dict[str, Any]) -> str:
+    if reboot.get("done"):
+        state = f"rebooted, boot id {reboot.get('boot_before')} -> {reboot.get('boot_after')}"
+    elif reboot.get("pending"):
+        state = "[yellow]reboot pending[/]"
+    else:
+        state = "required" if reboot.get("required") else "not needed"
+    by = ", ".join(reboot.get("required_by") or [])
+    return f"{state} (policy {reboot.get('policy')}{'; asked by ' + escape(by) if by else ''})"
+
+
+def _patching_gate(gate: dict[str, Any]) -> str:
+    if gate.get("ok") is None:
+        return f"skipped ({escape(str(gate.get('skipped')))})"
+    if gate.get("ok"):
+        return "[green]healthy[/]"
+    return f"[bold red]unhealthy[/]: {escape('; '.join(gate.get('failed') or []))}"
+
+
+def patching(host: str, data: dict[str, Any]) -> None:
+    status = str(data.get("status", "?"))
+    style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "")
+    check = " (--check: nothing changed)" if data.get("check") else ""
+    table = Table(title=f"patching of {host}: [{style}]{escape(status)}[/]{check}",
+                  title_justify="left", show_header=False, box=None)  # fmt: skip
+    table.add_column(style="bold")
+    table.add_column()
+    if data.get("message"):
+        table.add_row("stopped", f"[bold red]{escape(str(data['message']))}[/]")
+    table.add_row("scope", escape(str(data.get("scope"))))
+    _patching_packages(table, data)
+    if data.get("services"):
+        table.add_row("services", _patching_services(data["services"]))
+    if data.get("reboot"):
+        table.add_row("reboot", _patching_reboot(data["reboot"]))
+    for phase in ("before", "after"):
+        gate = (data.get("health") or {}).get(phase)
+        if gate:
+            table.add_row(f"health {phase}", _patching_gate(gate))
+    for site in (data.get("wordpress") or {}).get("sites") or []:
+        before, after = site.get("before") or {}, site.get("after") or {}
+        verify = "checksums ok" if site.get("checksums_ok") else "[bold red]checksums FAILED[/]"
+        table.add_row(
+            f"wordpress {escape(str(site.get('path')))}",
+            f"core {before.get('core')} -> {after.get('core')}, {verify}",
+        )
+    console.out.print(table)
+
+
+def _backup_bytes(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "?"
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= factor:
+            return f"{value / factor:.1f} {unit}"
+    return f"{int(value)} B"
+
+
+def _backup_seconds(value: Any) -> str:
+    return f"{float(value):.1f} s" if isinstance(value, int | float) else "?"
+
+
+def backup(host: str, data: dict[str, Any]) -> None:
+    error = data.get("error") or {}
+    verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
+    table = Table(title=f"backup of {host} (run {data.get('run', '?')}): {verdict}",
+                  title_justify="left", show_header=False, box=None)  # fmt: skip
+    table.add_column(style="bold")
+    table.add_column()
+    if error:
+        table.add_row("error", f"[bold red]{escape(str(error.get('message')))}[/] "
+                               f"({escape(str(error.get('code')))})")  # fmt: skip
+    snapshots = data.get("snapshots") or {}
+    files = snapshots.get("files") or {}
+    if files:
+        table.add_row(
+            "files",
+            f"snapshot {files.get('id')}: {files.get('files_total')} files "
+            f"({files.get('files_new')} new, {files.get('files_changed')} changed), "
+            f"{_backup_bytes(files.get('bytes_total'))}, "
+            f"{_backup_bytes(files.get('bytes_added'))} added, "
+            f"{_backup_seconds(files.get('duration_seconds'))}",
+        )
+    for name, db in sorted((snapshots.get("databases") or {}).items()):
+        detail = (
+            f"snapshot {db.get('id')}: {_backup_bytes(db.get('bytes_total'))} dump, "
+            f"{_backup_bytes(db.get('bytes_added'))} added, "
+            f"{_backup_seconds(db.get('duration_seconds'))}"
+            if db.get("id")
+            else "[bold red]not backed up[/]"
+        )
+        table.add_row(f"database {escape(name)}", detail)
+    page = snapshots.get("frontpage") or {}
+    if page:
+        table.add_row("front page", f"snapshot {page.get('id')}" if page.get("id")
+                      else f"not kept: {escape(str(page.get('skipped')))}")  # fmt: skip
+    retention = data.get("retention") or {}
+    if retention:
+        policy = ", ".join(f"{k.replace('keep_', '')} {v}"
+                           for k, v in (retention.get("policy") or {}).items())  # fmt: skip
+        table.add_row(
+            "retention",
+            f"keep {policy}: {retention.get('snapshots_removed')} snapshots forgotten"
+            + (", pruned" if retention.get("pruned") else ""),
+        )
+    table.add_row(
+        "repository",
+        f"{escape(str(data.get('repository')))}: {_backup_bytes(data.get('repository_size_bytes'))}"
+        f", {data.get('repository_snapshots', '?')} snapshots",
+    )
+    table.add_row("duration", _backup_seconds(data.get("duration_seconds")))
+    console.out.print(table)
+
+
+def restore_drill(host: str, data: dict[str, Any]) -> None:
+    verdict = "[green]passed[/]" if data.get("ok") else "[bold red]FAILED[/]"
+    age = data.get("snapshot_age_seconds")
+    rpo = f"{age / 3600:.1f} h" if isinstance(age, int | float) else "?"
+    title = (
+        f"restore drill of {host}: {verdict} - backup run {data.get('run') or '?'}, "
+        f"snapshot age (RPO) {rpo}, time to restore "
+        f"{_backup_seconds(data.get('time_to_restore_seconds'))}"
+    )
+    table = Table(title=title, title_justify="left", box=None)
+    table.add_column("check")
+    table.add_column("result")
+    for check in data.get("checks") or []:
+        mark = "[green]ok[/]" if check.get("ok") else "[bold red]FAILED[/]"
+        table.add_row(escape(str(check.get("name"))), f"{mark} {escape(str(check.get('detail')))}")
+    if data.get("error"):
+        table.add_row("[bold red]stopped[/]", escape(str(data["error"])))
+    console.out.print(table)
+
+
+def config_tuning(host: str, data: dict[str, Any]) -> None:
+    if data.get("error"):
+        state = "[bold red]failed, the previous configuration kept[/]"
+    elif data.get("check_mode"):
+        state = "[yellow]proposal (check mode)[/]"
+    else:
+        state = "[green]applied[/]" if data.get("applied") else "not applied"
+    measured = data.get("measured") or {}
+    sizing = measured.get("sizing") or {}
+    console.out.print(f"[bold]config tuning of {escape(host)}[/]: {state}", highlight=False)
+    console.out.print(
+        f"  sized for {sizing.get('ram_mb')} MiB of RAM ({measured.get('memory_source')}: "
+        f"{measured.get('memory_mb')} MiB), {sizing.get('cores')} cores, open files "
+        f"{measured.get('nofile_hard')} ({measured.get('nofile_source')}); PHP-FPM "
+        f"{sizing.get('available_mb')} MiB / {sizing.get('worker_rss_mb')} MiB per worker "
+        f"({measured.get('php_worker_rss_source')})",
+        highlight=False,
+    )
+    table = Table(box=None, title_justify="left")
+    for column in ("setting", "old", "new", "file"):
+        table.add_column(column, overflow="fold")
+    for row in data.get("settings") or []:
+        old, new = row.get("old"), row.get("new")
+        shown = escape("-" if new is None else str(new))
+        table.add_row(
+            escape(str(row.get("name"))),
+            escape("(default)" if old is None else str(old)),
+            shown if old == new else f"[bold yellow]{shown}[/]",
+            escape(str(row.get("file"))),
+        )
+    console.out.print(table)
+    for note in data.get("notes") or []:
+        console.out.print(f"  note: {escape(str(note))}", highlight=False)
+    if data.get("reloaded"):
+        console.out.print(f"  reloaded: {', '.join(data['reloaded'])}", highlight=False)
+    if data.get("error"):
+        console.out.print(f"  [red]{escape(str(data['error']))}[/]", highlight=False)
+    for diff in data.get("diffs") or []:
+        console.out.print(escape(str(diff)).rstrip("\n"), highlight=False)
+
+
+def _lynis(audit: Any) -> str:
+    if not isinstance(audit, dict):
+        return "not audited"
+    text = f"index {audit.get('index')}, {audit.get('warnings')} warnings"
+    tests = audit.get("warning_tests") or []
+    if tests:
+        text += f" ({', '.join(str(t) for t in tests)})"
+    if audit.get("same_as_before"):
+        text += ", unchanged (nothing changed in this run)"
+    elif audit.get("fresh") is False:
+        text += f", reused from the audit of {audit.get('audited_at')}"
+    return text
+
+
+def hardening(host: str, data: dict[str, Any]) -> None:
+    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
+    table = Table(title=f"hardening of {host}{mode}", title_justify="left", show_header=False,
+                  box=None)  # fmt: skip
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("lynis before", escape(_lynis(data.get("lynis_before"))))
+    table.add_row("lynis after", escape(_lynis(data.get("lynis_after"))))
+    site = data.get("site") or {}
+    if site:
+        before, after = site.get("before") or {}, site.get("after") or {}
+        verdict = "[green]same content[/]" if site.get("same") else "[bold red]CHANGED[/]"
+        table.add_row(
+            "site",
+            f"{escape(str(site.get('url')))} answered {before.get('status')} before and "
+            f"{after.get('status')} after: {verdict}",
+        )
+    ssh = data.get("ssh") or {}
+    if ssh:
+        table.add_row("ssh", escape(f"port {ssh.get('port')}; {ssh.get('fresh_login')}"))
+    firewall = data.get("firewall") or {}
+    if firewall:
+        admitted = (firewall.get("ssh_ports") or []) + (firewall.get("tcp_ports") or [])
+        ports = ", ".join(str(p) for p in admitted)
+        dropped = ", ".join(firewall.get("dropped_listeners") or []) or "none"
+        table.add_row("firewall", escape(f"admits tcp {ports}; listening but dropped: {dropped}"))
+    services = data.get("services") or {}
+    if services:
+        stopped = ", ".join(services.get("disabled") or []) or "none"
+        left = ", ".join(services.get("left_enabled_outside_allow_list") or []) or "none"
+        table.add_row("services", escape(f"disabled: {stopped}; outside the allow list: {left}"))
+    label = "would change" if data.get("check_mode") else "changed"
+    for index, change in enumerate(data.get("changes") or []):
+        table.add_row(label if index == 0 else "", escape(str(change)))
+    if not data.get("changes"):
+        table.add_row(label, "nothing")
+    for index, skipped in enumerate(data.get("skipped") or []):
+        table.add_row("skipped" if index == 0 else "", escape(str(skipped)))
+    for index, note in enumerate(data.get("notes") or []):
+        table.add_row("note" if index == 0 else "", escape(str(note)))
+    if data.get("error"):
+        table.add_row("[red]error[/]", f"[red]{escape(str(data['error']))}[/]")
+    console.out.print(table)
+
+
+def content_sync(host: str, data: dict[str, Any]) -> None:
+    action = "rollback" if data.get("action") == "rollback" else "content sync"
+    if data.get("error"):
+        state = "[bold red]failed[/]"
+    elif data.get("check_mode"):
+        state = "[yellow]proposal (check mode)[/]"
+    elif data.get("up_to_date"):
+        state = "[green]up to date[/]"
+    else:
+        state = "[green]switched[/]" if data.get("switched") else "not switched"
+    console.out.print(f"[bold]{action} of {escape(host)}[/]: {state}", highlight=False)
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("release", escape(str(data.get("release") or "-")))
+    table.add_row("previous", escape(str(data.get("previous") or "-")))
+    source = data.get("source") or {}
+    if source:
+        commit = str(source.get("commit") or "")[:12]
+        ref = f" at {source.get('ref')} ({commit})" if source.get("ref") else ""
+        table.add_row("source", escape(f"{source.get('type')} {source.get('source')}{ref}"))
+    moved = data.get("transferred") or {}
+    if moved:
+        table.add_row(
+            "transferred",
+            f"{moved.get('files_transferred')} of {moved.get('total_files')} files, "
+            f"{_size(moved.get('literal_bytes'))} of data, {_size(moved.get('bytes_sent'))} sent "
+            f"(tree {_size(moved.get('total_size'))}), {moved.get('deleted_files')} deleted",
+        )
+    for key, label in (("changes", "would change"), ("releases", "releases kept"),
+                       ("removed", "removed"), ("removed_incomplete", "removed unfinished"),
+                       ("shared", "shared")):  # fmt: skip
+        if data.get(key):
+            table.add_row(label, escape(", ".join(str(item) for item in data[key])))
+    if data.get("db"):
+        table.add_row("database", escape(", ".join(f"{k} {v}" for k, v in data["db"].items())))
+    health = data.get("health")
+    if health:
+        table.add_row("health", "[green]ok[/]" if health.get("ok") else escape(str(health)))
+    if data.get("switched_back"):
+        table.add_row("switched back", "[yellow]yes[/]")
+    if data.get("error"):
+        table.add_row("error", f"[red]{escape(str(data['error']))}[/]")
+    console.out.print(table)
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -79,6 +488,13 @@ def generic(kind: str) -> Callable[[str, Any], None]:
 RENDERERS: dict[str, Callable[[str, Any], None]] = {
     "baseline": baseline,
     "healthcheck": healthcheck,
+    "backup": backup,
+    "restore_drill": restore_drill,
+    "patching": patching,
+    "access_review": access_review,
+    "config_tuning": config_tuning,
+    "content_sync": content_sync,
+    "hardening": hardening,
 }
 
 

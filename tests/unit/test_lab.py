@@ -194,6 +194,7 @@ def test_run_options_systemd_net_admin_loopback_never_privileged() -> None:
     options = lab.run_options("omctl-abcd1234-web1", "web1", "abcd1234", 40022, 40080)
     assert not any("privileged" in option for option in options)
     assert "--systemd=always" in options
+    assert "--restart=always" in options  # a reboot inside the host brings it back
     assert "--cap-add=NET_ADMIN" in options
     assert "--hostname=web1" in options
     assert "--name=omctl-abcd1234-web1" in options
