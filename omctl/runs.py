@@ -308,9 +308,10 @@ def _failure_message(result: runner.PlaybookResult) -> str:
     if failed:
         parts = []
         for host, counts in failed.items():
-            first = counts.failures[0] if counts.failures else {"task": "?", "message": ""}
+            # The last failure is the one that failed the host; earlier ones may have been rescued.
+            cause = counts.failures[-1] if counts.failures else {"task": "?", "message": ""}
             state = "unreachable" if counts.unreachable else "failed"
-            parts.append(f"{host} {state} at '{first['task']}': {first['message']}".rstrip(": "))
+            parts.append(f"{host} {state} at '{cause['task']}': {cause['message']}".rstrip(": "))
         return "; ".join(parts)
     if result.status == "timeout":
         return "the playbook timed out"
