@@ -43,8 +43,8 @@ demo: image
 	bash scripts/demo.sh
 
 lint: venv
-	$(BIN)/ruff check omctl tests bench
-	$(BIN)/ruff format --check omctl tests bench
+	$(BIN)/ruff check omctl tests bench roles molecule
+	$(BIN)/ruff format --check omctl tests bench roles molecule
 	$(BIN)/ansible-lint --profile production
 
 unit: venv

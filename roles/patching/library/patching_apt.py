@@ -25,7 +25,9 @@ options:
     choices: [security, all]
     default: security
   security_patterns:
-    description: Regular expressions; an origin whose archive, codename or label matches is a security origin.
+    description:
+      - Regular expressions; an origin whose archive, codename or label matches
+        is a security origin.
     type: list
     elements: str
     default: ['-security$', '^Debian-Security$']
@@ -83,7 +85,6 @@ apt_output:
 """
 
 import fnmatch
-import os
 import re
 from typing import Any
 
@@ -193,9 +194,7 @@ def plan_upgrades(
             pkg.candidate = version
             pkg.mark_upgrade()
         if cache.broken_count or cache.delete_count:
-            reason = (
-                "would remove packages" if cache.delete_count else "would break dependencies"
-            )
+            reason = "would remove packages" if cache.delete_count else "would break dependencies"
             deferred.append(
                 {
                     "name": pkg.name,
@@ -269,7 +268,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     if apt is None:
-        module.fail_json(msg="python3-apt is not installed on the host (apt-get install python3-apt)")
+        module.fail_json(
+            msg="python3-apt is not installed on the host (apt-get install python3-apt)"
+        )
     params = module.params
     try:
         patterns = [re.compile(p) for p in params["security_patterns"]]
@@ -288,9 +289,7 @@ def main() -> None:
             msg=f"the installed packages have {cache.broken_count} broken dependencies: "
             "fix them (apt-get -f install) before patching"
         )
-    plan, deferred, requested = plan_upgrades(
-        cache, params["scope"], patterns, params["exclude"]
-    )
+    plan, deferred, requested = plan_upgrades(cache, params["scope"], patterns, params["exclude"])
     result: dict[str, Any] = {
         "changed": bool(plan),
         "plan": plan,

@@ -144,7 +144,7 @@ def dpkg_state(module: AnsibleModule) -> dict[str, Any]:
     except OSError:
         pending = []
     pending = [name for name in pending if name.isdigit()]
-    rc, out, err = module.run_command(
+    rc, out, _ = module.run_command(
         ["dpkg", "--audit"], environ_update={"LC_ALL": "C"}, check_rc=False
     )
     audit = [line for line in out.splitlines() if line.strip()]
@@ -194,7 +194,12 @@ def main() -> None:
         if not current or waited >= timeout:
             break
         time.sleep(max(0.1, min(params["lock_poll"], timeout - waited)))
-    result["lock"] = {"waited_s": waited, "timeout_s": timeout, "holders": seen, "free": not current}
+    result["lock"] = {
+        "waited_s": waited,
+        "timeout_s": timeout,
+        "holders": seen,
+        "free": not current,
+    }
     if current:
         first = current[0]
         module.fail_json(
