@@ -87,6 +87,7 @@ OFFLINE_PACKAGES: tuple[str, ...] = (
     "apt-show-versions",
     "debsums",
     "fail2ban",
+    "libpam-pwquality",
     "libpam-tmpdir",
     "lynis",
     "needrestart",
