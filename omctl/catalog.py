@@ -1,8 +1,9 @@
 """The task catalog: one playbook per task under playbooks/<category>/.
 
 The folder is the task's category and the single source of truth for it. A playbook's first
-line is ``# description: <one line>``, read here without parsing the YAML so that listing the
-catalog stays cheap.
+line is ``# description: <one line>``; an optional second line ``# needs: host_history`` asks
+omctl for the ledger's history of each target host (see ``runs.host_history``). Both are read
+here without parsing the YAML so that listing the catalog stays cheap.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from omctl.errors import BadInput, UnknownTask
 from omctl.workspace import Workspace
 
 DESCRIPTION_PREFIX = "# description:"
+NEEDS_PREFIX = "# needs:"
+KNOWN_NEEDS = frozenset({"host_history"})
 
 
 class Category(StrEnum):
@@ -34,6 +37,7 @@ class Task:
     category: Category
     description: str
     playbook: Path
+    needs: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -44,9 +48,28 @@ class Task:
         }
 
 
-def read_description(playbook: Path) -> str:
+def read_header(playbook: Path) -> tuple[str, frozenset[str]]:
+    """The description and the needs declared in a playbook's first two lines."""
     with playbook.open(encoding="utf-8") as handle:
         first = handle.readline().strip()
+        second = handle.readline().strip()
+    description = _description(playbook, first)
+    if not second.lower().startswith(NEEDS_PREFIX):
+        return description, frozenset()
+    needs = frozenset(
+        part.strip() for part in second[len(NEEDS_PREFIX) :].split(",") if part.strip()
+    )
+    unknown = needs - KNOWN_NEEDS
+    if unknown:
+        raise BadInput(
+            f"unknown need {sorted(unknown)[0]!r} (known: {', '.join(sorted(KNOWN_NEEDS))})",
+            path=playbook,
+            line=2,
+        )
+    return description, needs
+
+
+def _description(playbook: Path, first: str) -> str:
     if not first.lower().startswith(DESCRIPTION_PREFIX):
         raise BadInput(
             f"first line must be '{DESCRIPTION_PREFIX} <one line>'", path=playbook, line=1
@@ -72,7 +95,8 @@ def discover(ws: Workspace) -> list[Task]:
                     f"task {name!r} exists in two categories (also {seen[name]})", path=playbook
                 )
             seen[name] = playbook
-            tasks.append(Task(name, category, read_description(playbook), playbook))
+            description, needs = read_header(playbook)
+            tasks.append(Task(name, category, description, playbook, needs))
     return tasks
 
 

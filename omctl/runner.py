@@ -8,6 +8,8 @@ stats become per-host results. Roles publish evidence with ``set_stats`` under t
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import shlex
 import shutil
@@ -21,6 +23,9 @@ from omctl.errors import EnvironmentProblem
 from omctl.ledger import HostResult
 
 EVIDENCE_KEY = "omctl_evidence"
+# Extra vars go to a private file, never onto the command line (visible in ps, limited by
+# ARG_MAX, copied into the run's artifacts).
+EXTRAVARS_FILE = "omctl-extravars.json"
 # Runner event -> what the operator sees for that host and task.
 HOST_EVENTS = {
     "runner_on_ok": "ok",
@@ -45,6 +50,7 @@ class Progress:
     task: str
     state: str  # ok, changed, failed, unreachable, skipped
     message: str = ""
+    diff: str = ""  # unified diff of what the task changed (or would change), with --diff
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,14 @@ class PlaybookSpec:
     vault_password_file: Path | None = None
     ansible_cfg: Path | None = None
 
+    @property
+    def extravars_path(self) -> Path:
+        return self.private_data_dir / EXTRAVARS_FILE
+
     def cmdline(self) -> list[str]:
         args: list[str] = []
+        if self.extravars:
+            args += ["--extra-vars", f"@{self.extravars_path}"]
         if self.check:
             args.append("--check")
         if self.diff:
@@ -97,9 +109,14 @@ class PlaybookSpec:
             kwargs["cmdline"] = shlex.join(cmdline)
         if self.limit:
             kwargs["limit"] = self.limit
-        if self.extravars:
-            kwargs["extravars"] = self.extravars
         return kwargs
+
+    def write_extravars(self) -> None:
+        if not self.extravars:
+            return
+        fd = os.open(self.extravars_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.extravars, handle)
 
 
 @dataclass
@@ -118,6 +135,41 @@ def _task_label(data: dict[str, Any]) -> str:
     task = str(data.get("task") or data.get("task_action") or "?")
     role = data.get("role")
     return f"{role} : {task}" if role and not task.startswith(f"{role} :") else task
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def render_diff(res: dict[str, Any]) -> str:
+    """The unified diff of a task result, as ``ansible-playbook --diff`` would show it."""
+    diffs: list[Any] = []
+    for result in [res, *(r for r in res.get("results") or [] if isinstance(r, dict))]:
+        if result.get("changed") and result.get("diff"):
+            found = result["diff"]
+            diffs.extend(found if isinstance(found, list) else [found])
+    chunks: list[str] = []
+    for diff in diffs:
+        if not isinstance(diff, dict):
+            continue
+        if diff.get("prepared"):
+            chunks.append(str(diff["prepared"]).rstrip("\n"))
+        elif "before" in diff or "after" in diff:
+            before, after = _as_text(diff.get("before", "")), _as_text(diff.get("after", ""))
+            lines = difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                fromfile=str(diff.get("before_header") or "before"),
+                tofile=str(diff.get("after_header") or "after"),
+            )
+            text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+            if text:
+                chunks.append(text.rstrip("\n"))
+        elif diff.get("src_binary") or diff.get("dst_binary"):
+            chunks.append("binary file changed")
+    return "\n".join(chunks)
 
 
 def _message(res: dict[str, Any]) -> str:
@@ -145,6 +197,7 @@ class _Collector:
             state = HOST_EVENTS[kind]
             label = _task_label(data)
             message = ""
+            diff = render_diff(res)
             if state == "ok" and res.get("changed"):
                 state = "changed"
                 self.changed_tasks.setdefault(host, [])
@@ -154,7 +207,7 @@ class _Collector:
                 message = _message(res)
                 if not data.get("ignore_errors"):
                     self.failures.setdefault(host, []).append({"task": label, "message": message})
-            self.on_progress(Progress(host, label, state, message))
+            self.on_progress(Progress(host, label, state, message, diff))
         return True  # keep every event in the run's artifacts
 
     def hosts(self) -> dict[str, HostResult]:
@@ -204,6 +257,7 @@ def run_playbook(
         raise EnvironmentProblem("ansible-playbook is not installed (pip install 'ansible<13')")
     spec.private_data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(spec.private_data_dir, 0o700)
+    spec.write_extravars()
     collector = _Collector(on_progress)
     try:
         runner = ansible_runner.run(
@@ -213,6 +267,8 @@ def run_playbook(
         )
     except Exception as exc:  # ansible-runner raises bare exceptions for setup problems
         raise EnvironmentProblem(f"ansible-runner could not start the playbook: {exc}") from None
+    finally:
+        spec.extravars_path.unlink(missing_ok=True)  # may hold operator-supplied values
     return PlaybookResult(
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),

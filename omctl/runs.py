@@ -7,6 +7,7 @@ marks it interrupted).
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import signal
@@ -20,6 +21,8 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from omctl import __version__, catalog, guards, inventory, ledger, locking, runner, scope
 from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
 from omctl.ledger import Ledger, Run
@@ -27,6 +30,40 @@ from omctl.settings import Settings
 from omctl.workspace import Workspace
 
 RUNS_DIR = "runs"
+HISTORY_RUNS = 20  # runs per host handed to playbooks that need the host's history
+VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Extra vars whose name says secret are passed to Ansible but recorded as redacted.
+SECRET_NAME_RE = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def parse_extra_vars(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` items of ``omctl run -e``; values are YAML scalars (true, 3, text)."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not VAR_NAME_RE.match(name):
+            raise BadInput(f"-e expects NAME=VALUE with NAME a variable name, got {item!r}")
+        if name.startswith("omctl_"):
+            raise BadInput(f"-e {name}: names starting with omctl_ are set by omctl itself")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, dict | list) or value is None:
+            value = text  # only scalars: structured values belong in group_vars
+        parsed[name] = value
+    return parsed
+
+
+def recorded_extra_vars(extravars: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not extravars:
+        return None
+    return {
+        name: REDACTED if SECRET_NAME_RE.search(name) else value
+        for name, value in extravars.items()
+    }
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -118,10 +155,60 @@ def _record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> di
         "diff": request.diff,
         "limit": request.limit,
         "targets": prepared.targets,
+        "extra_vars": recorded_extra_vars(request.extravars),
         "operator": settings.operator,
         "omctl_version": __version__,
         "workspace_commit": workspace_commit(settings.workspace),
     }
+
+
+def host_history(book: Ledger, client: str, hosts: list[str]) -> dict[str, dict[str, Any]]:
+    """Per host: its latest baseline evidence and its recent runs, oldest first."""
+    history: dict[str, dict[str, Any]] = {
+        host: {"baseline": None, "baseline_run": None, "baseline_at": None, "runs": []}
+        for host in hosts
+    }
+    for run in ledger.runs(book, client):
+        for host, result in run.hosts.items():
+            if host not in history:
+                continue
+            entry = history[host]
+            baseline = result.evidence.get("baseline")
+            if baseline is not None and result.status in ("ok", "changed") and not run.check:
+                entry.update(baseline=baseline, baseline_run=run.id, baseline_at=run.started_at)
+            entry["runs"].append(
+                {
+                    "id": run.id,
+                    "task": run.task,
+                    "category": run.category,
+                    "status": run.status,
+                    "check": run.check,
+                    "started_at": run.started_at,
+                    "ended_at": run.ended_at,
+                    "changed": result.changed,
+                    "failed": result.failed + result.unreachable,
+                    "message": run.message,
+                }
+            )
+    for entry in history.values():
+        entry["runs"] = entry["runs"][-HISTORY_RUNS:]
+    return history
+
+
+def _extravars(book: Ledger, prepared: Prepared, run_id: str) -> dict[str, Any]:
+    request = prepared.request
+    extravars: dict[str, Any] = dict(request.extravars or {})
+    extravars["omctl_run"] = {
+        "id": run_id,
+        "client": request.client,
+        "task": prepared.task.name,
+        "category": prepared.task.category.value,
+        "in_scope": prepared.decision.in_scope,
+        "check": request.check,
+    }
+    if "host_history" in prepared.task.needs:
+        extravars["omctl_host_history"] = host_history(book, request.client, prepared.targets)
+    return extravars
 
 
 def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) -> list[str]:
@@ -231,6 +318,7 @@ def execute(
     in_scope = decision.in_scope
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client)
+        extravars = _extravars(book, prepared, run_id)
         book.append(run_id, ledger.STARTED, _record_fields(prepared, settings, in_scope))
         if on_start is not None:
             on_start(run_id, prepared)
@@ -243,7 +331,7 @@ def execute(
             limit=request.limit,
             check=request.check,
             diff=request.diff,
-            extravars=request.extravars or {},
+            extravars=extravars,
             vault_password_file=settings.vault_password_file,
             ansible_cfg=ws.ansible_cfg,
         )

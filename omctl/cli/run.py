@@ -12,7 +12,7 @@ from omctl import console, ledger, runner
 from omctl.cli import common
 from omctl.cli.tasks import JsonOption
 from omctl.errors import ExitCode
-from omctl.runs import Prepared, Request, execute
+from omctl.runs import Prepared, Request, execute, parse_extra_vars
 
 STATE_STYLE = {
     "ok": "green",
@@ -22,6 +22,8 @@ STATE_STYLE = {
     "skipped": "cyan",
 }
 
+DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan"}
+
 
 def print_progress(event: runner.Progress) -> None:
     style = STATE_STYLE.get(event.state, "")
@@ -29,6 +31,11 @@ def print_progress(event: runner.Progress) -> None:
     if event.message:
         line += f" [dim]- {escape(event.message)}[/]"
     console.err.print(line, highlight=False)
+    for diff_line in event.diff.splitlines():
+        style = DIFF_STYLE.get(diff_line[:1], "dim")
+        if diff_line.startswith(("---", "+++")):
+            style = "bold"
+        console.err.print(f"    [{style}]{escape(diff_line)}[/]", highlight=False)
 
 
 def print_start(run_id: str, prepared: Prepared) -> None:
@@ -90,6 +97,15 @@ def run(
             help="Patch although the ledger shows no backup in the last 24 h; REASON is recorded.",
         ),
     ] = None,
+    extra_vars: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-var",
+            "-e",
+            metavar="NAME=VALUE",
+            help="Set a role variable for this run (repeatable; recorded, secrets redacted).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run TASK on CLIENT's hosts if the contract covers it (or with --out-of-scope REASON)."""
@@ -101,6 +117,7 @@ def run(
         limit=limit,
         out_of_scope_reason=out_of_scope,
         no_backup_check_reason=no_backup_check,
+        extravars=parse_extra_vars(extra_vars or []),
     )
     with common.open_ledger(ctx, recover=False) as book:
         result = execute(

@@ -49,3 +49,19 @@ def test_real_project_catalog_has_descriptions() -> None:
     tasks = catalog.discover(Workspace(root))
     assert {"baseline", "healthcheck"} <= {t.name for t in tasks}
     assert all(t.description for t in tasks)
+
+
+def test_second_line_declares_what_a_task_needs(ws: Workspace) -> None:
+    playbook = ws.playbooks / "maintenance" / "diagnose.yml"
+    playbook.write_text("# description: Investigate\n# needs: host_history\n- hosts: all\n")
+    found = catalog.get(ws, "diagnose")
+    assert found.needs == frozenset({"host_history"})
+    assert catalog.get(ws, "healthcheck").needs == frozenset()
+
+
+def test_unknown_need_names_file_and_line(ws: Workspace) -> None:
+    playbook = ws.playbooks / "maintenance" / "diagnose.yml"
+    playbook.write_text("# description: Investigate\n# needs: crystal_ball\n")
+    with pytest.raises(BadInput, match="unknown need 'crystal_ball'") as caught:
+        catalog.discover(ws)
+    assert str(caught.value).startswith(f"{playbook}:2:")

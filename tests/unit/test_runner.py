@@ -1,4 +1,5 @@
 import ast
+import json
 from pathlib import Path
 
 from omctl import runner
@@ -48,6 +49,55 @@ def test_check_diff_limit_and_vault_file_are_passed_through() -> None:
     ).runner_kwargs()
     assert kwargs["cmdline"] == "--check --diff --vault-password-file '/secret dir/pass'"
     assert kwargs["limit"] == "web1"
+
+
+def test_extra_vars_go_to_a_private_file_not_the_command_line(tmp_path: Path) -> None:
+    spec = _spec(private_data_dir=tmp_path, extravars={"db_password": "hunter2", "n": 3})
+    kwargs = spec.runner_kwargs()
+    assert "hunter2" not in repr(kwargs) and "extravars" not in kwargs
+    assert kwargs["cmdline"] == f"--extra-vars @{tmp_path / runner.EXTRAVARS_FILE}"
+    spec.write_extravars()
+    written = tmp_path / runner.EXTRAVARS_FILE
+    assert json.loads(written.read_text()) == {"db_password": "hunter2", "n": 3}
+    assert written.stat().st_mode & 0o777 == 0o600
+
+
+def test_diff_of_a_changed_file_is_unified() -> None:
+    res = {
+        "changed": True,
+        "diff": [
+            {
+                "before": "a\nb\n",
+                "after": "a\nc\n",
+                "before_header": "/etc/x",
+                "after_header": "/etc/x",
+            }
+        ],
+    }
+    assert runner.render_diff(res).splitlines() == [
+        "--- /etc/x",
+        "+++ /etc/x",
+        "@@ -1,2 +1,2 @@",
+        " a",
+        "-b",
+        "+c",
+    ]
+
+
+def test_diff_of_loop_items_and_prepared_text_but_not_unchanged_results() -> None:
+    res = {
+        "changed": True,
+        "results": [
+            {"changed": True, "diff": {"prepared": "+ new rule"}},
+            {"changed": False, "diff": {"before": "same", "after": "other"}},
+            {"changed": True, "diff": {"before": {"k": 1}, "after": {"k": 2}}},
+        ],
+    }
+    text = runner.render_diff(res)
+    assert "+ new rule" in text
+    assert '-  "k": 1' in text and '+  "k": 2' in text
+    assert "other" not in text
+    assert runner.render_diff({"changed": False, "diff": {"before": "a", "after": "b"}}) == ""
 
 
 def test_ansible_cfg_of_the_workspace_is_used(tmp_path: Path) -> None:

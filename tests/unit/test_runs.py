@@ -156,3 +156,63 @@ def test_unknown_client_and_task(local_ws, settings, book) -> None:
 
 def test_workspace_commit_of_a_plain_folder_is_none(tmp_path: Path) -> None:
     assert runs.workspace_commit(Workspace(tmp_path)) is None
+
+
+def test_extra_vars_are_parsed_as_scalars_and_checked() -> None:
+    parsed = runs.parse_extra_vars(["diagnose_recover=true", "limit_pct=85", "note=a=b", "x="])
+    assert parsed == {"diagnose_recover": True, "limit_pct": 85, "note": "a=b", "x": ""}
+    assert runs.parse_extra_vars(["items=[1, 2]"]) == {"items": "[1, 2]"}
+    for bad in ("novalue", "1abc=2", "=3", "omctl_run=x"):
+        with pytest.raises(BadInput):
+            runs.parse_extra_vars([bad])
+
+
+SEE_VARS = """\
+# description: Check services, the site and disk space
+# needs: host_history
+- name: Show what omctl passed
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Publish evidence
+      ansible.builtin.set_stats:
+        data:
+          omctl_evidence:
+            seen: "{{ {inventory_hostname: {'run': omctl_run, 'db_password': db_password,
+              'history': omctl_host_history[inventory_hostname]}} }}"
+        aggregate: true
+        per_host: false
+"""
+
+
+def test_playbooks_get_the_run_extra_vars_and_host_history(local_ws, settings, book) -> None:
+    first = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1"), _noop)
+    (local_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(SEE_VARS)
+    request = runs.Request(
+        "acme", "healthcheck", limit="web1", extravars={"db_password": "hunter2"}
+    )
+    run = runs.execute(settings, book, request, _noop)
+    seen = run.hosts["web1"].evidence["seen"]
+    assert seen["run"]["id"] == run.id and seen["run"]["task"] == "healthcheck"
+    assert seen["db_password"] == "hunter2"
+    assert [past["id"] for past in seen["history"]["runs"]] == [first.id]
+    assert seen["history"]["runs"][0]["changed"] == 1
+    assert run.extra_vars == {"db_password": runs.REDACTED}
+    assert not list((local_ws.state / "runs").rglob("omctl-extravars.json"))
+
+
+def test_host_history_keeps_the_latest_baseline_of_each_host(local_ws, settings, book) -> None:
+    (local_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(
+        PLAYBOOK.replace("healthcheck: ", "baseline: ")
+    )
+    local_ws.client_dir("acme").joinpath("scope.yml").write_text(
+        local_ws.client_dir("acme").joinpath("scope.yml").read_text().replace("[web]", "[all]")
+    )
+    old = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1"), _noop)
+    new = runs.execute(settings, book, runs.Request("acme", "healthcheck"), _noop)
+    history = runs.host_history(book, "acme", ["web1", "web2", "db1"])
+    assert history["web1"]["baseline_run"] == new.id
+    assert [r["id"] for r in history["web1"]["runs"]] == [old.id, new.id]
+    # web2 failed in that run: its baseline is not trusted.
+    assert history["web2"]["baseline"] is None and history["web2"]["runs"][0]["failed"] == 1
+    assert history["db1"]["baseline"] == {"checked": True}

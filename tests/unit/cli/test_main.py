@@ -109,6 +109,40 @@ def test_out_of_scope_run(omctl) -> None:
     assert run["in_scope"] is False and run["out_of_scope_reason"] == "urgent"
 
 
+def test_bad_extra_var_is_one_line_exit_2_and_records_nothing(omctl) -> None:
+    result = omctl("run", "acme", "healthcheck", "-l", "web1", "-e", "recover")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "-e expects NAME=VALUE" in one_line_error(result)
+    assert json.loads(omctl("history", "--json").stdout) == []
+
+
+DIFF_PLAYBOOK = """\
+# description: Check services, the site and disk space
+- name: Write a file
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the motd
+      ansible.builtin.copy:
+        dest: "{{ target }}"
+        content: "hello {{ greeting }}\\n"
+        mode: "0644"
+"""
+
+
+def test_check_diff_shows_the_change_and_makes_none(omctl, ws, tmp_path) -> None:
+    (ws.playbooks / "maintenance" / "healthcheck.yml").write_text(DIFF_PLAYBOOK)
+    target = tmp_path / "motd"
+    target.write_text("hello world\n")
+    args = ("run", "acme", "healthcheck", "-l", "web1", "-e", f"target={target}")
+    result = omctl(*args, "-e", "greeting=client", "--check", "--diff")
+    assert result.exit_code == 0, result.stderr
+    assert "-hello world" in result.stderr and "+hello client" in result.stderr
+    assert target.read_text() == "hello world\n"
+    shown = json.loads(omctl("history", "--json").stdout)[-1]
+    assert shown["check"] is True
+
+
 def test_ledger_verify_detects_tampering(omctl) -> None:
     omctl("run", "acme", "healthcheck", "--limit", "db1")  # a refusal: one entry
     omctl("run", "acme", "healthcheck", "--limit", "web1")
