@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO
+
 MODULE = REPO / "roles" / "access_review" / "library" / "access_review.py"
 
 AGENTS = [

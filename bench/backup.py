@@ -16,18 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from datetime import date, timedelta
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from common import BenchClient, bench_client
+
 SITE = "/var/lib/wordpress/wp-content/uploads/bench"
 
 # Runs on the lab host: files of mixed sizes (many small, a few large, like uploads) with
@@ -67,60 +60,14 @@ INSERT INTO bench.orders SELECT seq, MD5(seq), REPEAT(SHA2(seq, 256), 3) FROM se
 """
 
 
-def sh(*args: str, cwd: Path, env: dict[str, str], input: str | None = None) -> str:
-    done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, check=False, input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-    )  # fmt: skip
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(args[:4])} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return done.stdout
-
-
-def configure(ws: Path, env: dict[str, str], local: bool) -> dict[str, str]:
-    """Onboard the lab hosts as client "bench"; returns their SSH ports."""
-    omctl = str(BIN / "omctl")
-    lab = json.loads(sh(omctl, "lab", "status", "--json", cwd=ws, env=env))
-    key = ws / ".omctl" / "lab" / "id_ed25519"
-    port = {h["hostname"]: str(h["ssh_port"]) for h in lab}
-    for name in sorted(port):
-        sh(omctl, "onboard", "bench", name, "--address", "127.0.0.1", "--port", port[name],
-           "--key", str(key), cwd=ws, env=env)  # fmt: skip
-    today = date.today()
-    inventory = ws / "inventories" / "bench"
-    (inventory / "scope.yml").write_text(
-        f"client: bench\ncontract: BENCH\nvalid_from: {today}\n"
-        f"valid_until: {today + timedelta(days=1)}\noperation: {{}}\nmaintenance:\n"
-        "  backup: {every: on_request}\n  restore_drill: {every: on_request}\n"
-    )
-    (inventory / "group_vars" / "all" / "bench.yml").write_text(
-        f"backup_password: {secrets.token_hex(16)}\nbackup_retention_enabled: false\n"
-    )
-    (inventory / "host_vars").mkdir(exist_ok=True)
-    if not local:
-        (inventory / "host_vars" / "web1.yml").write_text(
-            "backup_sftp_enabled: true\nbackup_sftp_host: web2\n"
-        )
-        (inventory / "host_vars" / "web2.yml").write_text("backup_enabled: false\n")
-    return port
-
-
-def measure(ws: Path, env: dict[str, str], port: str, options: argparse.Namespace) -> dict:
-    omctl = str(BIN / "omctl")
-    key = ws / ".omctl" / "lab" / "id_ed25519"
-
+def measure(client: BenchClient, options: argparse.Namespace) -> dict:
     def ssh(command: str, input: str | None = None) -> str:
-        return sh("ssh", "-i", str(key), "-p", port, "-o", "BatchMode=yes",
-                  "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                  "-o", "LogLevel=ERROR", "root@127.0.0.1", command,
-                  cwd=ws, env=env, input=input)  # fmt: skip
+        return client.ssh("web1", command, input=input)
 
     def run(task: str) -> tuple[float, dict]:
-        start = time.perf_counter()
-        out = sh(omctl, "run", "bench", task, "--limit", "web1", "--json", cwd=ws, env=env)
-        wall = time.perf_counter() - start
-        shown = json.loads(sh(omctl, "show", json.loads(out)["id"], "--json", cwd=ws, env=env))
-        return wall, shown["hosts"]["web1"]["evidence"][task]
+        wall, out = client.omctl("run", "bench", task, "--limit", "web1", "--json")
+        _, shown = client.omctl("show", json.loads(out)["id"], "--json")
+        return wall, json.loads(shown)["hosts"]["web1"]["evidence"][task]
 
     ssh(f"python3 - {SITE} {options.files} {options.megabytes * 10**6}", input=GENERATE)
     ssh("mariadb", input=DATABASE)
@@ -185,20 +132,20 @@ def main() -> None:
     parser.add_argument("--local", action="store_true", help="repository on the host itself")
     parser.add_argument("--rounds", type=int, default=3, help="incremental backups measured")
     options = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMCTL_")}
-    env.setdefault("CONTAINERS_CONF", str(REPO / "omctl" / "data" / "containers.conf"))
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    omctl = str(BIN / "omctl")
-    with tempfile.TemporaryDirectory(prefix="omctl-bench-") as scratch:
-        ws = Path(scratch) / "ws"
-        sh(omctl, "init", str(ws), cwd=REPO, env=env)
-        sh(omctl, "lab", "up", "--hosts", "1" if options.local else "2", cwd=ws, env=env)
-        try:
-            ports = configure(ws, env, options.local)
-            found = measure(ws, env, ports["web1"], options)
-        finally:
-            subprocess.run([omctl, "lab", "down"], cwd=ws, env=env, capture_output=True,
-                           check=False)  # fmt: skip
+    group_vars = {
+        "backup_password": secrets.token_hex(16),
+        "backup_retention_enabled": "false",
+    }
+    hosts, tasks = 1 if options.local else 2, ["backup", "restore_drill"]
+    with bench_client(hosts, maintenance=tasks, group_vars=group_vars) as client:
+        if not options.local:
+            host_vars = client.inventory / "host_vars"
+            host_vars.mkdir(exist_ok=True)
+            (host_vars / "web1.yml").write_text(
+                "backup_sftp_enabled: true\nbackup_sftp_host: web2\n"
+            )
+            (host_vars / "web2.yml").write_text("backup_enabled: false\n")
+        found = measure(client, options)
     report(found, options)
 
 

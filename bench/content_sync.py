@@ -16,25 +16,11 @@ import argparse
 import json
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def omctl(*args: str, cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [str(BIN / "omctl"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-        check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    if done.returncode != 0:
-        sys.exit(f"omctl {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
+from common import BenchClient, bench_client
 
 
 def generate(root: Path, files: int, total: int, rng: random.Random) -> list[Path]:
@@ -53,11 +39,9 @@ def generate(root: Path, files: int, total: int, rng: random.Random) -> list[Pat
     return paths
 
 
-def sync(ws: Path, env: dict[str, str]) -> tuple[float, dict]:
-    started = time.perf_counter()
-    run = json.loads(omctl("run", "bench", "content_sync", "--json", cwd=ws, env=env))
-    wall = time.perf_counter() - started
-    (record,) = (host["evidence"]["content_sync"] for host in run["hosts"].values())
+def sync(client: BenchClient) -> tuple[float, dict]:
+    wall, out = client.omctl("run", "bench", "content_sync", "--json")
+    (record,) = (host["evidence"]["content_sync"] for host in json.loads(out)["hosts"].values())
     return wall, record
 
 
@@ -67,45 +51,24 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=200)
     parser.add_argument("--changed", type=float, default=0.01, help="share of files changed")
     options = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMCTL_")}
-    env.setdefault("CONTAINERS_CONF", str(REPO / "omctl" / "data" / "containers.conf"))
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     rng = random.Random(6)
-    with tempfile.TemporaryDirectory(prefix="omctl-bench-") as scratch:
-        ws = Path(scratch) / "ws"
+    with tempfile.TemporaryDirectory(prefix="omctl-bench-site-") as scratch:
         source = Path(scratch) / "site"
         source.mkdir()
         started = time.perf_counter()
         paths = generate(source, options.files, options.megabytes * 10**6, rng)
         print(f"generated {len(paths):,} files, {options.megabytes} MB "
               f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
-        omctl("init", str(ws), cwd=REPO, env=env)
-        omctl("lab", "up", "--hosts", "1", cwd=ws, env=env)
-        try:
-            port = str(json.loads(omctl("lab", "status", "--json", cwd=ws, env=env))[0]["ssh_port"])
-            key = str(ws / ".omctl" / "lab" / "id_ed25519")
-            omctl("onboard", "bench", "web1", "--address", "127.0.0.1", "--port", port,
-                  "--key", key, cwd=ws, env=env)  # fmt: skip
-            client = ws / "inventories" / "bench"
-            today = date.today()
-            (client / "scope.yml").write_text(
-                f"client: bench\ncontract: BENCH\nvalid_from: {today}\n"
-                f"valid_until: {today + timedelta(days=1)}\n"
-                "operation:\n  content_sync: {every: on_request}\nmaintenance: {}\n"
-            )
-            (client / "group_vars" / "all" / "content.yml").write_text(
-                f"content_sync_site: bench\ncontent_sync_source: {source}\n"
-            )
-            first_wall, first = sync(ws, env)
+        group_vars = {"content_sync_site": "bench", "content_sync_source": str(source)}
+        with bench_client(operation=["content_sync"], group_vars=group_vars) as client:
+            first_wall, first = sync(client)
             changed = rng.sample(paths, max(1, int(len(paths) * options.changed)))
             changed_bytes = 0
             for path in changed:
                 size = path.stat().st_size
                 path.write_bytes(os.urandom(size))
                 changed_bytes += size
-            second_wall, second = sync(ws, env)
-        finally:
-            omctl("lab", "down", cwd=ws, env=env)
+            second_wall, second = sync(client)
     for name, wall, record in (("first", first_wall, first), ("second", second_wall, second)):
         moved = record["transferred"]
         print(

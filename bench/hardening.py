@@ -11,93 +11,41 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from datetime import date, timedelta
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CLIENT = "bench"
+from common import CLIENT, BenchClient, bench_client
 
 
-def omctl(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "omctl"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-        check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def must(done: subprocess.CompletedProcess[str], what: str) -> str:
-    if done.returncode != 0:
-        sys.exit(f"{what} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def timed_run(ws: Path, env: dict[str, str]) -> tuple[float, dict]:
-    start = time.perf_counter()
-    done = omctl("run", CLIENT, "hardening", "--json", cwd=ws, env=env)
-    elapsed = time.perf_counter() - start
-    run = json.loads(must(done, "omctl run hardening"))
-    shown = json.loads(must(omctl("show", run["id"], "--json", cwd=ws, env=env), "omctl show"))
-    return elapsed, shown["hosts"]["web1"]
-
-
-def fresh_host(ws: Path, env: dict[str, str]) -> None:
-    omctl("lab", "down", cwd=ws, env=env)
-    hosts = json.loads(
-        must(omctl("lab", "up", "--hosts", "1", "--json", cwd=ws, env=env), "lab up")
-    )
-    shutil.rmtree(ws / "inventories" / CLIENT, ignore_errors=True)
-    key = ws / ".omctl" / "lab" / "id_ed25519"
-    must(
-        omctl("onboard", CLIENT, "web1", "--address", "127.0.0.1",
-              "--port", str(hosts[0]["ssh_port"]), "--key", str(key), cwd=ws, env=env),
-        "onboard",
-    )  # fmt: skip
-    today = date.today()
-    (ws / "inventories" / CLIENT / "scope.yml").write_text(
-        f"client: {CLIENT}\ncontract: BENCH\nvalid_from: {today}\n"
-        f"valid_until: {today + timedelta(days=1)}\noperation: {{}}\n"
-        "maintenance:\n  hardening: {every: on_request}\n"
-    )
+def timed_run(client: BenchClient) -> tuple[float, dict]:
+    elapsed, out = client.omctl("run", CLIENT, "hardening", "--json")
+    _, shown = client.omctl("show", json.loads(out)["id"], "--json")
+    return elapsed, json.loads(shown)["hosts"]["web1"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMCTL_")}
-    env.setdefault("CONTAINERS_CONF", str(REPO / "omctl" / "data" / "containers.conf"))
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     first: list[float] = []
     rerun: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="omctl-bench-") as scratch:
-        ws = Path(scratch) / "ws"
-        must(omctl("init", str(ws), cwd=REPO, env=env), "omctl init")
-        try:
-            for round_no in range(1, options.runs + 1):
-                fresh_host(ws, env)
-                converge_s, converge = timed_run(ws, env)
-                rerun_s, again = timed_run(ws, env)
-                if again["changed"] != 0:
-                    sys.exit(f"round {round_no}: the re-run changed {again['changed']} tasks")
-                audit = converge["evidence"]["hardening"]
-                first.append(converge_s)
-                rerun.append(rerun_s)
-                print(
-                    f"round {round_no}: first converge {converge_s:6.1f} s "
-                    f"({converge['changed']} changed, Lynis {audit['lynis_before']['index']} -> "
-                    f"{audit['lynis_after']['index']}), re-run {rerun_s:5.1f} s (0 changed)",
-                    flush=True,
-                )
-        finally:
-            omctl("lab", "down", cwd=ws, env=env)
+    with bench_client(maintenance=["hardening"]) as client:
+        for round_no in range(1, options.runs + 1):
+            if round_no > 1:
+                client.fresh_hosts()
+            converge_s, converge = timed_run(client)
+            rerun_s, again = timed_run(client)
+            if again["changed"] != 0:
+                sys.exit(f"round {round_no}: the re-run changed {again['changed']} tasks")
+            audit = converge["evidence"]["hardening"]
+            first.append(converge_s)
+            rerun.append(rerun_s)
+            print(
+                f"round {round_no}: first converge {converge_s:6.1f} s "
+                f"({converge['changed']} changed, Lynis {audit['lynis_before']['index']} -> "
+                f"{audit['lynis_after']['index']}), re-run {rerun_s:5.1f} s (0 changed)",
+                flush=True,
+            )
     first_median = statistics.median(first)
     rerun_median = statistics.median(rerun)
     ratio = rerun_median / first_median
