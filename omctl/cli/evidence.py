@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console
+from omctl import console, evidence_text
 
 
 def _gib(value: Any) -> str:
@@ -68,13 +68,7 @@ def healthcheck(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
-def _size(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "?"
-    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= factor:
-            return f"{value / factor:.1f} {unit}"
-    return f"{int(value)} B"
+_size = evidence_text.size
 
 
 def _pairs(entries: list[dict[str, Any]], key: str, value: str = "requests") -> str:
@@ -246,17 +240,8 @@ def patching(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
-def _backup_bytes(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "?"
-    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= factor:
-            return f"{value / factor:.1f} {unit}"
-    return f"{int(value)} B"
-
-
-def _backup_seconds(value: Any) -> str:
-    return f"{float(value):.1f} s" if isinstance(value, int | float) else "?"
+_backup_bytes = evidence_text.size
+_backup_seconds = evidence_text.seconds
 
 
 def backup(host: str, data: dict[str, Any]) -> None:
@@ -372,18 +357,7 @@ def config_tuning(host: str, data: dict[str, Any]) -> None:
         console.out.print(escape(str(diff)).rstrip("\n"), highlight=False)
 
 
-def _lynis(audit: Any) -> str:
-    if not isinstance(audit, dict):
-        return "not audited"
-    text = f"index {audit.get('index')}, {audit.get('warnings')} warnings"
-    tests = audit.get("warning_tests") or []
-    if tests:
-        text += f" ({', '.join(str(t) for t in tests)})"
-    if audit.get("same_as_before"):
-        text += ", unchanged (nothing changed in this run)"
-    elif audit.get("fresh") is False:
-        text += f", reused from the audit of {audit.get('audited_at')}"
-    return text
+_lynis = evidence_text.lynis
 
 
 def hardening(host: str, data: dict[str, Any]) -> None:
@@ -477,6 +451,47 @@ def content_sync(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
+def incident(host: str, data: dict[str, Any]) -> None:
+    severity = str(data.get("severity", "?"))
+    style = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(severity, "")
+    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
+    console.out.print(f"[bold]incident on {escape(host)}[/]: [{style}]{escape(severity)}[/]{mode}",
+                      highlight=False)  # fmt: skip
+    console.out.print(f"  {escape(str(data.get('summary', '')))}", highlight=False)
+    table = Table(box=None, title_justify="left")
+    for column in ("check", "severity", "finding"):
+        table.add_column(column, overflow="fold")
+    for finding in data.get("findings") or []:
+        level = str(finding.get("severity"))
+        color = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(level, "")
+        table.add_row(escape(str(finding.get("check"))), f"[{color}]{escape(level)}[/]",
+                      escape(str(finding.get("message"))))  # fmt: skip
+    console.out.print(table)
+    for run in data.get("timeline") or []:
+        console.out.print(
+            f"  run {escape(str(run.get('id')))} {run.get('started_at')}: "
+            f"{escape(str(run.get('task')))} {escape(str(run.get('status')))}"
+            + (" (check)" if run.get("check") else "")
+            + (f" - {escape(str(run['message']))}" if run.get("message") else ""),
+            highlight=False,
+        )
+    actions = data.get("actions") or []
+    if actions:
+        done = Table(title="recovery actions", box=None, title_justify="left")
+        for column in ("action", "target", "reason", "result"):
+            done.add_column(column, overflow="fold")
+        for action in actions:
+            done.add_row(
+                *(escape(str(action.get(k))) for k in ("action", "target", "reason", "result"))
+            )
+        console.out.print(done)
+    elif not data.get("recover"):
+        console.out.print(
+            "  read-only: no recovery attempted (diagnose_recover=true applies the safe ones)",
+            highlight=False,
+        )
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -486,6 +501,7 @@ def generic(kind: str) -> Callable[[str, Any], None]:
 
 
 RENDERERS: dict[str, Callable[[str, Any], None]] = {
+    "incident": incident,
     "baseline": baseline,
     "healthcheck": healthcheck,
     "backup": backup,

@@ -29,6 +29,10 @@ exit 101
 EOF
 chmod 0755 /usr/sbin/policy-rc.d
 
+# --- locale ---------------------------------------------------------------------------------------
+# debootstrap writes none; pam_env then logs an error at every login, noise in every diagnosis.
+echo 'LANG=C.UTF-8' > /etc/default/locale
+
 # --- packages -------------------------------------------------------------------------------------
 say "apt: update, upgrade, install $*"
 echo 'APT::Install-Recommends "false";' > /etc/apt/apt.conf.d/90omctl-lab-no-recommends
