@@ -12,14 +12,14 @@ OMCTL   := $(BIN)/omctl
 export CONTAINERS_CONF := $(CURDIR)/omctl/data/containers.conf
 export ANSIBLE_HOME := $(CURDIR)/.omctl/ansible-home
 
-SYSTEM_PACKAGES := podman runc conmon debootstrap uidmap slirp4netns openssh-client rsync git python3-venv
+SYSTEM_PACKAGES := podman runc conmon debootstrap uidmap slirp4netns openssh-client rsync git python3-venv chromium chromium-driver
 
 .PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down
 
 help:
 	@echo "make demo   start a lab host, onboard it as client 'demo', run in-scope and refused tasks"
 	@echo "make test   lint, unit, integration (lab containers over SSH) and Molecule tests"
-	@echo "make bench  benchmarks in bench/ (ratios against plain ansible-playbook)"
+	@echo "make bench  all six benchmarks in bench/ in turn (medians and ratios against targets)"
 
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -51,7 +51,7 @@ unit: venv
 	$(BIN)/pytest tests/unit
 
 integration: image
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest tests/integration --durations=15
 
 molecule: image
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/molecule-all.sh
@@ -60,6 +60,11 @@ test: system venv lint unit integration molecule
 
 bench: image
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/patching.py
+	$(BIN)/python bench/hardening.py
+	$(BIN)/python bench/backup.py
+	$(BIN)/python bench/content_sync.py
+	$(BIN)/python bench/access_review.py
 
 lab-down: venv
 	$(OMCTL) lab down

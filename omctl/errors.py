@@ -17,7 +17,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # malformed scope/inventory, unknown client/task, wrong option
     REFUSED = 3  # refused by the client's contract scope
     LOCKED = 4  # another run holds the client's lock
-    OVERDUE = 5  # reserved for `omctl status`: a contracted task is overdue
+    OVERDUE = 5  # `omctl status`: a contracted task is overdue
     LEDGER_BROKEN = 6  # `omctl ledger verify` found an altered or missing row
     ENVIRONMENT = 7  # a required tool (podman, ssh, ...) is missing or failed
 

@@ -125,6 +125,7 @@ class Run:
     omctl_version: str | None = None
     workspace_commit: str | None = None
     targets: list[str] = field(default_factory=list)
+    extra_vars: dict[str, Any] | None = None
     ended_at: str | None = None
     message: str | None = None
     hosts: dict[str, HostResult] = field(default_factory=dict)
@@ -157,6 +158,7 @@ class Run:
             omctl_version=self.omctl_version,
             workspace_commit=self.workspace_commit,
             targets=self.targets,
+            extra_vars=self.extra_vars,
             message=self.message,
             ledger_seq=[self.first_seq, self.last_seq],
             hosts={
@@ -204,6 +206,10 @@ class Ledger(Protocol):
 
     def verify(self) -> VerifyResult: ...
 
+    def head(self) -> tuple[int, str] | None:
+        """The newest entry's sequence number and hash as the head file remembers them."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -232,6 +238,7 @@ def fold(entries: Iterable[Entry]) -> dict[str, Run]:
                 omctl_version=data.get("omctl_version"),
                 workspace_commit=data.get("workspace_commit"),
                 targets=data.get("targets", []),
+                extra_vars=data.get("extra_vars"),
                 first_seq=entry.seq,
             )
             if entry.kind == REFUSED:
@@ -377,6 +384,12 @@ class SqliteLedger:
         elif count:
             return VerifyResult(False, count, None, f"head file {self.head_path} is missing")
         return VerifyResult(True, count)
+
+    def head(self) -> tuple[int, str] | None:
+        try:
+            return self._read_head()
+        except LedgerBroken:
+            return None
 
     def _read_head(self) -> tuple[int, str] | None:
         try:

@@ -10,6 +10,8 @@ import typer
 from omctl import __version__, settings
 from omctl.cli import common, history, init, lab, onboard, run, scope, tasks
 from omctl.cli import ledger as ledger_cli
+from omctl.cli import report as report_cli
+from omctl.cli import status as status_cli
 
 EXIT_CODES = """\
 Exit codes: 0 success; 1 a host failed or was unreachable; 2 bad input (file, name or
@@ -68,6 +70,8 @@ app.command("history")(history.history)
 app.command("show")(history.show)
 app.command("onboard")(onboard.onboard)
 app.command("init")(init.init)
+app.command("status")(status_cli.status)
+app.command("report")(report_cli.report)
 app.add_typer(scope.app, name="scope")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(lab.app, name="lab")

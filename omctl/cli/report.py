@@ -1,0 +1,52 @@
+"""omctl report: the client-facing report of a month or a range of days."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from omctl import report as core
+from omctl import report_render, scope
+from omctl.cli import common
+
+
+class Format(StrEnum):
+    MD = "md"
+    HTML = "html"
+    JSON = "json"
+
+
+def report(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client (inventories/CLIENT).")],
+    period: Annotated[
+        str | None, typer.Option("--period", help="A month, YYYY-MM, in the contract's zone.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (instead of --period).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="md, html or json.")] = Format.MD,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE (atomically), not stdout.")
+    ] = None,
+) -> None:
+    """Report to the client: contract, work done, coverage, out-of-scope work, ledger check."""
+    ws = common.settings(ctx).workspace
+    client_dir = ws.existing_client_dir(client)
+    loaded = scope.load(client_dir / scope.SCOPE_FILE)
+    core.parse_period(period, start, end, loaded.scope.timezone)  # bad input before the ledger
+    with common.open_ledger(ctx) as book:
+        built = core.collect(ws, book, client, period=period, start=start, end=end)
+    text = report_render.render(built, fmt.value)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    core.write_atomic(output, text)

@@ -1,0 +1,114 @@
+"""omctl status: is the contracted work of a client done, due or overdue?"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from omctl import console, coverage, ledger
+from omctl.cli import common
+from omctl.cli import scope as scope_cli
+from omctl.cli.tasks import JsonOption
+from omctl.errors import ExitCode
+
+
+def _when(stamp: str | None, tz: ZoneInfo) -> str:
+    if stamp is None:
+        return "never"
+    return f"{coverage.parse_stamp(stamp).astimezone(tz):%Y-%m-%d %H:%M}"
+
+
+def _due(task: coverage.TaskCoverage) -> str:
+    """``next_due`` is an exclusive end (midnight): show the last day it may be done on."""
+    if task.next_due is None:
+        return "on request" if task.cadence == "on_request" else ""
+    last_day = (datetime.fromisoformat(task.next_due) - timedelta(days=1)).date()
+    return f"by {last_day}"
+
+
+def _status_cell(task: coverage.TaskCoverage) -> str:
+    if task.overdue:
+        missed = f" (missed {task.overdue_period.label})" if task.overdue_period else ""
+        return f"[bold red]OVERDUE[/]{escape(missed)}"
+    if task.pending is not None:
+        return "due"
+    return "[green]done[/]" if task.done else ""
+
+
+def _print(found: coverage.Coverage) -> None:
+    tz = ZoneInfo(found.timezone)
+    console.out.print(
+        f"[bold]{escape(found.client)}[/] contract {escape(found.contract)}, "
+        f"{found.start:%Y-%m} ({found.timezone}), as of {found.now:%Y-%m-%d %H:%M}"
+    )
+    table = Table(box=None, pad_edge=False)
+    for column in ("task", "category", "every", "window", "last success", "next due", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("this month", justify="right")
+    for task in found.tasks:
+        table.add_row(
+            task.task,
+            task.category,
+            task.cadence,
+            escape(task.window or "any time"),
+            _when(task.last_success_at, tz),
+            _due(task),
+            _status_cell(task),
+            "" if task.cadence == "on_request" else f"{task.done}/{task.expected}",
+        )
+    console.out.print(table)
+    _runs_section("Out-of-scope work this month", found.out_of_scope, tz)
+    _runs_section("Refused this month", found.refused, tz)
+    _runs_section("Unresolved failures", found.unresolved, tz)
+
+
+def _runs_section(title: str, runs: list[ledger.Run], tz: ZoneInfo) -> None:
+    console.out.print()
+    if not runs:
+        console.out.print(f"[bold]{title}:[/] none")
+        return
+    table = Table(title=f"{title}:", title_justify="left", box=None, pad_edge=False)
+    for column in ("run", "started", "task", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("note", overflow="fold")
+    for run in runs:
+        note = run.out_of_scope_reason or run.refusal_reason or run.message or ""
+        table.add_row(
+            run.id,
+            _when(run.started_at, tz),
+            run.task + (" (check)" if run.check else ""),
+            run.status,
+            escape(note),
+        )
+    console.out.print(table)
+
+
+def status(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="Client name (a folder under inventories/).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Coverage of the client's contract for the current calendar month (in the contract's
+    time zone): per task its last success, next due date and OVERDUE flag; out-of-scope and
+    refused work this month; failures not yet followed by a success. Exits 5 when a task is
+    overdue, so that a scheduler can alert."""
+    loaded, _ = scope_cli._load(ctx, client)
+    contract = loaded.scope
+    with common.open_ledger(ctx) as book:
+        found_runs = ledger.runs(book, client)
+    now = datetime.now(UTC)
+    start, end = coverage.current_month(now, ZoneInfo(contract.timezone))
+    found = coverage.compute(contract, found_runs, start, end, now)
+    if as_json:
+        console.emit_json(found.as_dict())
+    else:
+        _print(found)
+    if found.overdue:
+        overdue = ", ".join(task.task for task in found.tasks if task.overdue)
+        console.err.print(f"[bold red]overdue:[/] {escape(overdue)}", highlight=False)
+        raise typer.Exit(int(ExitCode.OVERDUE))

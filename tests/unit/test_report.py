@@ -1,0 +1,331 @@
+"""omctl report over a month of real ledger records (tests/unit/report_ledger.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omctl import ledger, report, report_render
+from omctl.cli.main import app
+from omctl.errors import BadInput, ExitCode
+from tests.unit.report_ledger import HOSTILE, MIB, NOW, MonthLedger, build_month, make_workspace
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonthLedger]:
+    """Read-only for the tests that share it; a test that alters the ledger builds its own."""
+    built = build_month(make_workspace(tmp_path_factory.mktemp("ws")))
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def november(month: MonthLedger) -> report.Report:
+    return report.collect(month.ws, month.book, "acme", period="2026-11", now=NOW)
+
+
+def by(rows: list[dict], key: str) -> dict:
+    return {row[key]: row for row in rows}
+
+
+def test_contract_section(november: report.Report) -> None:
+    assert november.contract == {
+        "contract": "ACME-2026-11",
+        "valid_from": "2026-11-04",
+        "valid_until": "2027-10-31",
+        "timezone": "Europe/Berlin",
+    }
+    tasks = by(november.tasks, "task")
+    assert {t["task"] for t in november.tasks if t["category"] == "operation"} == {
+        "content_sync",
+        "config_tuning",
+        "access_review",
+    }
+    assert tasks["patching"]["category"] == "maintenance"
+    assert tasks["patching"]["window"] == "Sun 02:00-04:00"
+    assert tasks["content_sync"]["cadence"] == "weekly"
+    assert tasks["restore_drill"]["hosts"] == ["web1"]
+    assert november.period["start"] == "2026-11-01T00:00:00+01:00"
+    assert november.period["last_day"] == "2026-11-30"
+
+
+def test_operation_done(november: report.Report) -> None:
+    op = november.operation
+    assert [r["release"] for r in op["content_releases"]] == [
+        "20261105T100000Z",
+        "20261112T100000Z",
+        "20261126T100000Z",
+    ]
+    assert [r["ref"] for r in op["content_releases"]] == ["v1", "v2", "v3"]
+    assert op["content_releases"][0]["at"] == "2026-11-05 11:00"  # Berlin time
+    changes = by(op["tuning_changes"], "setting")
+    assert set(changes) == {"pm.max_children", "innodb_buffer_pool_size", "fastcgi_read_timeout"}
+    assert (changes["pm.max_children"]["old"], changes["pm.max_children"]["new"]) == ("5", "14")
+    assert changes["fastcgi_read_timeout"]["old"] is None
+    (review,) = op["access_reviews"]
+    assert (review["requests"], review["errors_4xx"], review["login_posts"]) == (57, 6, 30)
+    assert [p["title"] for p in op["proposals"]] == [
+        "Enable the WordPress fail2ban jail (wp-login.php)",
+        "Redirect /old-offer/",
+    ]
+
+
+def test_maintenance_done(november: report.Report) -> None:
+    mt = november.maintenance
+    packages = [
+        (p["host"], p["package"], p["old"], p["new"], p["security"]) for p in mt["packages"]
+    ]
+    assert packages == [
+        ("web1", "openssl", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", True),
+        ("web1", "nginx", "1.22.1-9", "1.22.1-9+deb12u1", True),
+        ("web1", "tzdata", "2024a-0+deb12u1", "2025b-0+deb12u1", False),
+        ("web2", "openssl", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", True),
+    ]  # the --check run planned tzdata on both hosts: not counted
+    assert [(r["host"], r["state"]) for r in mt["reboots"]] == [("web1", "rebooted")]
+    hardening = [(h["host"], h["index_before"], h["index_after"]) for h in mt["hardening"]]
+    assert hardening == [("web1", 59, 80), ("web1", 80, 84), ("web2", 59, 81)]  # not December
+    backups = mt["backups"]
+    assert (backups["count"], backups["failed"]) == (6, 1)
+    web1, web2 = backups["hosts"]
+    assert (web1["ok"], web1["repository_size"], web1["snapshots"]) == (4, 150 * MIB, 7)
+    assert (web2["ok"], web2["failed"], web2["repository_size"]) == (2, 1, 85 * MIB)
+    # Age at the end of the period (2026-12-01 00:00 Berlin) of the backup that finished
+    # 2026-11-27 03:02:10 UTC: 3 days 19:57:50.
+    assert web1["latest_age_seconds"] == 3 * 86400 + 19 * 3600 + 57 * 60 + 50
+    (drill,) = mt["restore_drills"]
+    assert drill["ok"] and drill["time_to_restore_seconds"] == 42.5 and drill["checks"] == 3
+
+
+def test_coverage_expected_done_and_misses(november: report.Report) -> None:
+    rows = by(november.coverage, "task")
+    assert (rows["content_sync"]["expected"], rows["content_sync"]["done"]) == (4, 3)
+    assert rows["content_sync"]["missed"] == ["week 2026-W47"]
+    # W47's backup failed on web2: a failed run covers nothing.
+    assert rows["backup"]["missed"] == ["week 2026-W47"]
+    assert (rows["patching"]["expected"], rows["patching"]["done"]) == (1, 1)
+    assert rows["config_tuning"]["successes"] == 1
+
+
+def test_out_of_scope_refused_failures_incidents(month, november: report.Report) -> None:
+    (billable,) = november.out_of_scope
+    assert (billable["task"], billable["reason"], billable["hosts"]) == (
+        "diagnose",
+        HOSTILE,
+        ["web2"],
+    )
+    (refused,) = november.refused  # the refusal of 2026-10-28 is outside the period
+    assert refused["task"] == "healthcheck" and "not in contract" in refused["reason"]
+    failures = by(november.failures, "run")
+    assert failures[month.ids["pt_failed"]]["resolved"]  # patched on 2026-11-15
+    assert not failures[month.ids["bk3"]]["resolved"]  # web2 not backed up since
+    assert failures[month.ids["bk3"]]["hosts"] == ["web2"]
+    (incident,) = november.incidents
+    assert incident["severity"] == "critical" and incident["checks_ok"] == 1
+    assert [f["check"] for f in incident["findings"]] == ["units", "disk", "memory"]
+    assert incident["run"] == month.ids["diag"]
+
+
+def test_runs_per_week(november: report.Report) -> None:
+    weeks = {w["week"]: w["counts"] for w in november.charts["runs_per_week"]}
+    assert list(weeks) == [f"2026-W{n}" for n in range(44, 50)]
+    assert weeks["2026-W45"] == {"operation": 1, "maintenance": 2, "onboarding": 0}
+    assert weeks["2026-W46"] == {"operation": 2, "maintenance": 4, "onboarding": 0}
+    assert weeks["2026-W47"]["maintenance"] == 2  # the refused healthcheck did not run
+    total = sum(sum(c.values()) for c in weeks.values())
+    assert total == november.runs - len(november.refused) == 16
+
+
+def test_footer_names_the_range_and_a_verified_head(month, november: report.Report) -> None:
+    entries = list(month.book.entries())
+    first = next(e.seq for e in entries if e.run_id == month.ids["cs1"])
+    last = max(e.seq for e in entries if e.run_id == month.ids["rd"])
+    check = november.ledger
+    assert (check.first_seq, check.last_seq) == (first, last)
+    assert check.ok and check.head_seq == len(entries)
+    assert check.head_hash and re.fullmatch(r"[0-9a-f]{64}", check.head_hash)
+    text = report_render.to_markdown(november)
+    assert f"ledger entries {first} to {last}" in text
+    assert "ledger verify: PASSED" in text and check.head_hash in text
+
+
+def test_tampered_ledger_makes_the_footer_say_failed(tmp_path) -> None:
+    month = build_month(make_workspace(tmp_path))
+    raw = sqlite3.connect(month.book.path)
+    raw.execute("DROP TRIGGER entries_no_update")
+    raw.execute(
+        "UPDATE entries SET payload = replace(payload, '\"ok\":true', '\"ok\":false') "
+        "WHERE seq = (SELECT min(seq) FROM entries WHERE kind = ?)",
+        (ledger.EVIDENCE,),
+    )
+    raw.commit()
+    raw.close()
+    built = report.collect(month.ws, month.book, "acme", period="2026-11", now=NOW)
+    assert not built.ledger.ok and "altered" in built.ledger.problem
+    assert "ledger verify: FAILED" in report_render.to_markdown(built)
+    html = report_render.to_html(built)
+    assert '<p class="verdict-failed">ledger verify: FAILED' in html
+    assert "PASSED" not in html
+    month.close()
+
+
+def test_days_range_includes_both_days(month) -> None:
+    built = report.collect(
+        month.ws, month.book, "acme", start="2026-11-09", end="2026-11-15", now=NOW
+    )
+    assert built.period["label"] == "2026-11-09 to 2026-11-15"
+    tasks = sorted(
+        {r["task"] for r in built.maintenance["hardening"] + built.maintenance["packages"]}
+    )
+    assert tasks == ["hardening", "patching"]  # 2026-11-09 and 2026-11-15 included
+    assert [r["release"] for r in built.operation["content_releases"]] == ["20261112T100000Z"]
+    assert built.maintenance["backups"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "message"),
+    [
+        ("2026-13", None, None, "is not a month"),
+        ("2026-1", None, None, "is not a month"),
+        ("2026-11", "2026-11-01", None, "not both"),
+        (None, "2026-11-20", "2026-11-10", "is after --to"),
+        (None, "2026-11-31", "2026-12-01", "is not a date"),
+        (None, "2026-11-01", None, "both --from and --to"),
+        (None, None, None, "give --period"),
+    ],
+)
+def test_bad_periods(period, start, end, message) -> None:
+    with pytest.raises(BadInput, match=message):
+        report.parse_period(period, start, end, "Europe/Berlin")
+
+
+def test_markdown_sections_and_escaping(november: report.Report) -> None:
+    text = report_render.to_markdown(november)
+    headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    assert headings == [
+        "The contract",
+        "Operation done",
+        "Maintenance done",
+        "Coverage",
+        "Out-of-scope work (billable)",
+        "Refused requests",
+        "Failures and incidents",
+        "Ledger verification",
+    ]
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    row = next(line for line in text.splitlines() if "| diagnose |" in line)
+    assert row.count(" | ") == 6  # the reason's | is escaped, not a new column
+    assert "| content_sync | operation | weekly | 4 | 3 | week 2026-W47 | no |" in text
+    assert "- nginx.service failed [critical]" in text
+    assert "- restart nginx.service: restarted, now active (nginx.service was failed" in text
+    assert "Findings (1 other check found nothing):" in text
+
+
+def test_html_is_self_contained_and_escaped(november: report.Report) -> None:
+    page = report_render.to_html(november)
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;Ann&lt;/b&gt; &amp; fix" in page
+    for external in ("src=", "href=", "<link", "url(", "@import"):
+        assert external not in page
+    assert page.count("<svg") == 3
+    for chart in ("chart-runs", "chart-hardening", "chart-backup"):
+        svg = re.search(rf'<svg id="{chart}".*?</svg>', page, re.DOTALL)
+        assert svg and f'<title id="{chart}-title">' in svg.group(0)
+        assert 'class="axis-label"' in svg.group(0)
+        assert f'aria-describedby="{chart}-data"' in svg.group(0)
+    assert "@media print" in page and "break-before: page" in page
+    # One circle per Lynis audit in the period, one bar segment per (week, category) > 0.
+    hardening = re.search(r'<svg id="chart-hardening".*?</svg>', page, re.DOTALL).group(0)
+    assert hardening.count("<circle") == len(november.charts["hardening_index"]) == 6
+    bars = re.search(r'<svg id="chart-runs".*?</svg>', page, re.DOTALL).group(0)
+    segments = sum(1 for w in november.charts["runs_per_week"] for n in w["counts"].values() if n)
+    assert bars.count("<rect x=") - 3 == segments  # minus the legend's three swatches
+
+
+def test_json_round_trips_the_numbers(november: report.Report) -> None:
+    data = json.loads(report_render.to_json(november))
+    assert data["maintenance"]["backups"]["count"] == 6
+    assert data["out_of_scope"][0]["reason"] == HOSTILE
+    assert data["ledger"]["ok"] is True
+    assert data["coverage"][0]["missed"] == ["week 2026-W47"]
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def omctl(ws_root: Path, *args: str):
+    return CliRunner().invoke(app, ["--workspace", str(ws_root), "report", *args])
+
+
+def one_line_error(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["acme", "--period", "2026-13"], "'2026-13' is not a month"),
+        (["acme", "--from", "2026-11-20", "--to", "2026-11-10"], "is after --to"),
+        (["acme", "--period", "2026-11", "--from", "2026-11-01"], "not both"),
+        (["nobody", "--period", "2026-11"], "unknown client 'nobody'"),
+        (["acme", "--period", "2026-11", "--format", "pdf"], "pdf"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(month, tmp_path, args, message):
+    target = tmp_path / "out" / "report.html"
+    target.parent.mkdir()
+    result = omctl(month.ws.root, *args, "--output", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert message in one_line_error(result)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_cli_writes_the_report_atomically(month, tmp_path) -> None:
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "acme-2026-11.json"
+    target.write_text("old")
+    result = omctl(
+        month.ws.root, "acme", "--period", "2026-11", "--format", "json", "-o", str(target)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    data = json.loads(target.read_text())
+    assert data["client"] == "acme" and data["maintenance"]["backups"]["count"] == 6
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left
+
+
+def test_cli_prints_markdown_and_html(month) -> None:
+    result = omctl(month.ws.root, "acme", "--from", "2026-11-01", "--to", "2026-11-30")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("# Service report: acme, 2026-11-01 to 2026-11-30")
+    page = omctl(month.ws.root, "acme", "--period", "2026-11", "--format", "html")
+    assert page.exit_code == 0 and page.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_cli_missing_output_folder_is_bad_input(month, tmp_path) -> None:
+    result = omctl(month.ws.root, "acme", "--period", "2026-11", "-o", str(tmp_path / "no/x.md"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "does not exist" in one_line_error(result)
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "report.md"
+    target.write_text("previous report")
+
+    def broken_rename(_src, _dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report.os, "replace", broken_rename)
+    with pytest.raises(BadInput, match="No space left on device"):
+        report.write_atomic(target, "new report")
+    assert target.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
