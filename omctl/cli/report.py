@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from omctl import report as core
-from omctl import report_render, scope
+from omctl import scope
 from omctl.cli import common
 
 
@@ -38,6 +37,10 @@ def report(
     ] = None,
 ) -> None:
     """Report to the client: contract, work done, coverage, out-of-scope work, ledger check."""
+    # Imported here: the report code is large and every other command starts without it.
+    from omctl import report as core
+    from omctl import report_render
+
     ws = common.settings(ctx).workspace
     client_dir = ws.existing_client_dir(client)
     loaded = scope.load(client_dir / scope.SCOPE_FILE)
