@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,16 @@ def write_scope(lab: Lab, client: str, maintenance: str, operation: str = "{}") 
         f"client: {client}\ncontract: {client.upper()}-1\nvalid_from: 2026-01-01\n"
         f"valid_until: 2099-12-31\noperation: {operation}\nmaintenance:\n{maintenance}"
     )
+
+
+def vault_encrypt(lab: Lab, password_file: str, name: str, secret: str) -> tuple[Path, str]:
+    """A new vault password file under .omctl/ and ``name: <secret encrypted with it>``."""
+    vault_pass = lab.ws / ".omctl" / password_file
+    vault_pass.write_text(secrets.token_hex(16) + "\n")
+    vault_pass.chmod(0o600)
+    encrypted = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string",
+         "--vault-password-file", str(vault_pass), "--name", name, secret],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return vault_pass, encrypted

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Lab, Result, write_scope
+from tests.integration.conftest import Lab, Result, vault_encrypt, write_scope
 
 CLIENT = "backedup"
 REPO_DIR = "/srv/omctl-backup/web1"
@@ -65,14 +63,7 @@ def backedup(lab: Lab) -> Backedup:
         assert result.code == 0, result.stderr
     write_scope(lab, CLIENT, "  backup: {every: daily}\n  restore_drill: {every: weekly}\n")
     canary = "CANARY-restic-" + secrets.token_hex(12)
-    vault_pass = lab.ws / ".omctl" / "vault-pass-backedup"
-    vault_pass.write_text(secrets.token_hex(16) + "\n")
-    vault_pass.chmod(0o600)
-    encrypted = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string",
-         "--vault-password-file", str(vault_pass), "--name", "backup_password", canary],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    vault_pass, encrypted = vault_encrypt(lab, "vault-pass-backedup", "backup_password", canary)
     inventory = lab.ws / "inventories" / CLIENT
     (inventory / "group_vars" / "all" / "backup.yml").write_text(encrypted)
     (inventory / "host_vars" / "web1").mkdir(parents=True)

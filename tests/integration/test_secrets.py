@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Lab, write_scope
+from tests.integration.conftest import Lab, vault_encrypt, write_scope
 
 LEAK_PLAYBOOK = """\
 # description: Test control that prints the canary, proving the search would find a leak
@@ -33,15 +31,9 @@ def vaulted(lab: Lab) -> tuple[Lab, str, Path]:
     assert result.code == 0, result.stderr
     write_scope(lab, "vaulted", "  healthcheck: {every: daily}\n")
     canary = "CANARY-" + secrets.token_hex(12)
-    vault_pass = lab.ws / ".omctl" / "vault-pass"
-    vault_pass.write_text(secrets.token_hex(16) + "\n")
-    vault_pass.chmod(0o600)
-    encrypted = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string",
-         "--vault-password-file", str(vault_pass), "--name", "healthcheck_http_url_password",
-         canary],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    vault_pass, encrypted = vault_encrypt(
+        lab, "vault-pass", "healthcheck_http_url_password", canary
+    )
     group_vars = lab.ws / "inventories" / "vaulted" / "group_vars" / "all"
     (group_vars / "secret.yml").write_text("healthcheck_http_url_username: omctl\n" + encrypted)
     return lab, canary, vault_pass

@@ -52,21 +52,26 @@ maintenance:
 """
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def make_workspace(root: Path, hosts: str = HOSTS, scope_body: str = DEFAULT_BODY) -> Workspace:
+    """Every catalog playbook as a no-op play, and client acme with ``hosts`` and a scope."""
     for relative, description in PLAYBOOKS.items():
-        path = tmp_path / "playbooks" / relative
+        path = root / "playbooks" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
             f"# description: {description}\n- name: Play\n  hosts: all\n  gather_facts: false\n"
             "  tasks:\n    - name: Nothing\n      ansible.builtin.meta: noop\n"
         )
-    (tmp_path / "roles").mkdir()
-    client = tmp_path / "inventories" / "acme"
+    (root / "roles").mkdir()
+    client = root / "inventories" / "acme"
     client.mkdir(parents=True)
-    (client / "hosts.yml").write_text(HOSTS)
-    (client / "scope.yml").write_text(scope_text(body=DEFAULT_BODY))
-    return Workspace(tmp_path)
+    (client / "hosts.yml").write_text(hosts)
+    (client / "scope.yml").write_text(scope_text(body=scope_body))
+    return Workspace(root)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path)
 
 
 @pytest.fixture

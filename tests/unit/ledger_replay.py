@@ -23,7 +23,7 @@ from omctl import ledger, runs
 from omctl.errors import ScopeRefused
 from omctl.settings import Settings
 from omctl.workspace import Workspace
-from tests.unit.conftest import PLAYBOOKS, scope_text
+from tests.unit.conftest import make_workspace
 from tests.unit.test_runs import LOCAL_HOSTS, PLAYBOOK
 
 RECORDING_SCOPE = """\
@@ -41,17 +41,9 @@ def _noop(_event: object) -> None:
 
 
 def _workspace(root: Path) -> Workspace:
-    for relative, description in PLAYBOOKS.items():
-        path = root / "playbooks" / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"# description: {description}\n- name: Play\n  hosts: all\n")
+    ws = make_workspace(root, hosts=LOCAL_HOSTS, scope_body=RECORDING_SCOPE)
     (root / "playbooks" / "maintenance" / "healthcheck.yml").write_text(PLAYBOOK)
-    (root / "roles").mkdir()
-    client = root / "inventories" / "acme"
-    client.mkdir(parents=True)
-    (client / "hosts.yml").write_text(LOCAL_HOSTS)
-    (client / "scope.yml").write_text(scope_text(body=RECORDING_SCOPE))
-    return Workspace(root)
+    return ws
 
 
 def record_templates(root: Path) -> dict[str, Entries]:
