@@ -28,7 +28,7 @@ system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -43,8 +43,8 @@ demo: image
 	bash scripts/demo.sh
 
 lint: venv
-	$(BIN)/ruff check omctl tests bench roles molecule
-	$(BIN)/ruff format --check omctl tests bench roles molecule
+	$(BIN)/ruff check omctl tests bench roles molecule setup.py
+	$(BIN)/ruff format --check omctl tests bench roles molecule setup.py
 	$(BIN)/ansible-lint --profile production
 
 unit: venv
