@@ -10,8 +10,11 @@ Rules (the README's ``omctl status`` section says the same for operators):
   ``on_request`` tasks are never expected and never overdue.
 - **A run covers a period** when it is of the task, in scope, not ``--check``, successful on
   every host it ran on (at least one), and started inside the period. Out-of-scope, refused,
-  check-mode, failed and interrupted runs never cover anything. Runs are counted per task, not
-  per host: one successful run on any of the task's hosts covers the period.
+  check-mode, failed and interrupted runs never cover anything. Given the hosts the contract
+  covers for each task (resolved from the inventory, as ``omctl status`` and ``omctl report``
+  do), coverage is per host: a period is covered only when every one of those hosts had a
+  successful in-scope, non-check result of the task in it (a run that failed on one host still
+  counts for the others); the hosts left without one are named with the missed period.
 - **Expected / done / missed**: of the periods overlapping ``[start, end)`` within the contract,
   a covered period is *done*; an uncovered period that has ended by ``now`` is *missed*; the
   current period, still open and not yet covered, is *pending* (neither done nor missed);
@@ -34,12 +37,12 @@ Rules (the README's ``omctl status`` section says the same for operators):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omctl import ledger, scope
+from omctl import inventory, ledger, scope
 from omctl.catalog import Category
 from omctl.errors import BadInput
 from omctl.ledger import Run
@@ -80,6 +83,8 @@ class TaskCoverage:
     pending: Period | None = None  # the current period, open and not covered yet
     successes: int = 0  # covering runs started in [start, end) (on_request tasks too)
     overdue_period: Period | None = None  # when overdue: the elapsed period left without a run
+    missing_hosts: dict[str, list[str]] = field(default_factory=dict)  # period label -> hosts
+    contracted_hosts: list[str] | None = None  # resolved from the inventory; None: per task
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +103,15 @@ class TaskCoverage:
             "pending": self.pending.as_dict() if self.pending else None,
             "successes": self.successes,
             "overdue_period": self.overdue_period.as_dict() if self.overdue_period else None,
+            "missing_hosts": self.missing_hosts,
+            "contracted_hosts": self.contracted_hosts,
         }
+
+    def missed_text(self, period: Period) -> str:
+        """The period's label, with the hosts left without a run when others had one."""
+        hosts = self.missing_hosts.get(period.label)
+        partial = hosts and self.contracted_hosts and set(hosts) != set(self.contracted_hosts)
+        return f"{period.label} on {', '.join(hosts)}" if partial else period.label
 
 
 @dataclass
@@ -328,6 +341,7 @@ def _task_coverage(
     start: datetime,
     end: datetime,
     now: datetime,
+    hosts: set[str] | None,
 ) -> TaskCoverage:
     tz = ZoneInfo(contract.timezone)
     done_at = sorted(
@@ -354,12 +368,24 @@ def _task_coverage(
         done=0,
         missed=[],
         successes=sum(1 for moment in stamps if start <= moment < end),
+        contracted_hosts=sorted(hosts) if hosts else None,
     )
     if entry.every is Cadence.ON_REQUEST:
         return result
+    host_results = _host_successes(runs, name, now) if hosts else []
+
+    def missing(period: Period) -> set[str]:
+        """Contracted hosts without a success in ``period`` (none when counted per task)."""
+        if not hosts:
+            return set() if any(period.contains(m) for m in stamps) else {"*"}
+        return set(hosts) - {host for moment, host in host_results if period.contains(moment)}
 
     def covered(period: Period) -> bool:
-        return any(period.contains(moment) for moment in stamps)
+        return not missing(period)
+
+    def note_missing(period: Period) -> None:
+        if hosts:
+            result.missing_hosts[period.label] = sorted(missing(period))
 
     calendar = _Calendar(entry.every, contract, tz)
     for period in calendar.overlapping(start, end):
@@ -367,6 +393,7 @@ def _task_coverage(
             result.done += 1
         elif period.end <= now:
             result.missed.append(period)
+            note_missing(period)
         elif period.start <= now:
             result.pending = period
     result.expected = result.done + len(result.missed)
@@ -390,15 +417,45 @@ def _task_coverage(
         result.next_due = current.end.isoformat()
         if previous is not None and not covered(previous):
             result.overdue, result.overdue_period = True, previous
+            note_missing(previous)
     return result
 
 
+def _host_successes(runs: list[Run], name: str, now: datetime) -> list[tuple[datetime, str]]:
+    """(start, host) of every successful host result of in-scope, non-check runs of a task."""
+    found = []
+    for run in runs:
+        if run.task != name or not run.in_scope or run.check:
+            continue
+        if run.status not in (ledger.SUCCESSFUL, ledger.FAILED):
+            continue  # refused, running or interrupted: no trustworthy per-host result
+        moment = parse_stamp(run.started_at)
+        if moment < now:
+            found.extend((moment, host) for host in _succeeded_hosts(run))
+    return found
+
+
+def contracted_hosts(contract: scope.Scope, hosts: inventory.Inventory) -> dict[str, set[str]]:
+    """Per contracted task, the inventory hosts its scope entry covers."""
+    every = set(hosts.hosts)
+    return {
+        name: every if entry.hosts is None else hosts.covered(entry.hosts) or set()
+        for category in scope.CONTRACTED
+        for name, entry in contract.tasks(category).items()
+    }
+
+
 def compute(
-    contract: scope.Scope, runs: list[Run], start: datetime, end: datetime, now: datetime
+    contract: scope.Scope,
+    runs: list[Run],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    hosts: dict[str, set[str]] | None = None,
 ) -> Coverage:
     """Coverage of ``contract`` over ``[start, end)`` as of ``now``, from the client's runs
     (all of them, any time: periods straddling ``start`` and failures resolved later need
-    runs outside the range)."""
+    runs outside the range). With ``hosts`` (see ``contracted_hosts``) it is per host."""
     if start.tzinfo is None or end.tzinfo is None or now.tzinfo is None:
         raise BadInput("coverage needs time-zone aware start, end and now")
     if end <= start:
@@ -406,7 +463,9 @@ def compute(
     tz = ZoneInfo(contract.timezone)
     start, end, now = start.astimezone(tz), end.astimezone(tz), now.astimezone(tz)
     tasks = [
-        _task_coverage(name, category, entry, contract, runs, start, end, now)
+        _task_coverage(
+            name, category, entry, contract, runs, start, end, now, (hosts or {}).get(name)
+        )
         for category in scope.CONTRACTED
         for name, entry in contract.tasks(category).items()
     ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, coverage, ledger, scope
+from omctl import __version__, coverage, inventory, ledger, scope
 from omctl.errors import BadInput
 from omctl.ledger import Ledger, Run
 from omctl.workspace import Workspace
@@ -413,7 +413,7 @@ def _contract_tasks(current: scope.Scope) -> list[dict[str, Any]]:
 def _coverage_rows(found: Any) -> list[dict[str, Any]]:
     rows = []
     for task in found.tasks:
-        missed = [getattr(p, "label", str(p)) for p in task.missed or []]
+        missed = [task.missed_text(period) for period in task.missed]
         rows.append(
             {
                 "task": task.task,
@@ -475,7 +475,8 @@ def collect(
     packages, reboots = _patching(done, zone)
     hardening_rows, hardening_series = _hardening(done, zone)
     backups, backup_series = _backups(done, zone, as_of)
-    found = coverage.compute(current, every, span.start, span.end, moment)
+    hosts = coverage.contracted_hosts(current, inventory.load(client_dir / inventory.HOSTS_FILE))
+    found = coverage.compute(current, every, span.start, span.end, moment, hosts)
     unresolved = {run.id for run in found.unresolved}
     by_status = Counter(r.status for r in inside)
     notes = []

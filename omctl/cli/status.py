@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, ledger
+from omctl import console, coverage, inventory, ledger
 from omctl.cli import common
 from omctl.cli import scope as scope_cli
 from omctl.cli.tasks import JsonOption
@@ -33,7 +33,8 @@ def _due(task: coverage.TaskCoverage) -> str:
 
 def _status_cell(task: coverage.TaskCoverage) -> str:
     if task.overdue:
-        missed = f" (missed {task.overdue_period.label})" if task.overdue_period else ""
+        period = task.overdue_period
+        missed = f" (missed {task.missed_text(period)})" if period else ""
         return f"[bold red]OVERDUE[/]{escape(missed)}"
     if task.pending is not None:
         return "due"
@@ -99,11 +100,13 @@ def status(
     overdue, so that a scheduler can alert."""
     loaded, _ = scope_cli._load(ctx, client)
     contract = loaded.scope
+    client_dir = common.settings(ctx).workspace.existing_client_dir(client)
+    hosts = coverage.contracted_hosts(contract, inventory.load(client_dir / inventory.HOSTS_FILE))
     with common.open_ledger(ctx) as book:
         found_runs = ledger.runs(book, client)
     now = datetime.now(UTC)
     start, end = coverage.current_month(now, ZoneInfo(contract.timezone))
-    found = coverage.compute(contract, found_runs, start, end, now)
+    found = coverage.compute(contract, found_runs, start, end, now, hosts)
     if as_json:
         console.emit_json(found.as_dict())
     else:

@@ -31,7 +31,7 @@ valid_from: 2026-11-04
 valid_until: 2027-10-31
 timezone: Europe/Berlin
 operation:
-  content_sync: {every: weekly, window: "Mon-Fri 09:00-17:00"}
+  content_sync: {every: weekly, window: "Mon-Fri 09:00-17:00", hosts: [web1]}
   config_tuning: {every: on_request}
   access_review: {every: monthly}
 maintenance:

@@ -341,3 +341,25 @@ def test_week_across_the_daylight_saving_change(replay: Replay) -> None:
     assert not monday.overdue  # W43, the last completed week, was done
     assert monday.next_due == berlin(2026, 11, 2).isoformat()  # by the end of W44
     assert monday.next_due.endswith("+01:00")
+
+
+def test_per_host_a_period_is_done_only_when_every_contracted_host_had_a_success(
+    replay: Replay,
+) -> None:
+    web = {"healthcheck": {"web1", "web2"}}
+    add(replay, "ok", berlin(2026, 11, 2, 10))  # web1 only
+    add(replay, "failed", berlin(2026, 11, 3, 10))  # web1 ok, web2 failed
+    add(replay, "ok_web", berlin(2026, 11, 4, 10))  # both
+    agreed = contract()
+    start, end = coverage.month("2026-11", BERLIN)
+    now = berlin(2026, 11, 5, 12)
+    per_host = task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+    assert labels(per_host.missed) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert per_host.missing_hosts["2026-11-02"] == ["web2"]
+    assert per_host.missing_hosts["2026-11-03"] == ["web2"]
+    assert per_host.missed_text(per_host.missed[1]) == "2026-11-02 on web2"
+    assert per_host.missed_text(per_host.missed[0]) == "2026-11-01"  # nothing ran: no host list
+    assert (per_host.expected, per_host.done) == (4, 1)
+    # Counted per task (no inventory given), any successful run covers its day.
+    per_task = task(status(replay, now), "healthcheck")
+    assert labels(per_task.missed) == ["2026-11-01", "2026-11-03"]

@@ -106,8 +106,8 @@ def test_coverage_expected_done_and_misses(november: report.Report) -> None:
     rows = by(november.coverage, "task")
     assert (rows["content_sync"]["expected"], rows["content_sync"]["done"]) == (4, 3)
     assert rows["content_sync"]["missed"] == ["week 2026-W47"]
-    # W47's backup failed on web2: a failed run covers nothing.
-    assert rows["backup"]["missed"] == ["week 2026-W47"]
+    # Backups are contracted on every host: W47's failed on web2 and W48's ran on web1 only.
+    assert rows["backup"]["missed"] == ["week 2026-W47 on web2", "week 2026-W48 on web2"]
     assert (rows["patching"]["expected"], rows["patching"]["done"]) == (1, 1)
     assert rows["config_tuning"]["successes"] == 1
 

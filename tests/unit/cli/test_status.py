@@ -32,6 +32,8 @@ def monthly(omctl):
 
 
 def test_overdue_exits_5_until_the_task_is_done(monthly) -> None:
+    path = monthly.ws.client_dir("acme") / "scope.yml"
+    path.write_text(path.read_text().replace("[web]", "[web1]"))
     before = monthly("status", "acme")
     assert before.exit_code == ExitCode.OVERDUE == 5, before.stderr
     row = next(line for line in before.stdout.splitlines() if line.startswith("healthcheck"))
