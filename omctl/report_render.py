@@ -351,8 +351,9 @@ def _coverage(report: Report) -> Section:
     section = Section("coverage", "Coverage")
     section.blocks.append(
         Paragraph(
-            "Expected against done for each contracted task: a period is done when a successful "
-            "in-scope run started in it; a period that ended without one is missed."
+            "Expected against done for each contracted task: a period is done when every host "
+            "the contract covers for the task had a successful in-scope run in it; a period "
+            "that ended without is missed, naming the hosts when only some were served."
         )
     )
     section.blocks.append(
