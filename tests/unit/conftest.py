@@ -52,9 +52,16 @@ maintenance:
 """
 
 
-def make_workspace(root: Path, hosts: str = HOSTS, scope_body: str = DEFAULT_BODY) -> Workspace:
-    """Every catalog playbook as a no-op play, and client acme with ``hosts`` and a scope."""
-    for relative, description in PLAYBOOKS.items():
+def make_workspace(
+    root: Path,
+    hosts: str = HOSTS,
+    scope_body: str = DEFAULT_BODY,
+    playbooks: dict[str, str] = PLAYBOOKS,
+    scope: str | None = None,
+) -> Workspace:
+    """``playbooks`` (path under playbooks/ -> description) as no-op plays, and client acme
+    with ``hosts`` and a scope: ``scope`` as written, else ``scope_body`` under a contract."""
+    for relative, description in playbooks.items():
         path = root / "playbooks" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
@@ -65,7 +72,7 @@ def make_workspace(root: Path, hosts: str = HOSTS, scope_body: str = DEFAULT_BOD
     client = root / "inventories" / "acme"
     client.mkdir(parents=True)
     (client / "hosts.yml").write_text(hosts)
-    (client / "scope.yml").write_text(scope_text(body=scope_body))
+    (client / "scope.yml").write_text(scope if scope is not None else scope_text(body=scope_body))
     return Workspace(root)
 
 

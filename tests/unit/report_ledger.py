@@ -19,6 +19,7 @@ from unittest import mock
 from omctl import ledger, runner, runs
 from omctl.settings import Settings
 from omctl.workspace import Workspace
+from tests.unit import conftest
 
 MIB = 2**20
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -60,19 +61,10 @@ TASKS = {
 
 
 def make_workspace(root: Path) -> Workspace:
-    for category, names in TASKS.items():
-        folder = root / "playbooks" / category
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            (folder / f"{name}.yml").write_text(
-                f"# description: {name}\n- name: Play\n  hosts: all\n  tasks: []\n"
-            )
-    (root / "roles").mkdir(exist_ok=True)
-    client = root / "inventories" / "acme"
-    client.mkdir(parents=True, exist_ok=True)
-    (client / "hosts.yml").write_text(HOSTS)
-    (client / "scope.yml").write_text(SCOPE)
-    return Workspace(root)
+    playbooks = {
+        f"{category}/{name}.yml": name for category, names in TASKS.items() for name in names
+    }
+    return conftest.make_workspace(root, hosts=HOSTS, playbooks=playbooks, scope=SCOPE)
 
 
 # --- evidence as the roles publish it -----------------------------------------------------
