@@ -247,16 +247,23 @@ def test_a_locked_repository_fails_clearly(backedup: Backedup) -> None:
     holder = backedup.ssh(
         "web1",
         "setsid sh -c 'sleep 300 | omctl-backup restic backup --stdin --stdin-filename hold' "
-        ">/dev/null 2>&1 < /dev/null & echo $!; sleep 3",
+        ">/dev/null 2>&1 < /dev/null & echo $!",
     ).strip()
     try:
+        # The lock exists once restic has opened the repository (a moment, longer under load).
+        backedup.ssh(
+            "web1",
+            "timeout 60 sh -c 'until omctl-backup restic list locks --no-lock | grep -q .;"
+            " do sleep 0.5; done'",
+        )
         record, message = _failed_backup(backedup)
     finally:
         # SIGINT to restic first: it then removes its lock (not so on SIGTERM); then the rest.
         backedup.ssh(
             "web1",
-            f"kill -INT $(pgrep -g {holder} -x restic); sleep 2; kill -TERM -- -{holder} "
-            "2>/dev/null; true",
+            f"kill -INT $(pgrep -g {holder} -x restic);"
+            f" timeout 30 sh -c 'while pgrep -g {holder} -x restic >/dev/null; do sleep 0.5; done';"
+            f" kill -TERM -- -{holder} 2>/dev/null; true",
         )
     assert backedup.ssh("web1", "omctl-backup restic list locks --no-lock").strip() == ""
     assert record["error"]["code"] == "repository_locked"

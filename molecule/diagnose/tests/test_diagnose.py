@@ -44,7 +44,11 @@ def broken_host(host):
         # As the kernel words it; journald gets it through syslog here (no /dev/kmsg in a
         # container).
         " && logger -p user.err -t kernel 'Out of memory: Killed process 4242 (omctl-victim)'"
-        f" && fallocate -l 20M {JUNK} && sleep 1",
+        f" && fallocate -l 20M {JUNK}"
+        # Both units end up failed; wait for systemd to say so (slower on a loaded machine):
+        # nginx's ExecStop runs first: it stays "deactivating" for a while.
+        " && timeout 60 sh -c 'until systemctl is-failed -q nginx"
+        f" && systemctl is-failed -q {BROKEN}; do sleep 0.5; done'",
     )
     assert state(host)[:2] == ("failed", "failed")
     yield host
