@@ -15,6 +15,8 @@ Rules (the README's ``omctl status`` section says the same for operators):
   do), coverage is per host: a period is covered only when every one of those hosts had a
   successful in-scope, non-check result of the task in it (a run that failed on one host still
   counts for the others); the hosts left without one are named with the missed period.
+  The task's *last success* is then the latest success of its least recently done host
+  (none while a contracted host never had one), each host's own is listed as well.
 - **Expected / done / missed**: of the periods overlapping ``[start, end)`` within the contract,
   a covered period is *done*; an uncovered period that has ended by ``now`` is *missed*; the
   current period, still open and not yet covered, is *pending* (neither done nor missed);
@@ -85,6 +87,8 @@ class TaskCoverage:
     overdue_period: Period | None = None  # when overdue: the elapsed period left without a run
     missing_hosts: dict[str, list[str]] = field(default_factory=dict)  # period label -> hosts
     contracted_hosts: list[str] | None = None  # resolved from the inventory; None: per task
+    # Per host, when counted per host: the start of its latest success (None: never).
+    last_success_by_host: dict[str, str | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,7 +109,13 @@ class TaskCoverage:
             "overdue_period": self.overdue_period.as_dict() if self.overdue_period else None,
             "missing_hosts": self.missing_hosts,
             "contracted_hosts": self.contracted_hosts,
+            "last_success_by_host": self.last_success_by_host,
         }
+
+    def never_done_on(self) -> list[str]:
+        """Contracted hosts that never had a success, when others had one."""
+        never = [host for host, stamp in self.last_success_by_host.items() if stamp is None]
+        return never if len(never) < len(self.last_success_by_host) else []
 
     def missed_text(self, period: Period) -> str:
         """The period's label, with the hosts left without a run when others had one."""
@@ -354,6 +364,17 @@ def _task_coverage(
     )
     stamps = [moment for moment, _ in done_at]
     last = done_at[-1][1] if done_at else None
+    host_results = _host_successes(runs, name, now) if hosts else []
+    latest_by_host: dict[str, Run | None] = dict.fromkeys(sorted(hosts or ()))
+    for _, host, run in host_results:
+        latest = latest_by_host.get(host)
+        if host in latest_by_host and (latest is None or _order(run) > _order(latest)):
+            latest_by_host[host] = run
+    if hosts:
+        # The task was last done everywhere when its least recently done host had it:
+        # never, while one contracted host has no success at all.
+        latest_runs = [run for run in latest_by_host.values() if run is not None]
+        last = min(latest_runs, key=_order) if len(latest_runs) == len(hosts) else None
     result = TaskCoverage(
         task=name,
         category=category.value,
@@ -369,16 +390,18 @@ def _task_coverage(
         missed=[],
         successes=sum(1 for moment in stamps if start <= moment < end),
         contracted_hosts=sorted(hosts) if hosts else None,
+        last_success_by_host={
+            host: run.started_at if run else None for host, run in latest_by_host.items()
+        },
     )
     if entry.every is Cadence.ON_REQUEST:
         return result
-    host_results = _host_successes(runs, name, now) if hosts else []
 
     def missing(period: Period) -> set[str]:
         """Contracted hosts without a success in ``period`` (none when counted per task)."""
         if not hosts:
             return set() if any(period.contains(m) for m in stamps) else {"*"}
-        return set(hosts) - {host for moment, host in host_results if period.contains(moment)}
+        return set(hosts) - {host for moment, host, _ in host_results if period.contains(moment)}
 
     def covered(period: Period) -> bool:
         return not missing(period)
@@ -421,8 +444,8 @@ def _task_coverage(
     return result
 
 
-def _host_successes(runs: list[Run], name: str, now: datetime) -> list[tuple[datetime, str]]:
-    """(start, host) of every successful host result of in-scope, non-check runs of a task."""
+def _host_successes(runs: list[Run], name: str, now: datetime) -> list[tuple[datetime, str, Run]]:
+    """(start, host, run) of every successful host result of in-scope, non-check runs of a task."""
     found = []
     for run in runs:
         if run.task != name or not run.in_scope or run.check:
@@ -431,7 +454,7 @@ def _host_successes(runs: list[Run], name: str, now: datetime) -> list[tuple[dat
             continue  # refused, running or interrupted: no trustworthy per-host result
         moment = parse_stamp(run.started_at)
         if moment < now:
-            found.extend((moment, host) for host in _succeeded_hosts(run))
+            found.extend((moment, host, run) for host in _succeeded_hosts(run))
     return found
 
 

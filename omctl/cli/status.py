@@ -23,6 +23,11 @@ def _when(stamp: str | None, tz: ZoneInfo) -> str:
     return f"{coverage.parse_stamp(stamp).astimezone(tz):%Y-%m-%d %H:%M}"
 
 
+def _last_success(task: coverage.TaskCoverage, tz: ZoneInfo) -> str:
+    never = task.never_done_on()
+    return f"never on {escape(', '.join(never))}" if never else _when(task.last_success_at, tz)
+
+
 def _due(task: coverage.TaskCoverage) -> str:
     """``next_due`` is an exclusive end (midnight): show the last day it may be done on."""
     if task.next_due is None:
@@ -57,7 +62,7 @@ def _print(found: coverage.Coverage) -> None:
             task.category,
             task.cadence,
             escape(task.window or "any time"),
-            _when(task.last_success_at, tz),
+            _last_success(task, tz),
             _due(task),
             _status_cell(task),
             "" if task.cadence == "on_request" else f"{task.done}/{task.expected}",

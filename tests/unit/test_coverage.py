@@ -363,3 +363,31 @@ def test_per_host_a_period_is_done_only_when_every_contracted_host_had_a_success
     # Counted per task (no inventory given), any successful run covers its day.
     per_task = task(status(replay, now), "healthcheck")
     assert labels(per_task.missed) == ["2026-11-01", "2026-11-03"]
+
+
+def test_per_host_the_last_success_is_that_of_the_least_recently_done_host(
+    replay: Replay,
+) -> None:
+    web = {"healthcheck": {"web1", "web2"}}
+    agreed = contract()
+    start, end = coverage.month("2026-11", BERLIN)
+
+    def healthcheck(now: datetime) -> coverage.TaskCoverage:
+        return task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+
+    add(replay, "ok", berlin(2026, 11, 2, 10))  # web1 only
+    failed = add(replay, "failed", berlin(2026, 11, 3, 10))  # web1 ok, web2 failed
+    early = healthcheck(berlin(2026, 11, 3, 12))
+    assert early.last_success_at is None and early.last_success_run is None
+    assert early.never_done_on() == ["web2"]
+    assert early.last_success_by_host["web1"] == replay.runs()[-1].started_at
+    assert early.last_success_by_host["web2"] is None
+    assert replay.runs()[-1].id == failed
+
+    both = add(replay, "ok_web", berlin(2026, 11, 4, 10))
+    add(replay, "ok", berlin(2026, 11, 5, 10))  # web1 again: web2 is still at the 4th
+    later = healthcheck(berlin(2026, 11, 5, 12))
+    assert later.last_success_run == both and later.never_done_on() == []
+    assert later.last_success_at.startswith("2026-11-04T09")  # 10:00 in Berlin is 09:00 UTC
+    assert later.last_success_by_host["web1"].startswith("2026-11-05T09")
+    assert later.as_dict()["last_success_by_host"] == later.last_success_by_host

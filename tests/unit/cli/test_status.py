@@ -82,6 +82,11 @@ def test_failures_out_of_scope_and_refused_are_listed(monthly) -> None:
     assert extra_id in oos_section and "urgent call" in oos_section
     failures = table.split("Unresolved failures:")[1]
     assert failed_id in failures and "web2 failed" in failures
+    # web1's success counts for web1; the task as a whole was never done on web2.
+    row = next(line for line in table.splitlines() if line.startswith("healthcheck"))
+    assert "never on web2" in row
+    assert data["tasks"][0]["last_success_by_host"]["web2"] is None
+    assert data["tasks"][0]["last_success_by_host"]["web1"] == data["unresolved"][0]["started_at"]
 
 
 def test_bad_scope_names_the_line_and_unknown_client_exit_2(monthly) -> None:
