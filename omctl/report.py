@@ -452,20 +452,35 @@ def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
     )
 
 
-def collect(
+@dataclass(frozen=True)
+class Subject:
+    """What a report is about: read and checked before the ledger is opened."""
+
+    client: str
+    contract: scope.Scope
+    span: Period
+    hosts: dict[str, set[str]]  # per contracted task, the hosts it covers
+
+
+def subject(
     ws: Workspace,
-    book: Ledger,
     client: str,
     period: str | None = None,
     start: str | None = None,
     end: str | None = None,
-    now: datetime | None = None,
-) -> Report:
-    """Build the report of CLIENT for a month or a range of days. Raises BadInput."""
+) -> Subject:
+    """The report's client, contract, period and contracted hosts. Raises BadInput."""
     client_dir = ws.existing_client_dir(client)
-    current = scope.load(client_dir / scope.SCOPE_FILE).scope
+    contract = scope.load(client_dir / scope.SCOPE_FILE).scope
+    span = parse_period(period, start, end, contract.timezone)
+    hosts = coverage.contracted_hosts(contract, inventory.load(client_dir / inventory.HOSTS_FILE))
+    return Subject(client, contract, span, hosts)
+
+
+def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report:
+    """Build the report of ``about`` from the ledger."""
+    client, current, span = about.client, about.contract, about.span
     zone = ZoneInfo(current.timezone)
-    span = parse_period(period, start, end, current.timezone)
     moment = now or datetime.now(UTC)
     as_of = min(moment, span.end)
     every = ledger.runs(book, client)
@@ -475,8 +490,7 @@ def collect(
     packages, reboots = _patching(done, zone)
     hardening_rows, hardening_series = _hardening(done, zone)
     backups, backup_series = _backups(done, zone, as_of)
-    hosts = coverage.contracted_hosts(current, inventory.load(client_dir / inventory.HOSTS_FILE))
-    found = coverage.compute(current, every, span.start, span.end, moment, hosts)
+    found = coverage.compute(current, every, span.start, span.end, moment, about.hosts)
     unresolved = {run.id for run in found.unresolved}
     by_status = Counter(r.status for r in inside)
     notes = []

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from omctl import scope
 from omctl.cli import common
 
 
@@ -41,12 +40,10 @@ def report(
     from omctl import report as core
     from omctl import report_render
 
-    ws = common.settings(ctx).workspace
-    client_dir = ws.existing_client_dir(client)
-    loaded = scope.load(client_dir / scope.SCOPE_FILE)
-    core.parse_period(period, start, end, loaded.scope.timezone)  # bad input before the ledger
+    # Bad input fails here, before the ledger is opened.
+    about = core.subject(common.settings(ctx).workspace, client, period, start, end)
     with common.open_ledger(ctx) as book:
-        built = core.collect(ws, book, client, period=period, start=start, end=end)
+        built = core.collect(book, about)
     text = report_render.render(built, fmt.value)
     if output is None:
         sys.stdout.write(text)

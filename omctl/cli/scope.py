@@ -16,7 +16,10 @@ app = common.new_app("Contract scope of a client: inventories/<client>/scope.yml
 ClientArg = Annotated[str, typer.Argument(help="Client name (a folder under inventories/).")]
 
 
-def _load(ctx: typer.Context, client: str) -> tuple[scope.LoadedScope, list[catalog.Task]]:
+def load_checked(
+    ctx: typer.Context, client: str
+) -> tuple[scope.LoadedScope, list[catalog.Task], inventory.Inventory]:
+    """The client's scope checked against the task catalog and its inventory, with both."""
     ws = common.settings(ctx).workspace
     client_dir = ws.existing_client_dir(client)
     tasks = catalog.discover(ws)
@@ -25,7 +28,7 @@ def _load(ctx: typer.Context, client: str) -> tuple[scope.LoadedScope, list[cata
     scope.check_against(
         loaded, client=client, catalog={t.name: t for t in tasks}, inventory_names=hosts.names
     )
-    return loaded, tasks
+    return loaded, tasks, hosts
 
 
 def _entry_dict(entry: scope.TaskScope | None) -> dict[str, Any] | None:
@@ -51,7 +54,7 @@ def _contract_dict(contract: scope.Scope) -> dict[str, Any]:
 @app.command("check")
 def check(ctx: typer.Context, client: ClientArg) -> None:
     """Validate scope.yml (errors name scope.yml:LINE, exit 2) and print the contract."""
-    loaded, _ = _load(ctx, client)
+    loaded, _, _ = load_checked(ctx, client)
     scope.check_in_force(loaded, date.today())
     contract = loaded.scope
     console.out.print(
@@ -68,7 +71,7 @@ def check(ctx: typer.Context, client: ClientArg) -> None:
 @app.command("show")
 def show(ctx: typer.Context, client: ClientArg, as_json: JsonOption = False) -> None:
     """Show the full catalog side by side with what the contract covers."""
-    loaded, tasks = _load(ctx, client)
+    loaded, tasks, _ = load_checked(ctx, client)
     contract = loaded.scope
     rows = []
     for task in tasks:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, inventory, ledger
+from omctl import console, coverage, ledger
 from omctl.cli import common
 from omctl.cli import scope as scope_cli
 from omctl.cli.tasks import JsonOption
@@ -103,10 +103,9 @@ def status(
     time zone): per task its last success, next due date and OVERDUE flag; out-of-scope and
     refused work this month; failures not yet followed by a success. Exits 5 when a task is
     overdue, so that a scheduler can alert."""
-    loaded, _ = scope_cli._load(ctx, client)
+    loaded, _, client_hosts = scope_cli.load_checked(ctx, client)
     contract = loaded.scope
-    client_dir = common.settings(ctx).workspace.existing_client_dir(client)
-    hosts = coverage.contracted_hosts(contract, inventory.load(client_dir / inventory.HOSTS_FILE))
+    hosts = coverage.contracted_hosts(contract, client_hosts)
     with common.open_ledger(ctx) as book:
         found_runs = ledger.runs(book, client)
     now = datetime.now(UTC)

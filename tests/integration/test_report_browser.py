@@ -45,7 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[report.Report, Path
     root = tmp_path_factory.mktemp("report")
     month = build_month(make_workspace(root / "ws"))
     try:
-        made = report.collect(month.ws, month.book, "acme", period="2026-11", now=NOW)
+        made = report.collect(month.book, report.subject(month.ws, "acme", "2026-11"), now=NOW)
     finally:
         month.close()
     page = root / "acme-2026-11.html"

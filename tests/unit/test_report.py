@@ -27,7 +27,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonthLedger]:
 
 @pytest.fixture(scope="module")
 def november(month: MonthLedger) -> report.Report:
-    return report.collect(month.ws, month.book, "acme", period="2026-11", now=NOW)
+    return report.collect(month.book, report.subject(month.ws, "acme", "2026-11"), now=NOW)
 
 
 def by(rows: list[dict], key: str) -> dict:
@@ -165,7 +165,7 @@ def test_tampered_ledger_makes_the_footer_say_failed(tmp_path) -> None:
     )
     raw.commit()
     raw.close()
-    built = report.collect(month.ws, month.book, "acme", period="2026-11", now=NOW)
+    built = report.collect(month.book, report.subject(month.ws, "acme", "2026-11"), now=NOW)
     assert not built.ledger.ok and "altered" in built.ledger.problem
     assert "ledger verify: FAILED" in report_render.to_markdown(built)
     html = report_render.to_html(built)
@@ -175,9 +175,8 @@ def test_tampered_ledger_makes_the_footer_say_failed(tmp_path) -> None:
 
 
 def test_days_range_includes_both_days(month) -> None:
-    built = report.collect(
-        month.ws, month.book, "acme", start="2026-11-09", end="2026-11-15", now=NOW
-    )
+    week = report.subject(month.ws, "acme", start="2026-11-09", end="2026-11-15")
+    built = report.collect(month.book, week, now=NOW)
     assert built.period["label"] == "2026-11-09 to 2026-11-15"
     tasks = sorted(
         {r["task"] for r in built.maintenance["hardening"] + built.maintenance["packages"]}
