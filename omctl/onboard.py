@@ -6,6 +6,7 @@ error message.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from omctl import inventory, scope
 from omctl.errors import BadInput, EnvironmentProblem, HostsFailed
@@ -136,6 +138,28 @@ def _host_vars(target: Target) -> dict[str, object]:
     return host_vars
 
 
+def _with_host(current: str | None, target: Target) -> str:
+    """The inventory text with the target added under ``all.hosts``. An existing file is edited
+    in a YAML round trip: the operator's comments, groups and key order stay as written."""
+    editor = YAML()
+    editor.indent(mapping=2, sequence=4, offset=2)
+    editor.width = 4096
+    header = ""
+    if current is None:
+        data = CommentedMap()
+        header = f"# Hosts of client {target.client}; `omctl onboard` adds to this file.\n"
+    else:
+        data = editor.load(current) or CommentedMap()
+    if data.get("all") is None:
+        data["all"] = CommentedMap()
+    if data["all"].get("hosts") is None:
+        data["all"]["hosts"] = CommentedMap()
+    data["all"]["hosts"][target.host] = CommentedMap(_host_vars(target))
+    out = io.StringIO()
+    editor.dump(data, out)
+    return header + out.getvalue()
+
+
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as handle:
@@ -159,22 +183,12 @@ def write_inventory(ws: Workspace, target: Target, known_hosts_lines: str, today
     client_dir = ws.client_dir(target.client)
     hosts_file = client_dir / inventory.HOSTS_FILE
     is_new = not hosts_file.exists()
-    if is_new:
-        data: dict[str, object] = {"all": {"hosts": {}}}
-    else:
-        current = inventory.load(hosts_file)
-        if target.host in current.hosts:
-            raise BadInput(f"host {target.host!r} is already in the inventory", path=hosts_file)
-        data = yaml.safe_load(hosts_file.read_text()) or {}
-    all_group = data.setdefault("all", {}) or {}
-    data["all"] = all_group
-    hosts = all_group.setdefault("hosts", {}) or {}  # type: ignore[union-attr]
-    all_group["hosts"] = hosts  # type: ignore[index]
-    hosts[target.host] = _host_vars(target)
+    if not is_new and target.host in inventory.load(hosts_file).hosts:
+        raise BadInput(f"host {target.host!r} is already in the inventory", path=hosts_file)
+    text = _with_host(None if is_new else hosts_file.read_text(), target)
     client_dir.mkdir(parents=True, exist_ok=True)
     (client_dir / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    header = f"# Hosts of client {target.client}; `omctl onboard` adds to this file.\n"
-    _write_atomic(hosts_file, header + yaml.safe_dump(data, sort_keys=False))
+    _write_atomic(hosts_file, text)
     if is_new:
         _write_atomic(client_dir / scope.SCOPE_FILE, scope_template(target.client, today))
         _write_atomic(client_dir / "group_vars" / "all" / "ssh.yml", SSH_VARS)

@@ -68,6 +68,31 @@ def test_second_host_is_added_and_a_duplicate_refused(ws: Workspace) -> None:
         onboard.write_inventory(ws, _target(), "", date.today())
 
 
+def test_adding_a_host_keeps_the_operators_comments_groups_and_order(ws: Workspace) -> None:
+    hosts_file = ws.client_dir("newco") / "hosts.yml"
+    hosts_file.parent.mkdir(parents=True)
+    written = """\
+# ACME production, contract ACME-2026 (ticket 4711)
+all:
+  hosts:
+    db1:  # the database server: no web ports
+      ansible_host: 192.0.2.20
+  children:
+    web:
+      hosts:
+        db1:
+"""
+    hosts_file.write_text(written)
+    assert not onboard.write_inventory(ws, _target(), "", date.today())
+    text = hosts_file.read_text()
+    assert text.startswith(written.partition("  children:")[0])  # db1, its comment untouched
+    assert "# ACME production, contract ACME-2026 (ticket 4711)" in text
+    assert "# the database server: no web ports" in text
+    found = inventory.load(hosts_file)
+    assert found.hosts == ["db1", "web1"] and found.resolve("web") == ["db1"]
+    assert yaml.safe_load(text)["all"]["hosts"]["web1"]["ansible_port"] == 2222
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
