@@ -6,8 +6,6 @@ error message.
 
 from __future__ import annotations
 
-import io
-import os
 import shutil
 import subprocess
 import tempfile
@@ -15,11 +13,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-
-from omctl import inventory, scope
+from omctl import inventory, inventory_edit, scope
 from omctl.errors import BadInput, EnvironmentProblem, HostsFailed
+from omctl.inventory_edit import write_atomic
 from omctl.workspace import Workspace, check_client_name
 
 BASELINE_TASK = "baseline"
@@ -138,36 +134,6 @@ def _host_vars(target: Target) -> dict[str, object]:
     return host_vars
 
 
-def _with_host(current: str | None, target: Target) -> str:
-    """The inventory text with the target added under ``all.hosts``. An existing file is edited
-    in a YAML round trip: the operator's comments, groups and key order stay as written."""
-    editor = YAML()
-    editor.indent(mapping=2, sequence=4, offset=2)
-    editor.width = 4096
-    header = ""
-    if current is None:
-        data = CommentedMap()
-        header = f"# Hosts of client {target.client}; `omctl onboard` adds to this file.\n"
-    else:
-        data = editor.load(current) or CommentedMap()
-    if data.get("all") is None:
-        data["all"] = CommentedMap()
-    if data["all"].get("hosts") is None:
-        data["all"]["hosts"] = CommentedMap()
-    data["all"]["hosts"][target.host] = CommentedMap(_host_vars(target))
-    out = io.StringIO()
-    editor.dump(data, out)
-    return header + out.getvalue()
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
 def validate_target(target: Target) -> None:
     check_client_name(target.client)
     if not target.host or not set(target.host.lower()) <= HOST_NAME_CHARS:
@@ -185,16 +151,18 @@ def write_inventory(ws: Workspace, target: Target, known_hosts_lines: str, today
     is_new = not hosts_file.exists()
     if not is_new and target.host in inventory.load(hosts_file).hosts:
         raise BadInput(f"host {target.host!r} is already in the inventory", path=hosts_file)
-    text = _with_host(None if is_new else hosts_file.read_text(), target)
+    header = f"# Hosts of client {target.client}; `omctl onboard` adds to this file.\n"
+    current = None if is_new else hosts_file.read_text()
+    text = inventory_edit.with_host(current, target.host, _host_vars(target), header)
     client_dir.mkdir(parents=True, exist_ok=True)
     (client_dir / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    _write_atomic(hosts_file, text)
+    write_atomic(hosts_file, text)
     if is_new:
-        _write_atomic(client_dir / scope.SCOPE_FILE, scope_template(target.client, today))
-        _write_atomic(client_dir / "group_vars" / "all" / "ssh.yml", SSH_VARS)
+        write_atomic(client_dir / scope.SCOPE_FILE, scope_template(target.client, today))
+        write_atomic(client_dir / "group_vars" / "all" / "ssh.yml", SSH_VARS)
     known_hosts = client_dir / "known_hosts"
     existing = known_hosts.read_text() if known_hosts.exists() else ""
-    _write_atomic(known_hosts, existing + known_hosts_lines)
+    write_atomic(known_hosts, existing + known_hosts_lines)
     return is_new
 
 

@@ -23,7 +23,17 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from omctl import __version__, catalog, guards, inventory, ledger, locking, runner, scope
+from omctl import (
+    __version__,
+    catalog,
+    guards,
+    inventory,
+    inventory_edit,
+    ledger,
+    locking,
+    runner,
+    scope,
+)
 from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
 from omctl.ledger import Ledger, Run
 from omctl.settings import Settings
@@ -344,10 +354,33 @@ def execute(
             raise
         finally:
             rotate_run_dirs(ws, settings.artifacts_keep, run_id)
+        follow_ssh_port_changes(ws, prepared.inventory.path, result.evidence)
         _record_result(book, run_id, result, cancellation.signal_name)
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
+
+
+def follow_ssh_port_changes(
+    ws: Workspace, hosts_file: Path, evidence: dict[str, dict[str, Any]]
+) -> None:
+    """A hardening run that moved sshd to a new port, proven by a fresh login there, says which
+    ``ansible_port`` the inventory needs (``set_inventory_port``): set it in hosts.yml, so that
+    the next run connects, and add what was done (or why not) as ``inventory`` evidence."""
+    for host, data in (evidence.get("hardening") or {}).items():
+        port = ((data or {}).get("ssh") or {}).get("set_inventory_port")
+        if not isinstance(port, int) or isinstance(port, bool):
+            continue
+        shown = (
+            hosts_file.relative_to(ws.root) if hosts_file.is_relative_to(ws.root) else hosts_file
+        )
+        record: dict[str, Any] = {"file": str(shown), "ansible_port": port}
+        try:
+            record["previous"] = inventory_edit.set_host_var(hosts_file, host, "ansible_port", port)
+            record["updated"] = True
+        except BadInput as exc:
+            record.update(updated=False, reason=exc.message)
+        evidence.setdefault("inventory", {})[host] = record
 
 
 def _record_result(

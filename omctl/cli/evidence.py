@@ -492,6 +492,19 @@ def incident(host: str, data: dict[str, Any]) -> None:
         )
 
 
+def inventory(host: str, data: dict[str, Any]) -> None:
+    port, where = data.get("ansible_port"), escape(str(data.get("file")))
+    if data.get("updated"):
+        was = data.get("previous")
+        change = f"{was} -> {port}" if was is not None else f"set to {port}"
+        console.out.print(f"[bold]inventory[/] of {host}: ansible_port {change} in {where}")
+    else:
+        console.out.print(
+            f"[bold]inventory[/] of {host}: [bold yellow]not updated[/]: "
+            f"{escape(str(data.get('reason')))}"
+        )
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -511,6 +524,7 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {
     "config_tuning": config_tuning,
     "content_sync": content_sync,
     "hardening": hardening,
+    "inventory": inventory,
 }
 
 

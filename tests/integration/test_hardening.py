@@ -327,9 +327,14 @@ def test_ssh_port_change_moves_firewall_and_fail2ban(hardened: Lab, port_host: d
         assert f'"right": {new}' in rules and '"right": 22' not in rules
         assert ssh_port(hardened, old, "true", known_hosts).returncode == 255
 
-        # The operator follows the note; the next run works on the new port and changes nothing.
+        # omctl followed the proven change in hosts.yml: the next run connects on the new port
+        # and changes nothing.
+        assert shown["hosts"]["webport"]["evidence"]["inventory"] == {
+            "file": "inventories/hardport/hosts.yml", "ansible_port": new, "previous": old,
+            "updated": True,
+        }  # fmt: skip
         hosts = hardened.ws / "inventories" / "hardport" / "hosts.yml"
-        hosts.write_text(hosts.read_text().replace(f"ansible_port: {old}", f"ansible_port: {new}"))
+        assert f"ansible_port: {new}" in hosts.read_text()
         again, shown_again = run(hardened, "hardport")
         assert again.code == 0, again.stderr
         assert shown_again["hosts"]["webport"]["changed"] == 0

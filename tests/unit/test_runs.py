@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from omctl import ledger, locking, runs
+from omctl import inventory, ledger, locking, runs
 from omctl.errors import BadInput, ClientLocked, ScopeRefused
 from omctl.settings import Settings
 from omctl.workspace import Workspace
@@ -216,3 +216,48 @@ def test_host_history_keeps_the_latest_baseline_of_each_host(local_ws, settings,
     # web2 failed in that run: its baseline is not trusted.
     assert history["web2"]["baseline"] is None and history["web2"]["runs"][0]["failed"] == 1
     assert history["db1"]["baseline"] == {"checked": True}
+
+
+PORT_MOVED = """\
+# description: Check services, the site and disk space
+- name: Move sshd
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Publish what hardening publishes after a proven port change
+      ansible.builtin.set_stats:
+        data:
+          omctl_evidence:
+            hardening: "{{ {inventory_hostname: {'ssh': {'port': 2222, 'previous_port': 22,
+              'set_inventory_port': 40022}}} }}"
+        aggregate: true
+        per_host: false
+"""
+
+
+def test_a_proven_ssh_port_change_is_written_to_the_inventory(local_ws, settings, book) -> None:
+    (local_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(PORT_MOVED)
+    hosts_file = local_ws.client_dir("acme") / "hosts.yml"
+    run = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1"), _noop)
+    assert run.status == ledger.SUCCESSFUL
+    assert run.hosts["web1"].evidence["inventory"] == {
+        "file": "inventories/acme/hosts.yml", "ansible_port": 40022, "previous": None,
+        "updated": True,
+    }  # fmt: skip
+    assert "ansible_port: 40022" in hosts_file.read_text()
+    assert (
+        inventory._ansible_manager(hosts_file).get_host("web2").get_vars().get("ansible_port")
+        is None
+    )  # only the host that moved
+
+    # Where a host_vars file sets the port, hosts.yml would not win: the run says so instead.
+    (local_ws.client_dir("acme") / "host_vars").mkdir()
+    (local_ws.client_dir("acme") / "host_vars" / "web2.yml").write_text("ansible_port: 22\n")
+    before = hosts_file.read_text()
+    run = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web2"), _noop)
+    recorded = run.hosts["web2"].evidence["inventory"]
+    assert (
+        recorded["updated"] is False
+        and "host_vars/web2.yml sets ansible_port" in recorded["reason"]
+    )
+    assert hosts_file.read_text() == before
