@@ -151,7 +151,8 @@ def prepare(ws: Workspace, request: Request, now: datetime | None = None) -> Pre
     return Prepared(request, task, hosts, loaded.scope, targets, decision)
 
 
-def _record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dict[str, Any]:
+def record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dict[str, Any]:
+    """The payload of a run's start or refusal record: who asked for what, on which hosts."""
     request = prepared.request
     return {
         "client": request.client,
@@ -300,7 +301,7 @@ def execute(
         book.append(
             run_id,
             ledger.REFUSED,
-            {**_record_fields(prepared, settings, False), "refusal_reason": decision.reason},
+            {**record_fields(prepared, settings, False), "refusal_reason": decision.reason},
         )
         raise ScopeRefused(
             f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
@@ -319,7 +320,7 @@ def execute(
             book.append(
                 run_id,
                 ledger.REFUSED,
-                {**_record_fields(prepared, settings, decision.in_scope), "refusal_reason": stale},
+                {**record_fields(prepared, settings, decision.in_scope), "refusal_reason": stale},
             )
             raise ScopeRefused(
                 f"refused: {stale}. Run {run_id} records the refusal; run the backup first, "
@@ -329,7 +330,7 @@ def execute(
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client)
         extravars = _extravars(book, prepared, run_id)
-        book.append(run_id, ledger.STARTED, _record_fields(prepared, settings, in_scope))
+        book.append(run_id, ledger.STARTED, record_fields(prepared, settings, in_scope))
         if on_start is not None:
             on_start(run_id, prepared)
         spec = runner.PlaybookSpec(
@@ -355,7 +356,7 @@ def execute(
         finally:
             rotate_run_dirs(ws, settings.artifacts_keep, run_id)
         follow_ssh_port_changes(ws, prepared.inventory.path, result.evidence)
-        _record_result(book, run_id, result, cancellation.signal_name)
+        record_result(book, run_id, result, cancellation.signal_name)
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
@@ -383,7 +384,7 @@ def follow_ssh_port_changes(
         evidence.setdefault("inventory", {})[host] = record
 
 
-def _record_result(
+def record_result(
     book: Ledger, run_id: str, result: runner.PlaybookResult, signal_name: str | None
 ) -> None:
     """Per-host results, evidence and the end of the run, in one atomic append."""

@@ -1,7 +1,7 @@
 """A month of a client's work in a real ledger, for the report's tests.
 
 Runs are recorded the way ``omctl/runs.py`` records them: ``runs.prepare`` takes the scope
-decision and ``runs._record_fields`` makes the start (or refusal) payload; ``runs._record_result``
+decision and ``runs.record_fields`` makes the start (or refusal) payload; ``runs.record_result``
 appends the per-host results, the evidence and the end in one atomic append. Only the ledger's
 clock is set (``ledger.utcnow``) so that the runs fall on chosen days. The evidence payloads are
 copied from what the roles publish (roles/*/README.md, roles/patching/library/patching_apt.py,
@@ -318,7 +318,7 @@ class MonthLedger:
         run_id = runs.new_run_id(at)
         self.ids[name] = run_id
         in_scope = prepared.decision.in_scope
-        fields = runs._record_fields(prepared, self.settings, in_scope)
+        fields = runs.record_fields(prepared, self.settings, in_scope)
         with mock.patch.object(ledger, "utcnow", return_value=_stamp(at)):
             if not in_scope and reason is None:
                 self.book.append(
@@ -347,7 +347,7 @@ class MonthLedger:
             evidence=per_kind,
         )
         with mock.patch.object(ledger, "utcnow", return_value=_stamp(at + timedelta(minutes=5))):
-            runs._record_result(self.book, run_id, outcome, None)
+            runs.record_result(self.book, run_id, outcome, None)
         return run_id
 
 
