@@ -8,18 +8,20 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from typing import TYPE_CHECKING, Any
 
 from omctl.errors import BadInput
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 # Ansible reads these for a host's own variables; they override hosts.yml.
 HOST_VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
 
 
 def _editor() -> YAML:
+    from ruamel.yaml import YAML  # imported on use: `omctl run` edits an inventory rarely
+
     editor = YAML()
     editor.indent(mapping=2, sequence=4, offset=2)
     editor.width = 4096
@@ -42,16 +44,16 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 
 def with_host(current: str | None, host: str, host_vars: dict[str, Any], header: str = "") -> str:
     """The inventory text with ``host`` added under ``all.hosts``; ``header`` starts a new file."""
-    data = CommentedMap() if current is None else (_editor().load(current) or CommentedMap())
+    data = {} if current is None else (_editor().load(current) or {})
     if data.get("all") is None:
-        data["all"] = CommentedMap()
+        data["all"] = {}
     if data["all"].get("hosts") is None:
-        data["all"]["hosts"] = CommentedMap()
-    data["all"]["hosts"][host] = CommentedMap(host_vars)
+        data["all"]["hosts"] = {}
+    data["all"]["hosts"][host] = dict(host_vars)
     return (header if current is None else "") + _dump(data)
 
 
-def _entries(group: Any, host: str, found: list[CommentedMap]) -> None:
+def _entries(group: Any, host: str, found: list[dict[str, Any]]) -> None:
     """Every ``hosts:`` mapping of the group and its children that names ``host``."""
     if not isinstance(group, dict):
         return
@@ -93,7 +95,7 @@ def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:
     if overriding is not None:
         raise BadInput(f"{overriding} sets {name} for {host}: set {name}: {value} there")
     data = _editor().load(hosts_file.read_text())
-    entries: list[CommentedMap] = []
+    entries: list[dict[str, Any]] = []
     for group in (data or {}).values():
         _entries(group, host, entries)
     if not entries:
@@ -102,7 +104,7 @@ def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:
     previous = setting[-1][host][name] if setting else None
     for hosts in setting or entries[:1]:
         if not isinstance(hosts[host], dict):
-            hosts[host] = CommentedMap()
+            hosts[host] = {}
         hosts[host][name] = value
     write_atomic(hosts_file, _dump(data))
     return previous
