@@ -4,6 +4,7 @@ import json
 import sqlite3
 
 from omctl.errors import ExitCode
+from tests.unit.test_runs import PORT_MOVED
 
 
 def one_line_error(result) -> str:
@@ -179,3 +180,13 @@ def test_init_creates_a_workspace(omctl, tmp_path) -> None:
     assert (target / "inventories" / "example" / "scope.yml").is_file()
     again = omctl("init", str(target))
     assert again.exit_code == ExitCode.BAD_INPUT
+
+
+def test_show_says_how_the_inventory_followed_a_port_change(omctl) -> None:
+    (omctl.ws.playbooks / "maintenance" / "healthcheck.yml").write_text(PORT_MOVED)
+    (omctl.ws.client_dir("acme") / "host_vars").mkdir()
+    (omctl.ws.client_dir("acme") / "host_vars" / "web2.yml").write_text("ansible_port: 22\n")
+    run = json.loads(omctl("run", "acme", "healthcheck", "--limit", "web", "--json").stdout)
+    shown = omctl("show", run["id"]).stdout
+    assert "inventory of web1: ansible_port set to 40022 in inventories/acme/hosts.yml" in shown
+    assert "inventory of web2: not updated: " in shown and "host_vars/web2.yml sets" in shown
