@@ -133,7 +133,7 @@ def test_firewall_drops_what_it_does_not_admit(host, instance_address):
     host.run_expect(
         [0],
         "systemd-run --unit=omctl-probe-8081 python3 -m http.server 8081 && "
-        "timeout 10 sh -c 'until ss -Hltn | grep -q :8081; do sleep 1; done' && "
+        "timeout 60 sh -c 'until ss -Hltn | grep -q :8081; do sleep 0.5; done' && "
         "curl -sf -o /dev/null http://127.0.0.1:8081/",  # it answers from inside
     )
     try:
