@@ -86,6 +86,15 @@ def _sets(path: Path, name: str) -> bool:
     return isinstance(data, dict) and name in data
 
 
+def _load(path: Path) -> Any:
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _editor().load(path.read_text())
+    except YAMLError as exc:
+        raise BadInput(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
 def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:
     """Set a variable of ``host`` in hosts.yml; returns its previous value there (None if unset).
     Where the host's entries set it, each is updated; else it is added to the first entry.
@@ -94,7 +103,7 @@ def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:
     overriding = overriding_host_vars(hosts_file, host, name)
     if overriding is not None:
         raise BadInput(f"{overriding} sets {name} for {host}: set {name}: {value} there")
-    data = _editor().load(hosts_file.read_text())
+    data = _load(hosts_file)
     entries: list[dict[str, Any]] = []
     for group in (data or {}).values():
         _entries(group, host, entries)

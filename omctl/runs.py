@@ -381,6 +381,8 @@ def follow_ssh_port_changes(
             record["updated"] = True
         except BadInput as exc:
             record.update(updated=False, reason=exc.message)
+        except OSError as exc:  # the run's own record comes first: say it, never raise here
+            record.update(updated=False, reason=f"{hosts_file} could not be written: {exc}")
         evidence.setdefault("inventory", {})[host] = record
 
 

@@ -261,3 +261,14 @@ def test_a_proven_ssh_port_change_is_written_to_the_inventory(local_ws, settings
         and "host_vars/web2.yml sets ansible_port" in recorded["reason"]
     )
     assert hosts_file.read_text() == before
+
+
+def test_an_inventory_that_cannot_be_edited_is_said_and_the_evidence_kept(local_ws) -> None:
+    hosts_file = local_ws.client_dir("acme") / "hosts.yml"
+    hosts_file.write_text("all: [\n")  # changed behind omctl's back during the run
+    evidence = {"hardening": {"web1": {"ssh": {"set_inventory_port": 40022}}}}
+    runs.follow_ssh_port_changes(local_ws, hosts_file, evidence)
+    recorded = evidence["inventory"]["web1"]
+    assert recorded["updated"] is False and "is not valid YAML" in recorded["reason"]
+    assert evidence["hardening"]["web1"]["ssh"]["set_inventory_port"] == 40022
+    assert hosts_file.read_text() == "all: [\n"
