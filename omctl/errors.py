@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     REFUSED = 3  # refused by the client's contract scope
     LOCKED = 4  # another run holds the client's lock
     OVERDUE = 5  # `omctl status`: a contracted task is overdue
-    LEDGER_BROKEN = 6  # `omctl ledger verify` found an altered or missing row
+    LEDGER_BROKEN = 6  # the ledger does not verify, or its key is missing
     ENVIRONMENT = 7  # a required tool (podman, ssh, ...) is missing or failed
 
 
@@ -87,6 +87,10 @@ class LedgerBroken(OmctlError):
     """The ledger's hash chain does not verify."""
 
     exit_code = ExitCode.LEDGER_BROKEN
+
+
+class LedgerKeyMissing(LedgerBroken):
+    """The ledger is keyed but its key file is gone: omctl never makes a new one for it."""
 
 
 class EnvironmentProblem(OmctlError):

@@ -1,10 +1,17 @@
 """The run ledger: an append-only, hash-chained log of what omctl did, and read models over it.
 
 Every fact is an entry (run started, refused, per-host result, evidence, finished,
-interrupted); a run's record is the fold of its entries, so nothing is ever updated in place.
-Each entry's hash covers the previous entry's hash, so an altered or removed row breaks the
-chain from that row on. A head file beside the database remembers the last hash, so removing
-the newest rows is noticed too.
+interrupted, a report issued); a run's record is the fold of its entries, so nothing is ever
+updated in place. Each entry's hash covers the previous entry's hash, so an altered or removed
+row breaks the chain from that row on. A head file beside the database remembers the last hash,
+so removing the newest rows is noticed too.
+
+The chain is keyed: each hash is an HMAC-SHA256 with the ledger's key, which lives outside the
+workspace (``omctl.ledger_key``), so whoever can write ``.omctl/`` but not the key cannot
+recompute a rewritten chain. The first keyed entry (``ledger.keyed``) names the ledger's id,
+which finds its key; a ledger written before keys existed keeps its plain SHA-256 entries,
+verified as such, and continues keyed from that entry. Against someone who holds the key, the
+witnesses are checkpoints (seq and hash of the head) that every report states and records.
 
 SQLite (WAL) is the embedded store; everything else talks to the ``Ledger`` protocol so a
 shared PostgreSQL ledger can be added behind it later.
@@ -14,8 +21,11 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import re
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from omctl.errors import LedgerBroken
+from omctl import ledger_key
+from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
+from omctl.ledger_key import LedgerKey
 
 GENESIS = "0" * 64
 SCHEMA_VERSION = 1
@@ -53,6 +65,11 @@ HOST = "run.host"
 EVIDENCE = "run.evidence"
 FINISHED = "run.finished"
 INTERRUPTED = "run.interrupted"
+KEYED = "ledger.keyed"  # the chain is HMAC-keyed from this entry on
+CHECKPOINT = "report.checkpoint"  # a report was issued, built on this head
+# run_id of entries that belong to no run; fold() skips them.
+LEDGER_ENTRY = "ledger"
+REPORT_ENTRY = "report"
 
 RUNNING = "running"
 SUCCESSFUL = "successful"
@@ -69,9 +86,35 @@ def canonical(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(prev_hash: str, seq: int, run_id: str, kind: str, at: str, payload: str) -> str:
-    material = "\x1f".join((prev_hash, str(seq), run_id, kind, at, payload))
-    return hashlib.sha256(material.encode()).hexdigest()
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    run_id: str,
+    kind: str,
+    at: str,
+    payload: str,
+    key: bytes | None = None,
+) -> str:
+    """HMAC-SHA256 with ``key``; plain SHA-256 (entries from before the ledger was keyed)
+    without."""
+    material = "\x1f".join((prev_hash, str(seq), run_id, kind, at, payload)).encode()
+    if key is None:
+        return hashlib.sha256(material).hexdigest()
+    return hmac.new(key, material, hashlib.sha256).hexdigest()
+
+
+CHECKPOINT_RE = re.compile(r"^([1-9][0-9]*):([0-9a-f]{64})$")
+
+
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as a report states it; BadInput otherwise."""
+    match = CHECKPOINT_RE.match(text.strip().lower())
+    if match is None:
+        raise BadInput(
+            f"--checkpoint expects SEQ:HASH (an entry number and its 64 hex digit hash, "
+            f"as a report states them), got {text!r}"
+        )
+    return int(match[1]), match[2]
 
 
 @dataclass(frozen=True)
@@ -187,6 +230,10 @@ class VerifyResult:
     entries: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head_seq: int | None = None  # the newest entry read, with its hash: a checkpoint
+    head_hash: str | None = None
+    keyed_from: int | None = None  # the seq of the ledger.keyed entry
+    checkpoints: int = 0  # checkpoints given and held
 
 
 class Ledger(Protocol):
@@ -204,7 +251,10 @@ class Ledger(Protocol):
         """Ids of runs that started and have neither finished nor been marked interrupted."""
         ...
 
-    def verify(self) -> VerifyResult: ...
+    def verify(self, checkpoints: Iterable[tuple[int, str]] = ()) -> VerifyResult:
+        """Check the chain, the head file, the ledger's recorded report checkpoints and the
+        ``checkpoints`` (seq, hash) given: the ledger must still hold exactly that history."""
+        ...
 
     def head(self) -> tuple[int, str] | None:
         """The newest entry's sequence number and hash as the head file remembers them."""
@@ -267,12 +317,17 @@ def fold(entries: Iterable[Entry]) -> dict[str, Run]:
 
 
 class SqliteLedger:
-    """The embedded ledger: one SQLite file in WAL mode plus a head file."""
+    """The embedded ledger: one SQLite file in WAL mode plus a head file, keyed by a key file
+    outside the workspace (``key_file``, else ``ledger_key.default_path(id)``)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, key_file: Path | None = None):
         self.path = path
         self.head_path = path.with_name(path.name + ".head")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.key_file = key_file
+        self._key: LedgerKey | None = None
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # sqlite gives -wal, -shm its mode
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a recorded run survives a power cut
@@ -280,7 +335,12 @@ class SqliteLedger:
         if version == 0:
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        os.chmod(path, 0o600)
+        for own in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            if own.exists():
+                os.chmod(own, 0o600)  # also tightens the files of an older omctl
+        for own in (self.head_path, self.lock_path):
+            if own.exists():
+                os.chmod(own, 0o600)
 
     def close(self) -> None:
         self._db.close()
@@ -289,18 +349,50 @@ class SqliteLedger:
         return self.append_many([(run_id, kind, payload)])[0]
 
     def append_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
+        """Append atomically; the first append to an unkeyed ledger writes its keying entry
+        (and creates its key) first, in the same transaction."""
+        written = self._append(items)
+        return written[len(written) - len(items) :]
+
+    def ensure_keyed(self) -> LedgerKey:
+        """Make the ledger keyed now (``omctl init``); the key, created if this is the first
+        use."""
+        self._append([])
+        assert self._key is not None
+        return self._key
+
+    def _append(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
         at = utcnow()
         written: list[Entry] = []
+        created: LedgerKey | None = None
         self._db.execute("BEGIN IMMEDIATE")  # serialises writers: the chain never forks
         try:
             row = self._db.execute(
                 "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
             ).fetchone()
             seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+            keyed = self._keying()
+            if keyed is None:
+                created = self._new_key()
+                items = [
+                    (
+                        LEDGER_ENTRY,
+                        KEYED,
+                        {
+                            "ledger_id": created.ledger_id,
+                            "legacy_entries": seq,
+                            "legacy_head": prev,
+                        },
+                    ),
+                    *items,
+                ]
+                key = created
+            else:
+                key = self._key_for(keyed[1])
             for run_id, kind, payload in items:
                 text = canonical(payload)
                 seq += 1
-                digest = entry_hash(prev, seq, run_id, kind, at, text)
+                digest = entry_hash(prev, seq, run_id, kind, at, text, key.secret)
                 self._db.execute(
                     "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -311,20 +403,85 @@ class SqliteLedger:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
+            if created is not None:  # a key for a keying entry that was never written
+                created.path.unlink(missing_ok=True)
+                self._key = None
             raise
         self._write_head()
         return written
 
+    def _keying(self) -> tuple[int, str] | None:
+        """The seq of the ledger.keyed entry and the ledger id it names, if the ledger is keyed."""
+        row = self._db.execute(
+            "SELECT seq, payload FROM entries WHERE kind = ? ORDER BY seq LIMIT 1", (KEYED,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return row[0], str(json.loads(row[1])["ledger_id"])
+        except (ValueError, KeyError, TypeError):
+            raise LedgerBroken(
+                f"row {row[0]}, the keying entry, is unreadable", path=self.path
+            ) from None
+
+    def _key_for(self, ledger_id: str) -> LedgerKey:
+        if self._key is not None and self._key.ledger_id == ledger_id:
+            return self._key
+        path = self.key_file or ledger_key.default_path(ledger_id)
+        try:
+            key = ledger_key.read(path)
+        except LedgerKeyMissing:
+            raise LedgerKeyMissing(
+                f"the ledger {self.path} is keyed (ledger id {ledger_id}) but its key file is "
+                f"missing: restore it or point OMCTL_LEDGER_KEY_FILE at it; omctl never makes "
+                f"a new key for a keyed ledger",
+                path=path,
+            ) from None
+        if key.ledger_id != ledger_id:
+            raise LedgerBroken(
+                f"the key file belongs to ledger {key.ledger_id}, not to this ledger "
+                f"({ledger_id}, {self.path})",
+                path=path,
+            )
+        self._key = key
+        return key
+
+    def _replaced_claim(self) -> str | None:
+        """Why an unkeyed ledger cannot be trusted: a key was made for this ledger's path, so
+        the keyed chain it belonged to was rewritten or replaced."""
+        claim = ledger_key.claiming(self.path, self.key_file)
+        if claim is None:
+            return None
+        return (
+            f"the ledger was keyed (ledger id {claim.ledger_id}, key {claim.path}) but holds no "
+            f"keyed entry now: it was rewritten or replaced; if you started a new ledger on "
+            f"purpose, move that key file away"
+        )
+
+    def _new_key(self) -> LedgerKey:
+        replaced = self._replaced_claim()
+        if replaced is not None:
+            raise LedgerBroken(replaced, path=self.path)
+        ledger_id = secrets.token_hex(8)
+        path = self.key_file or ledger_key.default_path(ledger_id)
+        self._key = ledger_key.create(path, ledger_id, self.path)
+        return self._key
+
     def _write_head(self) -> None:
         """Record the newest (seq, hash); under a lock so concurrent writers never regress it."""
-        with open(self.head_path.with_suffix(".lock"), "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             row = self._db.execute(
                 "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
             ).fetchone()
-            tmp = self.head_path.with_suffix(".tmp")
-            tmp.write_text(f"{row[0]} {row[1]}\n")
+            tmp = self.head_path.with_name(self.head_path.name + ".tmp")
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(out, "w") as handle:
+                handle.write(f"{row[0]} {row[1]}\n")
             os.replace(tmp, self.head_path)
+        finally:
+            os.close(fd)  # closing drops the flock
 
     def entries(self, run_id: str | None = None) -> Iterator[Entry]:
         query = "SELECT seq, run_id, kind, at, payload FROM entries"
@@ -343,7 +500,30 @@ class SqliteLedger:
         )
         return [row[0] for row in rows]
 
-    def verify(self) -> VerifyResult:
+    def verify(self, checkpoints: Iterable[tuple[int, str]] = ()) -> VerifyResult:
+        given = sorted(set(checkpoints))
+        self._db.execute("BEGIN")  # one snapshot: a concurrent append cannot split the read
+        try:
+            return self._verify(given)
+        finally:
+            self._db.execute("COMMIT")
+
+    def _verify(self, given: list[tuple[int, str]]) -> VerifyResult:
+        try:
+            keyed = self._keying()
+        except LedgerBroken as exc:
+            return VerifyResult(False, 0, None, exc.message)
+        secret: bytes | None = None
+        if keyed is None:
+            replaced = self._replaced_claim()
+            if replaced is not None:
+                return VerifyResult(False, 0, None, replaced)
+        else:
+            try:
+                secret = self._key_for(keyed[1]).secret
+            except LedgerBroken as exc:
+                return VerifyResult(False, 0, keyed[0], f"{exc.message} ({exc.path})")
+        keyed_from = keyed[0] if keyed else None
         prev = GENESIS
         expected_seq = 1
         count = 0
@@ -351,6 +531,7 @@ class SqliteLedger:
             "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries ORDER BY seq"
         )
         hashes: dict[int, str] = {}
+        witnessed: list[tuple[int, int, str]] = []  # (checkpoint entry, seq, hash)
         for seq, run_id, kind, at, payload, prev_hash, digest in rows:
             count += 1
             if seq != expected_seq:
@@ -361,29 +542,40 @@ class SqliteLedger:
                 return VerifyResult(
                     False, count, seq, f"row {seq} does not follow row {seq - 1}: chain broken"
                 )
-            if entry_hash(prev, seq, run_id, kind, at, payload) != digest:
+            key = secret if keyed_from is not None and seq >= keyed_from else None
+            if entry_hash(prev, seq, run_id, kind, at, payload, key) != digest:
                 return VerifyResult(False, count, seq, f"row {seq} was altered: hash mismatch")
+            if kind == CHECKPOINT:
+                data = json.loads(payload)
+                witnessed.append((seq, int(data["seq"]), str(data["hash"])))
             hashes[seq] = digest
             prev = digest
             expected_seq += 1
+        head_seq, head_hash = (count, prev) if count else (None, None)
+        failed = self._check_head(hashes, count)
+        if failed is None:
+            failed = _check_witnesses(hashes, witnessed)
+        if failed is None:
+            failed = _check_checkpoints(hashes, given, count)
+        if failed is not None:
+            bad, problem = failed
+            return VerifyResult(False, count, bad, problem, head_seq, head_hash, keyed_from)
+        return VerifyResult(True, count, None, None, head_seq, head_hash, keyed_from, len(given))
+
+    def _check_head(self, hashes: dict[int, str], count: int) -> tuple[int | None, str] | None:
         head = self._read_head()
-        if head is not None:
-            head_seq, head_hash = head
-            if head_seq not in hashes:
-                return VerifyResult(
-                    False,
-                    count,
-                    count + 1,
-                    f"rows {count + 1} to {head_seq} are missing (the head file records "
-                    f"row {head_seq})",
-                )
-            if hashes[head_seq] != head_hash:
-                return VerifyResult(
-                    False, count, head_seq, f"row {head_seq} differs from the head file"
-                )
-        elif count:
-            return VerifyResult(False, count, None, f"head file {self.head_path} is missing")
-        return VerifyResult(True, count)
+        if head is None:
+            return (None, f"head file {self.head_path} is missing") if count else None
+        head_seq, head_hash = head
+        if head_seq not in hashes:
+            return (
+                count + 1,
+                f"rows {count + 1} to {head_seq} are missing (the head file records row "
+                f"{head_seq})",
+            )
+        if hashes[head_seq] != head_hash:
+            return head_seq, f"row {head_seq} differs from the head file"
+        return None
 
     def head(self) -> tuple[int, str] | None:
         try:
@@ -401,6 +593,39 @@ class SqliteLedger:
             raise LedgerBroken("head file is unreadable", path=self.head_path) from None
 
 
+def _check_witnesses(
+    hashes: dict[int, str], witnessed: list[tuple[int, int, str]]
+) -> tuple[int, str] | None:
+    """Each recorded report checkpoint must still name an entry with the hash it saw."""
+    for at, seq, digest in witnessed:
+        if hashes.get(seq) != digest:
+            return seq, (
+                f"row {seq} differs from the checkpoint that report entry {at} recorded: the "
+                f"history up to row {seq} was rewritten"
+            )
+    return None
+
+
+def _check_checkpoints(
+    hashes: dict[int, str], given: list[tuple[int, str]], count: int
+) -> tuple[int, str] | None:
+    """The first given checkpoint (in ledger order) the ledger no longer holds."""
+    held: int | None = None
+    for seq, digest in given:
+        if seq not in hashes:
+            return seq, f"row {seq} of checkpoint {seq}:{digest[:12]}... is missing (the ledger "
+            f"holds {count} entries)"
+        if hashes[seq] != digest:
+            since = f" (it still holds checkpoint {held}, so the change is after row {held})"
+            return seq, (
+                f"row {seq} differs from checkpoint {seq}:{digest[:12]}...: the ledger no longer "
+                f"holds the history up to row {seq} that the checkpoint witnessed"
+                + (since if held is not None else "")
+            )
+        held = seq
+    return None
+
+
 def runs(ledger: Ledger, client: str | None = None) -> list[Run]:
     records = fold(ledger.entries()).values()
     return [run for run in records if client is None or run.client == client]
@@ -410,5 +635,5 @@ def get_run(ledger: Ledger, run_id: str) -> Run | None:
     return fold(ledger.entries(run_id)).get(run_id)
 
 
-def open_ledger(path: Path) -> Ledger:
-    return SqliteLedger(path)
+def open_ledger(path: Path, key_file: Path | None = None) -> Ledger:
+    return SqliteLedger(path, key_file)

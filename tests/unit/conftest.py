@@ -76,6 +76,15 @@ def make_workspace(
     return Workspace(root)
 
 
+@pytest.fixture(autouse=True)
+def ledger_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Ledger keys go to a temporary config folder, never the real ~/.config/omctl."""
+    config = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.delenv("OMCTL_LEDGER_KEY_FILE", raising=False)
+    return config / "omctl"
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return make_workspace(tmp_path)

@@ -145,17 +145,17 @@ def test_check_diff_shows_the_change_and_makes_none(omctl, ws, tmp_path) -> None
 
 
 def test_ledger_verify_detects_tampering(omctl) -> None:
-    omctl("run", "acme", "healthcheck", "--limit", "db1")  # a refusal: one entry
+    omctl("run", "acme", "healthcheck", "--limit", "db1")  # the keying entry, a refusal
     omctl("run", "acme", "healthcheck", "--limit", "web1")
     assert omctl("ledger", "verify").exit_code == 0
     raw = sqlite3.connect(omctl.ws.state / "ledger.sqlite3")
     raw.execute("DROP TRIGGER entries_no_update")
-    raw.execute("UPDATE entries SET payload = replace(payload, 'false', 'true') WHERE seq = 1")
+    raw.execute("UPDATE entries SET payload = replace(payload, 'false', 'true') WHERE seq = 2")
     raw.commit()
     raw.close()
     result = omctl("ledger", "verify")
     assert result.exit_code == ExitCode.LEDGER_BROKEN
-    assert "row 1 was altered" in one_line_error(result)
+    assert "row 2 was altered" in one_line_error(result)
 
 
 def test_missing_argument_and_unknown_command_exit_2(omctl) -> None:
