@@ -30,6 +30,8 @@ CLIENT = "bench"
 def bench_env() -> dict[str, str]:
     """The caller's environment without OMCTL_* settings, with podman's config and the venv."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMCTL_")}
+    # The throw-away workspaces' ledger keys go to a throw-away folder, not ~/.config/omctl.
+    env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="omctl-bench-config-")
     env.setdefault("CONTAINERS_CONF", str(REPO / "omctl" / "data" / "containers.conf"))
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env

@@ -1,7 +1,9 @@
 """One run per client at a time: an advisory lock file per client under .omctl/locks/.
 
 The kernel drops a flock when its process dies, even by SIGKILL, so a crashed run never leaves
-a stale lock; the lock file's content (run id, pid) only serves the error message.
+a stale lock; the lock file's content (run id, pid) only serves the error message. A lock held
+while the file names a dead process is another omctl marking that dead run interrupted (or a
+run that has just taken the lock): a new run waits for it a moment instead of exiting 4.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from omctl.errors import ClientLocked
 from omctl.workspace import Workspace
+
+GRACE_SECONDS = 3.0  # how long a run waits for a lock whose file names no live process
 
 
 def lock_path(ws: Workspace, client: str) -> Path:
@@ -40,17 +45,33 @@ def release(fd: int) -> None:
     os.close(fd)
 
 
+def holder(ws: Workspace, client: str) -> tuple[str, int] | None:
+    """The run id and pid the lock file names, if that process is alive."""
+    try:
+        info = json.loads(lock_path(ws, client).read_text() or "{}")
+        run_id, pid = str(info["run_id"]), int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    return run_id, pid
+
+
 @contextmanager
-def client_lock(ws: Workspace, client: str, run_id: str) -> Iterator[None]:
-    fd = try_lock(ws, client)
-    if fd is None:
-        holder = ""
-        try:
-            info = json.loads(lock_path(ws, client).read_text() or "{}")
-            holder = f" by run {info['run_id']} (pid {info['pid']})"
-        except (OSError, ValueError, KeyError):
-            pass
-        raise ClientLocked(f"client {client!r} is locked{holder}: one run per client at a time")
+def client_lock(
+    ws: Workspace, client: str, run_id: str, grace: float = GRACE_SECONDS
+) -> Iterator[None]:
+    deadline = time.monotonic() + grace
+    while (fd := try_lock(ws, client)) is None:
+        live = holder(ws, client)
+        if live is not None or time.monotonic() >= deadline:
+            by = f" by run {live[0]} (pid {live[1]})" if live else " by another omctl process"
+            raise ClientLocked(f"client {client!r} is locked{by}: one run per client at a time")
+        time.sleep(0.05)
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"run_id": run_id, "pid": os.getpid()}).encode(), 0)

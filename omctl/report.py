@@ -7,6 +7,7 @@ The evidence read here is what the roles publish with ``set_stats`` (see each ro
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -67,6 +68,10 @@ class LedgerCheck:
     head_hash: str | None
     first_seq: int | None  # the range of entries the report was built from
     last_seq: int | None
+    # The head the report was built on, as a client can check it later: SEQ:HASH, and the
+    # command that fails once the ledger no longer holds exactly that history.
+    checkpoint: str | None = None
+    verify_command: str | None = None
 
 
 @dataclass
@@ -440,7 +445,11 @@ def _iso(value: Any) -> str | None:
 
 def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
     result = book.verify()
-    head_seq, head_hash = book.head() or (None, None)
+    if result.ok:
+        head_seq, head_hash = result.head_seq, result.head_hash
+    else:
+        head_seq, head_hash = book.head() or (None, None)
+    checkpoint = f"{head_seq}:{head_hash}" if head_seq else None
     return LedgerCheck(
         ok=result.ok,
         entries=result.entries,
@@ -449,6 +458,31 @@ def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
         head_hash=head_hash,
         first_seq=min((r.first_seq for r in used), default=None),
         last_seq=max((r.last_seq for r in used), default=None),
+        checkpoint=checkpoint,
+        verify_command=f"omctl ledger verify --checkpoint {checkpoint}" if checkpoint else None,
+    )
+
+
+def record_checkpoint(
+    book: Ledger, built: Report, fmt: str, text: str, output: Path | None, operator: str
+) -> None:
+    """Record in the ledger that this report was issued and the head it was built on, so the
+    ledger itself witnesses every head it ever showed a client."""
+    check = built.ledger
+    book.append(
+        ledger.REPORT_ENTRY,
+        ledger.CHECKPOINT,
+        {
+            "client": built.client,
+            "period": built.period,
+            "format": fmt,
+            "seq": check.head_seq,
+            "hash": check.head_hash,
+            "verified": check.ok,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "output": str(output) if output is not None else None,
+            "operator": operator,
+        },
     )
 
 
@@ -575,12 +609,17 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+def check_writable(path: Path) -> None:
+    """BadInput when ``path`` cannot take the report, before anything is recorded."""
     if not path.parent.is_dir():
         raise BadInput(f"cannot write the report: folder {path.parent} does not exist", path=path)
     if path.is_dir():
         raise BadInput("cannot write the report: this is a folder", path=path)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    check_writable(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:

@@ -494,6 +494,15 @@ def _footer(report: Report) -> Section:
             f"what was recorded."
         )
     section.blocks.append(Paragraph(verdict))
+    if check.checkpoint:
+        section.blocks.append(
+            Paragraph(
+                f"Checkpoint {check.checkpoint}: this report was built on ledger entry "
+                f"{check.head_seq}, hash {check.head_hash}. Keep this report: the command "
+                f"{check.verify_command} fails once the ledger no longer holds exactly this "
+                f"history, even if someone holding the ledger key rewrote it."
+            )
+        )
     for note in report.notes:
         section.blocks.append(Paragraph(f"Note: {note}"))
     return section

@@ -222,17 +222,26 @@ def _extravars(book: Ledger, prepared: Prepared, run_id: str) -> dict[str, Any]:
     return extravars
 
 
-def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) -> list[str]:
-    """Mark runs whose process is gone as interrupted. A live run holds its client's lock."""
+def recover_interrupted(
+    ws: Workspace, book: Ledger, client: str | None = None, held: str | None = None
+) -> list[str]:
+    """Mark runs whose process is gone as interrupted. A live run holds its client's lock;
+    ``held`` is a client whose lock the caller already holds (``execute``), so its unfinished
+    runs are dead. Whether a run is unfinished is checked again under the lock: two omctl
+    processes never both mark the same run."""
     marked: list[str] = []
     for run_id in book.unfinished():
         run = ledger.get_run(book, run_id)
         if run is None or (client is not None and run.client != client):
             continue
-        fd = locking.try_lock(ws, run.client)
-        if fd is None:
-            continue  # its omctl process is still running
+        fd = None
+        if run.client != held:
+            fd = locking.try_lock(ws, run.client)
+            if fd is None:
+                continue  # its omctl process is still running
         try:
+            if run_id not in book.unfinished():
+                continue  # another omctl marked it while this one took the lock
             book.append(
                 run.id,
                 ledger.INTERRUPTED,
@@ -243,7 +252,8 @@ def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) 
             )
             marked.append(run.id)
         finally:
-            locking.release(fd)
+            if fd is not None:
+                locking.release(fd)
     return marked
 
 
@@ -328,7 +338,7 @@ def execute(
             )
     in_scope = decision.in_scope
     with locking.client_lock(ws, request.client, run_id):
-        recover_interrupted(ws, book, request.client)
+        recover_interrupted(ws, book, request.client, held=request.client)
         extravars = _extravars(book, prepared, run_id)
         book.append(run_id, ledger.STARTED, record_fields(prepared, settings, in_scope))
         if on_start is not None:

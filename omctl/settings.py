@@ -33,6 +33,7 @@ class Settings:
     vault_password_file: Path | None = None
     operator: str = ""
     ledger_path: Path | None = None
+    ledger_key_file: Path | None = None  # default: ~/.config/omctl/ledger-<id>.key
 
     @property
     def ledger(self) -> Path:
@@ -64,6 +65,7 @@ CONVERTERS = {
     "vault_password_file": _path,
     "operator": _text,
     "ledger_path": _path,
+    "ledger_key_file": _path,
 }
 
 

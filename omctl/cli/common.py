@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from omctl import console, ledger
+from omctl import console, ledger, ledger_key
 from omctl.errors import OmctlError
 from omctl.settings import Settings
 
@@ -58,7 +58,9 @@ def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Led
 
     current = settings(ctx)
     current.workspace.ensure_state()
-    book = ledger.open_ledger(current.ledger)
+    if current.ledger_key_file is not None:
+        ledger_key.check_outside(current.ledger_key_file, current.workspace.root)
+    book = ledger.open_ledger(current.ledger, current.ledger_key_file)
     try:
         if recover:
             recover_interrupted(current.workspace, book)

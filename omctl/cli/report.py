@@ -41,10 +41,15 @@ def report(
     from omctl import report_render
 
     # Bad input fails here, before the ledger is opened.
-    about = core.subject(common.settings(ctx).workspace, client, period, start, end)
+    current = common.settings(ctx)
+    about = core.subject(current.workspace, client, period, start, end)
+    if output is not None:
+        core.check_writable(output)
     with common.open_ledger(ctx) as book:
         built = core.collect(book, about)
-    text = report_render.render(built, fmt.value)
+        text = report_render.render(built, fmt.value)
+        # Recorded before it is shown: no client holds a report the ledger does not know.
+        core.record_checkpoint(book, built, fmt.value, text, output, current.operator)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

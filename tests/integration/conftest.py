@@ -98,6 +98,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     }
     env["CONTAINERS_CONF"] = str(REPO / "omctl" / "data" / "containers.conf")
     env["OMCTL_OPERATOR"] = "itest@lab"
+    env["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # the ledger key goes there
     init = subprocess.run(
         [OMCTL, "init", str(ws)], env=env, capture_output=True, text=True, check=False
     )

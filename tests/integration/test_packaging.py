@@ -27,7 +27,7 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
 def test_omctl_init_from_a_wheel_copies_every_task_and_role(tmp_path: Path) -> None:
     source = tmp_path / "source"  # a copy, so that the build leaves nothing in the checkout
     shutil.copytree(REPO, source, ignore=NOT_SHIPPED)
-    env = {**os.environ}
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the ledger key
     run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q",
         "-w", str(tmp_path / "dist"), env=env, cwd=tmp_path)  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("omctl-*.whl")
