@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -76,13 +77,15 @@ def make_workspace(
     return Workspace(root)
 
 
-@pytest.fixture(autouse=True)
-def ledger_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Ledger keys go to a temporary config folder, never the real ~/.config/omctl."""
+@pytest.fixture(scope="session", autouse=True)
+def ledger_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Ledger keys go to a temporary config folder, never the real ~/.config/omctl; one for
+    the session, since module-scoped ledgers outlive a test."""
     config = tmp_path_factory.mktemp("config")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.delenv("OMCTL_LEDGER_KEY_FILE", raising=False)
-    return config / "omctl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(config))
+        patch.delenv("OMCTL_LEDGER_KEY_FILE", raising=False)
+        yield config / "omctl"
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from omctl import ledger
+from omctl import ledger, ledger_key
+from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_fold_builds_runs(book: ledger.SqliteLedger) -> None:
 def test_intact_chain_verifies(book: ledger.SqliteLedger) -> None:
     _fill(book)
     result = book.verify()
-    assert result.ok and result.entries == 5
+    assert result.ok and result.entries == 6 and result.keyed_from == 1
 
 
 def test_entries_cannot_be_updated_or_deleted_through_sqlite(book: ledger.SqliteLedger) -> None:
@@ -66,11 +67,11 @@ def test_entries_cannot_be_updated_or_deleted_through_sqlite(book: ledger.Sqlite
 def test_altered_row_is_named(book: ledger.SqliteLedger) -> None:
     _fill(book)
     _tamper(book.path, "UPDATE entries SET payload = replace(payload, '\"changed\":1', "
-                       "'\"changed\":0') WHERE seq = 2")  # fmt: skip
+                       "'\"changed\":0') WHERE seq = 3")  # fmt: skip
     result = book.verify()
     assert not result.ok
-    assert result.first_bad_seq == 2
-    assert "row 2 was altered" in result.problem
+    assert result.first_bad_seq == 3
+    assert "row 3 was altered" in result.problem
 
 
 def test_removed_row_is_named(book: ledger.SqliteLedger) -> None:
@@ -84,24 +85,24 @@ def test_removed_row_is_named(book: ledger.SqliteLedger) -> None:
 
 def test_removed_newest_rows_are_noticed_through_the_head(book: ledger.SqliteLedger) -> None:
     _fill(book)
-    _tamper(book.path, "DELETE FROM entries WHERE seq >= 4")
+    _tamper(book.path, "DELETE FROM entries WHERE seq >= 5")
     result = book.verify()
     assert not result.ok
-    assert "rows 4 to 5 are missing" in result.problem
+    assert "rows 5 to 6 are missing" in result.problem
 
 
 def test_rehashed_forgery_is_still_caught_by_the_head(book: ledger.SqliteLedger) -> None:
     _fill(book)
-    # Rewrite row 5 with a valid hash over the forged payload: the chain alone would pass.
+    # Rewrite row 6 with a valid keyed hash over the forged payload: the chain alone would pass.
     raw = sqlite3.connect(book.path)
-    seq, run_id, kind, at, _, prev, _ = raw.execute("SELECT * FROM entries WHERE seq=5").fetchone()
+    seq, run_id, kind, at, _, prev, _ = raw.execute("SELECT * FROM entries WHERE seq=6").fetchone()
     forged = ledger.canonical({"client": "acme", "task": "patching", "in_scope": True})
-    digest = ledger.entry_hash(prev, seq, run_id, kind, at, forged)
+    digest = ledger.entry_hash(prev, seq, run_id, kind, at, forged, _key(book).secret)
     raw.close()
-    _tamper(book.path, f"UPDATE entries SET payload = '{forged}', hash = '{digest}' WHERE seq = 5")
+    _tamper(book.path, f"UPDATE entries SET payload = '{forged}', hash = '{digest}' WHERE seq = 6")
     result = book.verify()
     assert not result.ok
-    assert "row 5 differs from the head file" in result.problem
+    assert "row 6 differs from the head file" in result.problem
 
 
 def test_reopen_keeps_chain(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_reopen_keeps_chain(tmp_path: Path) -> None:
     second.append("r3", ledger.REFUSED, {"client": "b", "task": "t", "category": "operation",
                                          "in_scope": False})  # fmt: skip
     assert second.verify().ok
-    assert [e.seq for e in second.entries()] == [1, 2, 3, 4, 5, 6]
+    assert [e.seq for e in second.entries()] == [1, 2, 3, 4, 5, 6, 7]
     second.close()
 
 
@@ -132,5 +133,260 @@ def test_append_many_is_all_or_nothing(book: ledger.SqliteLedger) -> None:
         book.append_many(
             [("r3", ledger.HOST, {"host": "a"}), ("r3", ledger.FINISHED, {"bad": object()})]
         )
-    assert [e.seq for e in book.entries()] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in book.entries()] == [1, 2, 3, 4, 5, 6]
     assert book.verify().ok
+
+
+# --- the keyed chain ------------------------------------------------------------------------
+
+
+def _key(book: ledger.SqliteLedger) -> ledger_key.LedgerKey:
+    (keying,) = [e for e in book.entries() if e.kind == ledger.KEYED]
+    return ledger_key.read(ledger_key.default_path(keying.payload["ledger_id"]))
+
+
+def _rows(path: Path) -> list[list]:
+    raw = sqlite3.connect(path)
+    rows = [list(r) for r in raw.execute("SELECT * FROM entries ORDER BY seq")]
+    raw.close()
+    return rows
+
+
+def _rewrite(path: Path, rows: list[list], key: bytes | None, keyed_from: int = 1) -> None:
+    """What a forger does: drop the triggers, replace every row with ``rows`` rechained from
+    the start (HMAC with ``key`` from ``keyed_from`` on, plain SHA-256 before), and write the
+    head file to match."""
+    prev = ledger.GENESIS
+    for number, row in enumerate(rows, start=1):
+        row[0], row[5] = number, prev
+        secret = key if number >= keyed_from else None
+        row[6] = prev = ledger.entry_hash(prev, number, row[1], row[2], row[3], row[4], secret)
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TRIGGER IF EXISTS entries_no_update")
+    raw.execute("DROP TRIGGER IF EXISTS entries_no_delete")
+    raw.execute("DELETE FROM entries")
+    raw.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    raw.commit()
+    raw.close()
+    path.with_name(path.name + ".head").write_text(f"{len(rows)} {prev}\n")
+
+
+def _forge_host_row(rows: list[list]) -> None:
+    (host,) = [r for r in rows if r[2] == ledger.HOST]
+    host[4] = host[4].replace('"changed":1', '"changed":0')
+
+
+def test_the_chain_is_keyed_with_a_key_outside_the_ledger(book, ledger_keys) -> None:
+    _fill(book)
+    first = next(book.entries())
+    assert first.kind == ledger.KEYED and first.payload["legacy_entries"] == 0
+    key = _key(book)
+    assert key.path.parent == ledger_keys and key.path.name.startswith("ledger-")
+    assert key.path.stat().st_mode & 0o777 == 0o600
+    assert ledger_keys.stat().st_mode & 0o777 == 0o700
+    assert key.ledger == str(book.path.resolve()) and len(key.secret) == 32
+    assert key.secret.hex() not in repr(key)
+    for own in book.path.parent.iterdir():  # the key is written nowhere beside the ledger
+        assert (
+            key.secret not in own.read_bytes() and key.secret.hex().encode() not in own.read_bytes()
+        )
+    seq, run_id, kind, at, payload, prev, digest = _rows(book.path)[1]
+    assert digest == ledger.entry_hash(prev, seq, run_id, kind, at, payload, key.secret)
+    assert digest != ledger.entry_hash(prev, seq, run_id, kind, at, payload)
+
+
+def test_the_ledger_files_are_private(book) -> None:
+    _fill(book)
+    suffixes = ("", "-wal", "-shm", ".head", ".lock")
+    for suffix in suffixes:
+        own = book.path.with_name(book.path.name + suffix)
+        assert own.stat().st_mode & 0o777 == 0o600, own
+
+
+def test_a_rewrite_rehashed_without_the_key_fails(book) -> None:
+    _fill(book)
+    rows = _rows(book.path)
+    _forge_host_row(rows)
+    _rewrite(book.path, rows, key=None)  # plain SHA-256, as the chain was before keys
+    result = book.verify()
+    assert not result.ok and result.first_bad_seq == 1
+    assert "row 1 was altered" in result.problem
+    _rewrite(book.path, rows, key=b"a guess of the forger's own" * 2)
+    assert not book.verify().ok
+
+
+def test_a_rewrite_that_drops_the_keying_fails(book) -> None:
+    _fill(book)
+    rows = [r for r in _rows(book.path) if r[2] != ledger.KEYED]
+    _forge_host_row(rows)
+    _rewrite(book.path, rows, key=None, keyed_from=len(rows) + 1)  # an "old, unkeyed" ledger
+    result = book.verify()
+    assert (
+        not result.ok and "holds no keyed entry now: it was rewritten or replaced" in result.problem
+    )
+    with pytest.raises(LedgerBroken, match="rewritten or replaced"):
+        book.append("r3", ledger.STARTED, {"client": "acme"})
+
+
+def test_a_replaced_ledger_fails(tmp_path: Path) -> None:
+    first = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    _fill(first)
+    first.close()
+    for own in tmp_path.iterdir():
+        own.unlink()
+    fresh = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    assert "rewritten or replaced" in fresh.verify().problem
+    with pytest.raises(LedgerBroken, match="move that key file away"):
+        fresh.append("r1", ledger.STARTED, {"client": "acme"})
+    fresh.close()
+
+
+def test_a_missing_key_is_an_error_never_a_new_key(book, ledger_keys) -> None:
+    _fill(book)
+    key = _key(book)
+    key.path.unlink()
+    before = sorted(ledger_keys.iterdir())
+    reopened = ledger.SqliteLedger(book.path)  # an open ledger keeps the key it loaded
+    result = reopened.verify()
+    assert not result.ok and "its key file is missing" in result.problem
+    with pytest.raises(LedgerKeyMissing, match="never makes a new key"):
+        reopened.append("r3", ledger.STARTED, {"client": "acme"})
+    reopened.close()
+    assert sorted(ledger_keys.iterdir()) == before
+    assert len(list(book.entries())) == 6
+
+
+def test_a_key_open_to_others_is_refused(book) -> None:
+    _fill(book)
+    key = _key(book)
+    key.path.chmod(0o644)
+    reopened = ledger.SqliteLedger(book.path)
+    assert "open to other users" in reopened.verify().problem
+    reopened.close()
+
+
+def test_an_explicit_key_file_belongs_to_one_ledger(tmp_path: Path, ledger_keys) -> None:
+    key_file = tmp_path / "keys" / "acme.key"
+    one = ledger.SqliteLedger(tmp_path / "one.sqlite3", key_file)
+    _fill(one)
+    assert one.verify().ok and ledger_key.read(key_file).ledger == str(one.path)
+    other = ledger.SqliteLedger(tmp_path / "two.sqlite3", key_file)
+    with pytest.raises(LedgerBroken, match="never overwrites a key"):
+        other.append("r1", ledger.STARTED, {"client": "acme"})
+    assert list(other.entries()) == [] and ledger_key.read(key_file).ledger == str(one.path)
+    one.close()
+    other.close()
+
+
+def test_a_rewrite_with_the_key_passes_but_fails_the_checkpoints(book) -> None:
+    _fill(book)
+    early = book.verify()  # what a report stated: head 6
+    book.append("r3", ledger.REFUSED, {"client": "b", "task": "t", "category": "operation",
+                                       "in_scope": False})  # fmt: skip
+    assert early.ok and (early.head_seq, len(early.head_hash)) == (6, 64)
+    rows = _rows(book.path)
+    row2 = (2, rows[1][6])
+    _forge_host_row(rows)  # row 3
+    _rewrite(book.path, rows, key=_key(book).secret)
+    assert book.verify().ok  # with the key, the rewrite is a valid chain ...
+    result = book.verify([row2, (early.head_seq, early.head_hash)])
+    assert not result.ok and result.first_bad_seq == 6  # ... but not the reported history
+    assert "row 6 differs from checkpoint 6:" in result.problem
+    assert "still holds checkpoint 2, so the change is after row 2" in result.problem
+    assert book.verify([row2]).ok and book.verify([row2]).checkpoints == 1
+    missing = book.verify([(99, early.head_hash)])
+    assert not missing.ok and "row 99 of checkpoint" in missing.problem
+
+
+def test_recorded_report_checkpoints_witness_a_rewrite_with_the_key(book) -> None:
+    _fill(book)
+    head = book.verify()
+    book.append(ledger.REPORT_ENTRY, ledger.CHECKPOINT,
+                {"client": "acme", "seq": head.head_seq, "hash": head.head_hash})  # fmt: skip
+    assert book.verify().ok
+    assert ledger.runs(book) == ledger.runs(book)  # fold skips it: no run, no error
+    assert [r.id for r in ledger.runs(book)] == ["r1", "r2"]
+    rows = _rows(book.path)
+    _forge_host_row(rows)
+    _rewrite(book.path, rows, key=_key(book).secret)  # the forger forgot the report's entry
+    result = book.verify()
+    assert not result.ok and result.first_bad_seq == 6
+    assert "differs from the checkpoint that report entry 7 recorded" in result.problem
+
+
+@pytest.mark.parametrize("text", ["", "5", "5:", ":ab", "0:" + "a" * 64, "5:" + "a" * 63,
+                                  "5:" + "g" * 64, "x:" + "a" * 64])  # fmt: skip
+def test_a_malformed_checkpoint_is_bad_input(text: str) -> None:
+    with pytest.raises(BadInput, match="--checkpoint expects SEQ:HASH"):
+        ledger.parse_checkpoint(text)
+
+
+def test_parse_checkpoint() -> None:
+    assert ledger.parse_checkpoint(" 12:" + "AB" * 32) == (12, "ab" * 32)
+
+
+# --- a ledger from before keys --------------------------------------------------------------
+
+
+def _legacy_ledger(path: Path) -> None:
+    """A ledger as omctl wrote it before the chain was keyed: plain SHA-256 rows and a head."""
+    raw = sqlite3.connect(path)
+    raw.executescript(ledger.SCHEMA)
+    raw.execute(f"PRAGMA user_version={ledger.SCHEMA_VERSION}")
+    raw.close()
+    payloads = [
+        ("old1", ledger.STARTED, {"client": "acme", "task": "healthcheck",
+                                  "category": "maintenance", "in_scope": True}),
+        ("old1", ledger.FINISHED, {"status": ledger.SUCCESSFUL}),
+    ]  # fmt: skip
+    rows = [[0, rid, kind, "2026-10-01T10:00:00.000Z", ledger.canonical(data), "", ""]
+            for rid, kind, data in payloads]  # fmt: skip
+    _rewrite(path, rows, key=None, keyed_from=99)
+    raw = sqlite3.connect(path)
+    raw.executescript(ledger.SCHEMA)  # the triggers, as the old omctl left them
+    raw.close()
+
+
+def test_an_unkeyed_ledger_is_verified_then_continued_keyed(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    _legacy_ledger(path)
+    book = ledger.SqliteLedger(path)
+    legacy = book.verify()
+    assert legacy.ok and legacy.entries == 2 and legacy.keyed_from is None
+    book.append("new1", ledger.STARTED, {"client": "acme", "task": "healthcheck",
+                                         "category": "maintenance", "in_scope": True})  # fmt: skip
+    keying = [e for e in book.entries() if e.kind == ledger.KEYED]
+    assert [e.seq for e in keying] == [3]
+    assert keying[0].payload["legacy_entries"] == 2
+    assert keying[0].payload["legacy_head"] == legacy.head_hash
+    both = book.verify()
+    assert both.ok and both.entries == 4 and both.keyed_from == 3
+    assert {r.id: r.status for r in ledger.runs(book)} == {"old1": "successful", "new1": "running"}
+    # A forger who rehashes the old part with SHA-256 breaks the keyed entry that follows it.
+    rows = _rows(path)
+    rows[0][4] = rows[0][4].replace('"in_scope":true', '"in_scope":false')
+    prev = ledger.GENESIS
+    for row in rows[:2]:
+        row[5] = prev
+        row[6] = prev = ledger.entry_hash(prev, row[0], row[1], row[2], row[3], row[4])
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TRIGGER entries_no_update")
+    raw.executemany("UPDATE entries SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    [(r[4], r[5], r[6], r[0]) for r in rows[:2]])  # fmt: skip
+    raw.commit()
+    raw.close()
+    result = book.verify()
+    assert not result.ok and "row 3 does not follow row 2" in result.problem
+    book.close()
+
+
+def test_a_tampered_unkeyed_ledger_still_fails_after_keying(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    _legacy_ledger(path)
+    _tamper(path, "UPDATE entries SET payload = '{}' WHERE seq = 1")
+    book = ledger.SqliteLedger(path)
+    book.append("new1", ledger.STARTED, {"client": "acme", "task": "t", "category": "operation",
+                                         "in_scope": True})  # fmt: skip
+    result = book.verify()
+    assert not result.ok and "row 1 was altered" in result.problem
+    book.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -152,6 +153,13 @@ def test_footer_names_the_range_and_a_verified_head(month, november: report.Repo
     text = report_render.to_markdown(november)
     assert f"ledger entries {first} to {last}" in text
     assert "ledger verify: PASSED" in text and check.head_hash in text
+    assert check.checkpoint == f"{check.head_seq}:{check.head_hash}"
+    command = f"omctl ledger verify --checkpoint {check.checkpoint}"
+    assert check.verify_command == command
+    for page in (text, report_render.to_html(november)):
+        assert f"Checkpoint {check.checkpoint}: this report was built on ledger entry " in page
+        assert command in page
+    assert json.loads(report_render.to_json(november))["ledger"]["checkpoint"] == check.checkpoint
 
 
 def test_tampered_ledger_makes_the_footer_say_failed(tmp_path) -> None:
@@ -314,6 +322,47 @@ def test_cli_missing_output_folder_is_bad_input(month, tmp_path) -> None:
     result = omctl(month.ws.root, "acme", "--period", "2026-11", "-o", str(tmp_path / "no/x.md"))
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "does not exist" in one_line_error(result)
+
+
+def test_cli_records_the_checkpoint_each_report_states(tmp_path) -> None:
+    month = build_month(make_workspace(tmp_path / "ws"))
+    runs_before = ledger.runs(month.book)
+    about = report.subject(month.ws, "acme", "2026-11")
+    before = report.collect(month.book, about, now=NOW)
+    target = tmp_path / "acme-2026-11.html"
+    result = omctl(month.ws.root, "acme", "--period", "2026-11", "--format", "html", "-o",
+                   str(target))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    printed = omctl(month.ws.root, "acme", "--period", "2026-11", "--format", "json")
+    stated = json.loads(printed.stdout)["ledger"]
+    entries = list(month.book.entries())
+    first, second = [e for e in entries if e.kind == ledger.CHECKPOINT]
+    assert first.run_id == ledger.REPORT_ENTRY
+    assert first.payload["format"] == "html" and first.payload["output"] == str(target)
+    assert first.payload["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert first.payload["period"]["label"] == "2026-11" and first.payload["verified"]
+    # The second report was built on the head that includes the first report's entry.
+    assert (stated["head_seq"], stated["head_hash"]) == (second.payload["seq"],
+                                                         second.payload["hash"])  # fmt: skip
+    assert second.payload["seq"] == first.seq and second.payload["format"] == "json"
+    assert second.payload["sha256"] == hashlib.sha256(printed.stdout.encode()).hexdigest()
+    assert f"Checkpoint {first.payload['seq']}:{first.payload['hash']}" in target.read_text()
+    # Reports are no runs: history, coverage and the next report are unchanged by them.
+    assert ledger.runs(month.book) == runs_before
+    again = report.collect(month.book, about, now=NOW)
+    assert again.ledger.ok and again.ledger.head_seq == before.ledger.head_seq + 2
+    assert (again.runs, again.coverage, again.failures) == (
+        before.runs,
+        before.coverage,
+        before.failures,
+    )
+    kept = f"{first.payload['seq']}:{first.payload['hash']}"
+    verified = CliRunner().invoke(
+        app, ["--workspace", str(month.ws.root), "ledger", "verify", "--checkpoint",
+              stated["checkpoint"], "--checkpoint", kept]
+    )  # fmt: skip
+    assert verified.exit_code == 0, verified.stderr
+    month.close()
 
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch) -> None:

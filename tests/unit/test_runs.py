@@ -1,5 +1,11 @@
 """execute() end to end with a real ansible-runner and local-connection hosts."""
 
+import json
+import multiprocessing
+import os
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +278,96 @@ def test_an_inventory_that_cannot_be_edited_is_said_and_the_evidence_kept(local_
     assert recorded["updated"] is False and "is not valid YAML" in recorded["reason"]
     assert evidence["hardening"]["web1"]["ssh"]["set_inventory_port"] == 40022
     assert hosts_file.read_text() == "all: [\n"
+
+
+class _PausedLedger(ledger.SqliteLedger):
+    """A real ledger whose first ``unfinished()`` answer is held back until ``go`` is set:
+    the moment a slower omctl has read the dead run as unfinished but not yet taken its lock."""
+
+    def __init__(self, path: Path, read, go):
+        super().__init__(path)
+        self.read, self.go = read, go
+
+    def unfinished(self) -> list[str]:
+        found = super().unfinished()
+        if not self.read.is_set():
+            self.read.set()
+            assert self.go.wait(60)
+        return found
+
+
+def _recover_in_child(root: str, results, read=None, go=None) -> None:
+    ws = Workspace(Path(root))
+    path = ws.state / "ledger.sqlite3"
+    book = ledger.SqliteLedger(path) if read is None else _PausedLedger(path, read, go)
+    results.put(runs.recover_interrupted(ws, book))
+    book.close()
+
+
+def test_processes_recovering_the_same_dead_run_mark_it_once(local_ws, settings, book) -> None:
+    fields = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    book.append("dead", ledger.STARTED, fields)
+    context = multiprocessing.get_context("fork")
+    read, go, results = context.Event(), context.Event(), context.Queue()
+    slow = context.Process(target=_recover_in_child, args=(str(local_ws.root), results, read, go))
+    slow.start()
+    assert read.wait(60)  # the slow one saw the dead run as unfinished ...
+    fast = context.Process(target=_recover_in_child, args=(str(local_ws.root), results))
+    fast.start()
+    fast.join(60)
+    assert results.get(timeout=60) == ["dead"]  # ... the fast one marked it and let go
+    go.set()
+    slow.join(60)
+    assert (fast.exitcode, slow.exitcode) == (0, 0)
+    assert results.get(timeout=60) == []  # the slow one checked again under the lock
+    interrupted = [e.run_id for e in book.entries() if e.kind == ledger.INTERRUPTED]
+    assert interrupted == ["dead"]
+    assert book.verify().ok
+
+
+def test_a_run_marks_a_dead_run_of_its_own_client(local_ws, settings, book) -> None:
+    fields = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    book.append("dead", ledger.STARTED, fields)
+    run = runs.execute(settings, book, runs.Request("acme", "healthcheck", limit="web1"), _noop)
+    assert ledger.get_run(book, "dead").status == ledger.STATUS_INTERRUPTED
+    assert run.status == ledger.SUCCESSFUL
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def test_a_lock_whose_file_names_a_dead_process_is_waited_for(local_ws) -> None:
+    """What another omctl marking a dead run interrupted looks like: the lock is held a moment
+    while the lock file still names the dead run."""
+    path = locking.lock_path(local_ws, "acme")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"run_id": "dead", "pid": _dead_pid()}))
+    fd = locking.try_lock(local_ws, "acme")
+    releaser = threading.Timer(0.5, locking.release, args=(fd,))
+    releaser.start()
+    started = time.monotonic()
+    with locking.client_lock(local_ws, "acme", "new"):
+        waited = time.monotonic() - started
+        assert json.loads(path.read_text())["run_id"] == "new"
+    releaser.join()
+    assert 0.4 < waited < locking.GRACE_SECONDS
+
+
+def test_a_lock_held_by_a_live_run_is_refused_at_once(local_ws) -> None:
+    fd = locking.try_lock(local_ws, "acme")
+    locking.lock_path(local_ws, "acme").write_text(
+        json.dumps({"run_id": "live", "pid": os.getpid()})
+    )
+    started = time.monotonic()
+    try:
+        with (
+            pytest.raises(ClientLocked, match=rf"by run live \(pid {os.getpid()}\)"),
+            locking.client_lock(local_ws, "acme", "new"),
+        ):
+            pass
+    finally:
+        locking.release(fd)
+    assert time.monotonic() - started < 1

@@ -3,6 +3,7 @@
 import json
 import sqlite3
 
+from omctl import ledger, ledger_key
 from omctl.errors import ExitCode
 from tests.unit.test_runs import PORT_MOVED
 
@@ -178,8 +179,54 @@ def test_init_creates_a_workspace(omctl, tmp_path) -> None:
     assert (target / "ansible.cfg").is_file()
     assert (target / "playbooks" / "onboarding" / "baseline.yml").is_file()
     assert (target / "inventories" / "example" / "scope.yml").is_file()
+    (keying,) = ledger.SqliteLedger(target / ".omctl" / "ledger.sqlite3").entries()
+    assert keying.kind == ledger.KEYED
+    key_file = ledger_key.default_path(keying.payload["ledger_id"])
+    assert key_file.stat().st_mode & 0o777 == 0o600 and f"ledger key: {key_file}" in result.stderr
+    assert not key_file.is_relative_to(target)
     again = omctl("init", str(target))
     assert again.exit_code == ExitCode.BAD_INPUT
+
+
+def test_init_refuses_a_ledger_key_inside_the_workspace(omctl, tmp_path, monkeypatch) -> None:
+    target = tmp_path / "provider"
+    monkeypatch.setenv("OMCTL_LEDGER_KEY_FILE", str(target / "ledger.key"))
+    result = omctl("init", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "inside the workspace" in one_line_error(result)
+    assert not target.exists()
+
+
+def test_ledger_verify_checkpoints(omctl) -> None:
+    omctl("run", "acme", "healthcheck", "--limit", "db1")
+    ok = omctl("ledger", "verify")
+    assert ok.exit_code == 0, ok.stderr
+    head = ok.stdout.split("head ")[1].strip()
+    seq, digest = head.split(":")
+    assert ok.stdout.startswith("ledger ok: 2 entries, chain intact") and len(digest) == 64
+    held = omctl("ledger", "verify", "--checkpoint", head, "--checkpoint", head.upper())
+    assert held.exit_code == 0 and "1 checkpoint held" in held.stdout
+    other = f"{seq}:{'0' * 64}"
+    broken = omctl("ledger", "verify", "--checkpoint", head, "--checkpoint", other)
+    assert broken.exit_code == ExitCode.LEDGER_BROKEN
+    assert f"row {seq} differs from checkpoint {seq}:000000000000" in one_line_error(broken)
+    for bad in ("12", f"0:{digest}", f"{seq}:{digest[:-1]}"):
+        result = omctl("ledger", "verify", "--checkpoint", bad)
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert "--checkpoint expects SEQ:HASH" in one_line_error(result)
+
+
+def test_a_missing_ledger_key_is_exit_6_and_runs_nothing(omctl) -> None:
+    omctl("run", "acme", "healthcheck", "--limit", "db1")
+    book = ledger.SqliteLedger(omctl.ws.state / "ledger.sqlite3")
+    (keying,) = [e for e in book.entries() if e.kind == ledger.KEYED]
+    book.close()
+    ledger_key.default_path(keying.payload["ledger_id"]).unlink()
+    for args in (("ledger", "verify"), ("run", "acme", "healthcheck", "--limit", "web1")):
+        result = omctl(*args)
+        assert result.exit_code == ExitCode.LEDGER_BROKEN
+        assert "its key file is missing" in one_line_error(result)
+    assert not (omctl.ws.state / "runs").exists()
 
 
 def test_show_says_how_the_inventory_followed_a_port_change(omctl) -> None:
