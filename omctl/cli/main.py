@@ -16,8 +16,8 @@ from omctl.cli import status as status_cli
 EXIT_CODES = """\
 Exit codes: 0 success; 1 a host failed or was unreachable; 2 bad input (file, name or
 option); 3 refused by the client's contract scope; 4 client locked by another run;
-5 a contracted task is overdue (omctl status); 6 the ledger does not verify;
-7 a required tool (podman, ssh, ansible) is missing or failed.
+5 a contracted task is overdue (omctl status); 6 the ledger does not verify or
+its key is missing; 7 a required tool (podman, ssh, ansible) is missing or failed.
 """
 
 app = typer.Typer(
