@@ -547,7 +547,8 @@ class SqliteLedger:
                 return VerifyResult(False, count, seq, f"row {seq} was altered: hash mismatch")
             if kind == CHECKPOINT:
                 data = json.loads(payload)
-                witnessed.append((seq, int(data["seq"]), str(data["hash"])))
+                if isinstance(data.get("seq"), int):  # None: a report on an empty ledger
+                    witnessed.append((seq, data["seq"], str(data.get("hash"))))
             hashes[seq] = digest
             prev = digest
             expected_seq += 1

@@ -52,6 +52,8 @@ def holder(ws: Workspace, client: str) -> tuple[str, int] | None:
         run_id, pid = str(info["run_id"]), int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if pid <= 0:
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -88,6 +88,17 @@ class Lab:
         )  # fmt: skip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledger_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Ledger keys of the tests' ledgers (in-process ones too) go to a temporary config folder,
+    never the real ~/.config/omctl."""
+    config = tmp_path_factory.mktemp("config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(config))
+        patch.delenv("OMCTL_LEDGER_KEY_FILE", raising=False)
+        yield config / "omctl"
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if os.geteuid() != 0 or shutil.which("podman") is None:
@@ -98,7 +109,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     }
     env["CONTAINERS_CONF"] = str(REPO / "omctl" / "data" / "containers.conf")
     env["OMCTL_OPERATOR"] = "itest@lab"
-    env["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # the ledger key goes there
     init = subprocess.run(
         [OMCTL, "init", str(ws)], env=env, capture_output=True, text=True, check=False
     )

@@ -145,8 +145,12 @@ def test_run_killed_with_sigkill_is_marked_interrupted(acme: Lab) -> None:
     running = _wait_running(acme, "slow_probe")
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
+    # The dead run's lock never stops the next run, which marks the dead one (once).
+    after = acme.omctl("run", "acme", "healthcheck", "--limit", "web1")
+    assert after.code == 0, after.stderr
     shown = acme.omctl("show", running["id"], "--json").json()
     assert shown["status"] == "interrupted"
+    assert shown["ledger_seq"][1] - shown["ledger_seq"][0] == 1  # started, interrupted
     assert acme.omctl("ledger", "verify").code == 0
 
 
