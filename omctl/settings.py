@@ -77,8 +77,10 @@ CONVERTERS = {
 
 
 def _file_line(text: str, key: str) -> int | None:
+    """The line that sets ``key``: ``key =``, ``"key" =``, ``key.sub =`` or a ``[key]`` table."""
+    name = rf"\[*\s*[\"']?{re.escape(key)}[\"']?\s*[=.\]]"
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if re.match(rf"\s*{name}", line):
             return number
     return None
 
