@@ -18,6 +18,7 @@ from omctl.workspace import Workspace
 DESCRIPTION_PREFIX = "# description:"
 NEEDS_PREFIX = "# needs:"
 KNOWN_NEEDS = frozenset({"host_history"})
+HEADER_LINE_MAX = 4096  # characters read of each header line
 
 
 class Category(StrEnum):
@@ -50,9 +51,13 @@ class Task:
 
 def read_header(playbook: Path) -> tuple[str, frozenset[str]]:
     """The description and the needs declared in a playbook's first two lines."""
-    with playbook.open(encoding="utf-8") as handle:
-        first = handle.readline().strip()
-        second = handle.readline().strip()
+    try:
+        with playbook.open(encoding="utf-8") as handle:
+            first = handle.readline(HEADER_LINE_MAX).strip()
+            second = handle.readline(HEADER_LINE_MAX).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise BadInput(f"cannot read the playbook: {detail}", path=playbook, line=1) from None
     description = _description(playbook, first)
     if not second.lower().startswith(NEEDS_PREFIX):
         return description, frozenset()

@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omctl.errors import BadInput
+from omctl import yamlfile
+from omctl.errors import BadInput, InventoryInvalid
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -79,20 +80,17 @@ def overriding_host_vars(hosts_file: Path, host: str, name: str) -> Path | None:
 
 
 def _sets(path: Path, name: str) -> bool:
-    try:
-        data = _editor().load(path.read_text())
-    except Exception:  # an unreadable vars file: Ansible will say so; assume it may set it
-        return True
+    """Does the vars file set ``name``? A file omctl's loader refuses is a BadInput at its line."""
+    data = yamlfile.load(path).data
     return isinstance(data, dict) and name in data
 
 
 def _load(path: Path) -> Any:
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        return _editor().load(path.read_text())
-    except YAMLError as exc:
-        raise BadInput(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    """The round-trip data of hosts.yml, once the file passes the checks of every omctl read
+    (size, anchors, duplicate keys, values), so that nothing is edited that omctl refuses."""
+    text = yamlfile.read_bounded(path, InventoryInvalid)
+    yamlfile.parse(text, path, InventoryInvalid)
+    return _editor().load(text)
 
 
 def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:

@@ -940,8 +940,10 @@ def group_vars_file(ws: Workspace) -> Path:
 
 
 def _is_ours(path: Path) -> bool:
-    with path.open(encoding="utf-8") as handle:
-        return handle.readline().strip() == MARKER
+    if not path.is_file():
+        return False  # a directory or a device where lab writes a file is never ours
+    with path.open("rb") as handle:
+        return handle.readline(len(MARKER) + 2).strip() == MARKER.encode()
 
 
 def _check_ours(path: Path) -> None:

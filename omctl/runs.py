@@ -390,7 +390,7 @@ def follow_ssh_port_changes(
             record["previous"] = inventory_edit.set_host_var(hosts_file, host, "ansible_port", port)
             record["updated"] = True
         except BadInput as exc:
-            record.update(updated=False, reason=exc.message)
+            record.update(updated=False, reason=str(exc))  # with file:line
         except OSError as exc:  # the run's own record comes first: say it, never raise here
             record.update(updated=False, reason=f"{hosts_file} could not be written: {exc}")
         evidence.setdefault("inventory", {})[host] = record

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omctl import yamlfile
 from omctl.errors import BadInput
 from omctl.workspace import Workspace
 
 SETTINGS_FILE = "omctl.toml"
+MAX_SETTINGS_BYTES = 64 * 1024  # a few settings: anything larger is not an omctl.toml
+TOML_AT_RE = re.compile(r" \(at line (?P<line>\d+), column \d+\)$")
 ENV_PREFIX = "OMCTL_"
 
 
@@ -41,11 +44,17 @@ class Settings:
 
 
 # name -> converter; every key is settable as OMCTL_<NAME> and in omctl.toml.
+MAX_ARTIFACTS_KEEP = 10_000
+
+
 def _positive_int(value: Any) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be at least 1")
-    return number
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+        value = int(value.strip())  # from the environment
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    if not 1 <= value <= MAX_ARTIFACTS_KEEP:
+        raise ValueError(f"must be between 1 and {MAX_ARTIFACTS_KEEP}")
+    return value
 
 
 def _path(value: Any) -> Path:
@@ -70,21 +79,58 @@ CONVERTERS = {
 
 
 def _file_line(text: str, key: str) -> int | None:
+    """The line that sets ``key``: ``key =``, ``"key" =``, ``key.sub =`` or a ``[key]`` table."""
+    name = rf"\[*\s*[\"']?{re.escape(key)}[\"']?\s*[=.\]]"
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if re.match(rf"\s*{name}", line):
             return number
     return None
 
 
-def _from_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    text = path.read_text(encoding="utf-8")
+def _deepest_line(text: str) -> int:
+    """The line where brackets nest deepest (roughly: strings are not told apart)."""
+    depth = deepest = 0
+    line = where = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+        elif char in "]}":
+            depth -= 1
+    return where
+
+
+def _parse_toml(path: Path, text: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise BadInput(f"invalid TOML: {exc}", path=path, line=line) from None
+        # Python 3.11's error has no line attribute; its message ends "(at line L, column C)".
+        message = str(exc)
+        found = TOML_AT_RE.search(message)
+        line = int(found["line"]) if found else None
+        if found is None and message.endswith("(at end of document)"):
+            line = max(text.count("\n"), 1)
+        message = TOML_AT_RE.sub("", message).removesuffix(" (at end of document)")
+        raise BadInput(f"invalid TOML: {message}", path=path, line=line) from None
+    except RecursionError:
+        raise BadInput(
+            "invalid TOML: nested too deeply", path=path, line=_deepest_line(text)
+        ) from None
+    except ValueError as exc:  # an integer of thousands of digits
+        detail = str(exc).split(":")[0]
+        digits = re.search(r"\d{1000}", text)
+        line = text.count("\n", 0, digits.start()) + 1 if digits else None
+        raise BadInput(f"invalid TOML: {detail}", path=path, line=line) from None
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.exists() and not path.is_symlink():
+        return {}
+    text = yamlfile.read_bounded(path, limit=MAX_SETTINGS_BYTES)
+    data = _parse_toml(path, text)
     values: dict[str, Any] = {}
     for key, raw in data.items():
         convert = CONVERTERS.get(key)

@@ -47,11 +47,19 @@ def test_unknown_setting_names_file_and_line(tmp_path: Path) -> None:
 
 def test_bad_values(tmp_path: Path) -> None:
     (tmp_path / "omctl.toml").write_text("artifacts_keep = 0\n")
-    with pytest.raises(BadInput, match=r"omctl.toml:1: artifacts_keep: must be at least 1"):
+    with pytest.raises(
+        BadInput, match=r"omctl.toml:1: artifacts_keep: must be between 1 and 10000"
+    ):
         settings.load(tmp_path, environ={})
     (tmp_path / "omctl.toml").write_text("artifacts_keep = [\n")
-    with pytest.raises(BadInput, match="invalid TOML"):
+    with pytest.raises(BadInput, match=r"omctl\.toml:1: invalid TOML"):
         settings.load(tmp_path, environ={})
+    for wrong in ("true", "2.5"):  # a bool, a float: never silently a number
+        (tmp_path / "omctl.toml").write_text(f"artifacts_keep = {wrong}\n")
+        with pytest.raises(
+            BadInput, match=r"omctl\.toml:1: artifacts_keep: must be a whole number"
+        ):
+            settings.load(tmp_path, environ={})
     (tmp_path / "omctl.toml").unlink()
     with pytest.raises(BadInput, match="OMCTL_ARTIFACTS_KEEP"):
         settings.load(tmp_path, environ={"OMCTL_ARTIFACTS_KEEP": "many"})
