@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from omctl import inventory, ledger, locking, runs
+from omctl import inventory, ledger, locking, redact, runs
 from omctl.errors import BadInput, ClientLocked, ScopeRefused
 from omctl.settings import Settings
 from omctl.workspace import Workspace
@@ -179,6 +179,7 @@ SEE_VARS = """\
         data:
           omctl_evidence:
             seen: "{{ {inventory_hostname: {'run': omctl_run, 'db_password': db_password,
+              'db_password_upper': db_password | upper,
               'history': omctl_host_history[inventory_hostname]}} }}"
         aggregate: true
         per_host: false
@@ -194,10 +195,11 @@ def test_playbooks_get_the_run_extra_vars_and_host_history(local_ws, settings, b
     run = runs.execute(settings, book, request, _noop)
     seen = run.hosts["web1"].evidence["seen"]
     assert seen["run"]["id"] == run.id and seen["run"]["task"] == "healthcheck"
-    assert seen["db_password"] == "hunter2"
+    # The playbook got the value; the ledger keeps it only scrubbed.
+    assert seen["db_password_upper"] == "HUNTER2" and seen["db_password"] == redact.REDACTED
     assert [past["id"] for past in seen["history"]["runs"]] == [first.id]
     assert seen["history"]["runs"][0]["changed"] == 1
-    assert run.extra_vars == {"db_password": runs.REDACTED}
+    assert run.extra_vars == {"db_password": redact.REDACTED}
     assert not list((local_ws.state / "runs").rglob("omctl-extravars.json"))
 
 
