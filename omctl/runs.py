@@ -78,15 +78,17 @@ def recorded_extra_vars(
     }
 
 
-def run_redactor(settings: Settings, prepared: Prepared) -> redact.Redactor:
-    """The scrubber of everything a run writes: its secret values (omctl.redact)."""
+def redactor(
+    settings: Settings, inventory_dir: Path, extravars: dict[str, Any] | None = None
+) -> redact.Redactor:
+    """The scrubber of everything a run (or a report) of a client writes (omctl.redact)."""
     ws = settings.workspace
     values = redact.collect(
-        inventory_dir=prepared.inventory.path.parent,
+        inventory_dir=inventory_dir,
         vault_dirs=(ws.playbooks, ws.roles),
         vault_password_file=settings.vault_password_file,
         secret_vars=settings.secret_vars,
-        extravars=prepared.request.extravars,
+        extravars=extravars,
         environment=runner.child_environment(os.environ, settings.pass_env),
     )
     return redact.Redactor(values)
@@ -310,7 +312,7 @@ def execute(
     """Run one task for one client. Returns the recorded run; raises ScopeRefused (recorded)."""
     ws = settings.workspace
     prepared = prepare(ws, request, now)
-    scrub = run_redactor(settings, prepared)
+    scrub = redactor(settings, prepared.inventory.path.parent, request.extravars)
     ws.ensure_state()
     run_id = new_run_id()
     decision = prepared.decision
