@@ -274,3 +274,55 @@ def test_an_inventory_that_cannot_be_edited_is_said_and_the_evidence_kept(local_
     assert recorded["updated"] is False and "is not valid YAML" in recorded["reason"]
     assert evidence["hardening"]["web1"]["ssh"]["set_inventory_port"] == 40022
     assert hosts_file.read_text() == "all: [\n"
+
+
+LEAKY = """\
+# description: Check services, the site and disk space
+- name: Leaky
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Print what should stay secret
+      ansible.builtin.debug:
+        msg: "{{ db_password }} {{ site_secret }} env={{ lookup('env', 'CLOUD_TOKEN') }}"
+    - name: Publish it
+      ansible.builtin.set_stats:
+        data:
+          omctl_evidence:
+            leak: "{{ {inventory_hostname: {'both': db_password ~ ' ' ~ site_secret}} }}"
+"""
+
+
+def test_no_secret_reaches_the_run_folder_or_the_ledger(
+    local_ws, settings, book, monkeypatch
+) -> None:
+    """-e secret, secret_vars value and an operator env variable: never on disk, never recorded;
+    the command artifact has no environment; the run folder is 0700 with files 0600."""
+    import dataclasses
+    import json
+
+    monkeypatch.setenv("CLOUD_TOKEN", "env-canary-0001")
+    (local_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(LEAKY)
+    group_vars = local_ws.client_dir("acme") / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text("site_secret: listed-canary-0002\n")
+    current = dataclasses.replace(settings, secret_vars=("site_secret",))
+    request = runs.Request(
+        "acme", "healthcheck", limit="web1", extravars={"db_password": "extra-canary-0003"}
+    )
+    seen: list = []
+    run = runs.execute(current, book, request, seen.append)
+    assert run.status == ledger.SUCCESSFUL
+    assert run.hosts["web1"].evidence["leak"] == {"both": "<redacted> <redacted>"}
+    folder = runs.artifacts_dir(local_ws, run.id)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "job_events" for p in files)
+    stdout = (folder / "artifacts" / run.id / "stdout").read_text()
+    assert "<redacted> <redacted> env=" in stdout and "env-canary" not in stdout
+    for canary in ("env-canary-0001", "listed-canary-0002", "extra-canary-0003"):
+        assert [p for p in files if canary.encode() in p.read_bytes()] == []
+        assert canary not in settings.ledger.read_bytes().decode(errors="replace")
+    command = json.loads((folder / "artifacts" / run.id / "command").read_text())
+    assert "env" not in command and command["command"][0].endswith("ansible-playbook")
+    for path in (folder, *folder.rglob("*")):
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
