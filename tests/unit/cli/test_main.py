@@ -190,3 +190,14 @@ def test_show_says_how_the_inventory_followed_a_port_change(omctl) -> None:
     shown = omctl("show", run["id"]).stdout
     assert "inventory of web1: ansible_port set to 40022 in inventories/acme/hosts.yml" in shown
     assert "inventory of web2: not updated: " in shown and "host_vars/web2.yml sets" in shown
+
+
+def test_secret_vars_of_the_wrong_type_exit_2(omctl) -> None:
+    path = omctl.ws.root / "omctl.toml"
+    path.write_text('secret_vars = "db_password"\n')
+    result = omctl("run", "acme", "healthcheck")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert one_line_error(result).endswith(
+        f"{path}:1: secret_vars: must be a list of variable names"
+    )
+    assert not (omctl.ws.state / "ledger.sqlite3").exists()
