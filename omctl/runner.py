@@ -19,8 +19,7 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -124,7 +123,7 @@ class PlaybookSpec:
         return env
 
     def runner_kwargs(self) -> dict[str, Any]:
-        """Everything handed to ``ansible_runner.run`` apart from the callbacks."""
+        """Everything handed to ansible-runner's ``init_runner`` apart from the callbacks."""
         kwargs: dict[str, Any] = {
             "private_data_dir": str(self.private_data_dir),
             "project_dir": str(self.project_dir),
@@ -311,17 +310,6 @@ def _tail(private_data_dir: Path, run_id: str, lines: int = 5) -> str:
     return "\n".join(kept[-lines:])
 
 
-@contextmanager
-def private_files() -> Iterator[None]:
-    """Files and folders created meanwhile (by omctl, ansible-runner, ansible-playbook) are
-    the owner's alone."""
-    previous = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
 def make_private(root: Path) -> None:
     """Folders 0700 and files 0600 under ``root`` (a run's folder)."""
     for path in (root, *root.rglob("*")):
@@ -362,29 +350,30 @@ def run_playbook(
         if data.get("status") == "running":
             _without_environment(command_file)
 
-    with private_files():
-        spec.private_data_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(spec.private_data_dir, 0o700)
-        spec.write_extravars()
-        collector = _Collector(on_progress, redactor, artifacts / "stdout")
-        try:
-            runner = init_runner(
-                **spec.runner_kwargs(),
-                event_handler=collector,
-                status_handler=on_status,
-                cancel_callback=cancelled,
-            )
-            runner.config.env = spec.environment(runner.config.env)
-            runner.run()
-        except Exception as exc:  # ansible-runner raises bare exceptions for setup problems
-            raise EnvironmentProblem(
-                f"ansible-runner could not start the playbook: {exc}"
-            ) from None
-        finally:
-            spec.extravars_path.unlink(missing_ok=True)  # may hold operator-supplied values
-            if command_file.exists():
-                _without_environment(command_file)
-            make_private(spec.private_data_dir)
+    # The run's folder is 0700 before anything is written into it: what ansible-runner writes
+    # there with looser modes (status, rc) is out of reach, and made 0600 after the run. No
+    # umask is forced on ansible-playbook: controller-side tasks keep the operator's.
+    for folder in (spec.private_data_dir.parent, spec.private_data_dir):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    spec.write_extravars()
+    collector = _Collector(on_progress, redactor, artifacts / "stdout")
+    try:
+        runner = init_runner(
+            **spec.runner_kwargs(),
+            event_handler=collector,
+            status_handler=on_status,
+            cancel_callback=cancelled,
+        )
+        runner.config.env = spec.environment(runner.config.env)
+        runner.run()
+    except Exception as exc:  # ansible-runner raises bare exceptions for setup problems
+        raise EnvironmentProblem(f"ansible-runner could not start the playbook: {exc}") from None
+    finally:
+        spec.extravars_path.unlink(missing_ok=True)  # may hold operator-supplied values
+        if command_file.exists():
+            _without_environment(command_file)
+        make_private(spec.private_data_dir)
     return PlaybookResult(
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),
