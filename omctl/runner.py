@@ -310,6 +310,14 @@ def _tail(private_data_dir: Path, run_id: str, lines: int = 5) -> str:
     return "\n".join(kept[-lines:])
 
 
+def discard_unscrubbed(private_data_dir: Path) -> None:
+    """What a killed run leaves that omctl never scrubbed: its extra vars file and the partial
+    events the callback plugin drops for ansible-runner to merge (and delete)."""
+    (private_data_dir / EXTRAVARS_FILE).unlink(missing_ok=True)
+    for partial in private_data_dir.glob("artifacts/*/job_events/*-partial.json"):
+        partial.unlink(missing_ok=True)
+
+
 def make_private(root: Path) -> None:
     """Folders 0700 and files 0600 under ``root`` (a run's folder)."""
     for path in (root, *root.rglob("*")):

@@ -260,6 +260,7 @@ def recover_interrupted(ws: Workspace, book: Ledger, client: str | None = None) 
                 },
             )
             marked.append(run.id)
+            runner.discard_unscrubbed(artifacts_dir(ws, run.id))
         finally:
             locking.release(fd)
     return marked

@@ -326,3 +326,17 @@ def test_no_secret_reaches_the_run_folder_or_the_ledger(
     assert "env" not in command and command["command"][0].endswith("ansible-playbook")
     for path in (folder, *folder.rglob("*")):
         assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_dead_run_leaves_no_unscrubbed_file(local_ws, settings, book) -> None:
+    """omctl killed mid-run: its extra vars file and the callback's partial events go."""
+    fields = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    book.append("dead", ledger.STARTED, fields)
+    folder = runs.artifacts_dir(local_ws, "dead")
+    events = folder / "artifacts" / "dead" / "job_events"
+    events.mkdir(parents=True)
+    (folder / "omctl-extravars.json").write_text('{"db_password": "hunter2"}')
+    (events / "0123-partial.json").write_text('{"res": "hunter2"}')
+    (events / "1-0123.json").write_text('{"res": "<redacted>"}')
+    assert runs.recover_interrupted(local_ws, book) == ["dead"]
+    assert [p.name for p in folder.rglob("*") if p.is_file()] == ["1-0123.json"]
