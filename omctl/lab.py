@@ -570,7 +570,7 @@ def _remove_build_dir(build: Path) -> None:
 @contextlib.contextmanager
 def _lock(path: Path, progress: Progress, holder: str) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -901,7 +901,15 @@ def up(
         wait_ready(ws, current, timeout, progress)
         write_inventory(ws, current)
         write_scope(ws, catalog.discover(ws), progress=progress)
+        _private_files(lab_dir(ws))
     return current
+
+
+def _private_files(folder: Path) -> None:
+    """What omctl and ssh wrote in .omctl/lab/ (key pair, known_hosts, lock) is 0600."""
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 def down(ws: Workspace, progress: Progress = _quiet) -> list[str]:

@@ -29,7 +29,7 @@ def lock_path(ws: Workspace, client: str) -> Path:
 def try_lock(ws: Workspace, client: str) -> int | None:
     """Take the client's lock without waiting; the open fd, or None when someone holds it."""
     path = lock_path(ws, client)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # os.open fds are not inherited by child processes (PEP 446): ansible never holds the lock.
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

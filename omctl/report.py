@@ -617,14 +617,20 @@ def check_writable(path: Path) -> None:
         raise BadInput("cannot write the report: this is a folder", path=path)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+def write_atomic(path: Path, text: str, private: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file (0600) in the same folder and a
+    rename; the file is 0600 when ``private`` (under .omctl/), else as the umask says."""
     check_writable(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
+            if not private:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(handle.fileno(), 0o666 & ~umask)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:

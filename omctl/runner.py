@@ -1,9 +1,14 @@
 """The adapter to ansible-runner: the only module that imports ``ansible_runner``.
 
-Each run gets a private data dir of its own (``.omctl/runs/<run-id>/``); no env files are
-written there (they could hold secrets); events stream to a callback as they arrive; the final
-stats become per-host results. Roles publish evidence with ``set_stats`` under the key
+Each run gets a private data dir of its own (``.omctl/runs/<run-id>/``, 0700, files 0600);
+no env files are written there; events stream to a callback as they arrive; the final stats
+become per-host results. Roles publish evidence with ``set_stats`` under the key
 ``omctl_evidence`` as ``{kind: {host: data}}``.
+
+Secrets: ansible-playbook gets an allow-listed environment (:func:`child_environment`), never
+omctl's whole one; the run's ``command`` artifact keeps no environment; every event is scrubbed
+by the run's :class:`~omctl.redact.Redactor` before ansible-runner writes it to ``job_events/``,
+and ``stdout`` is written by omctl from the scrubbed events.
 """
 
 from __future__ import annotations
@@ -14,18 +19,26 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from omctl.errors import EnvironmentProblem
 from omctl.ledger import HostResult
+from omctl.redact import Redactor
 
 EVIDENCE_KEY = "omctl_evidence"
 # Extra vars go to a private file, never onto the command line (visible in ps, limited by
 # ARG_MAX, copied into the run's artifacts).
 EXTRAVARS_FILE = "omctl-extravars.json"
+# What ansible-playbook inherits from omctl's environment, besides what omctl sets itself and
+# what the operator names in omctl.toml ``pass_env``: no cloud token or API key of the
+# operator's shell reaches the playbook, its modules or the run's artifacts.
+ENV_ALLOWED = (
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR", "SSH_AUTH_SOCK",
+)  # fmt: skip
 # Runner event -> what the operator sees for that host and task.
 HOST_EVENTS = {
     "runner_on_ok": "ok",
@@ -66,6 +79,7 @@ class PlaybookSpec:
     extravars: dict[str, Any] = field(default_factory=dict)
     vault_password_file: Path | None = None
     ansible_cfg: Path | None = None
+    pass_env: tuple[str, ...] = ()
 
     @property
     def extravars_path(self) -> Path:
@@ -84,6 +98,7 @@ class PlaybookSpec:
         return args
 
     def envvars(self) -> dict[str, str]:
+        """What omctl sets in ansible-playbook's environment."""
         # ansible-playbook from omctl's own environment, even when the venv is not activated.
         path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
         env = {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PATH": path}
@@ -91,8 +106,24 @@ class PlaybookSpec:
             env["ANSIBLE_CONFIG"] = str(self.ansible_cfg)
         return env
 
+    def environment(
+        self, prepared: Mapping[str, str], environ: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """ansible-playbook's environment from the one ansible-runner ``prepared`` (omctl's
+        environment plus its own settings): the allow-list, ``pass_env``, what omctl and
+        ansible-runner set."""
+        environ = os.environ if environ is None else environ
+        env = child_environment(environ, self.pass_env)
+        env.update(
+            (name, value)
+            for name, value in prepared.items()
+            if environ.get(name) != value  # set by ansible-runner (callback plugin, data dir)
+        )
+        env.update(self.envvars())
+        return env
+
     def runner_kwargs(self) -> dict[str, Any]:
-        """Everything handed to ``ansible_runner.run`` apart from the callbacks."""
+        """Everything handed to ansible-runner's ``init_runner`` apart from the callbacks."""
         kwargs: dict[str, Any] = {
             "private_data_dir": str(self.private_data_dir),
             "project_dir": str(self.project_dir),
@@ -102,7 +133,9 @@ class PlaybookSpec:
             "envvars": self.envvars(),
             "suppress_env_files": True,
             "quiet": True,
-            "settings": {"suppress_ansible_output": True},
+            # omctl writes stdout itself, from the scrubbed events; facts stay in memory.
+            "settings": {"suppress_ansible_output": True, "suppress_output_file": True},
+            "fact_cache_type": "memory",
         }
         cmdline = self.cmdline()
         if cmdline:
@@ -117,6 +150,17 @@ class PlaybookSpec:
         fd = os.open(self.extravars_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.extravars, handle)
+
+
+def child_environment(environ: Mapping[str, str], pass_env: Iterable[str] = ()) -> dict[str, str]:
+    """The variables of ``environ`` that ansible-playbook may see: :data:`ENV_ALLOWED` and the
+    operator's ``pass_env`` (names, or patterns ending in ``*``)."""
+    patterns = (*ENV_ALLOWED, *pass_env)
+    return {
+        name: value
+        for name, value in environ.items()
+        if any(fnmatchcase(name, pattern) for pattern in patterns)
+    }
 
 
 @dataclass
@@ -178,15 +222,35 @@ def _message(res: dict[str, Any]) -> str:
 
 
 class _Collector:
-    """Turns the runner's event stream into progress callbacks and per-host facts."""
+    """Turns the runner's event stream into progress callbacks and per-host facts.
 
-    def __init__(self, on_progress: Callable[[Progress], None]):
+    Each event is scrubbed in place first: ansible-runner writes it to ``job_events/`` after
+    this returns, and its ``stdout`` goes to the run's ``stdout`` file.
+    """
+
+    def __init__(
+        self,
+        on_progress: Callable[[Progress], None],
+        redactor: Redactor | None = None,
+        stdout: Path | None = None,
+    ):
         self.on_progress = on_progress
+        self.redactor = redactor or Redactor()
+        self.stdout = stdout
         self.changed_tasks: dict[str, list[str]] = {}
         self.failures: dict[str, list[dict[str, str]]] = {}
         self.stats: dict[str, Any] | None = None
 
+    def _write_stdout(self, text: str) -> None:
+        if self.stdout is None or not text:
+            return
+        fd = os.open(self.stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+
     def __call__(self, event: dict[str, Any]) -> bool:
+        self.redactor.in_place(event)
+        self._write_stdout(str(event.get("stdout") or ""))
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         if kind == "playbook_on_stats":
@@ -208,7 +272,7 @@ class _Collector:
                 if not data.get("ignore_errors"):
                     self.failures.setdefault(host, []).append({"task": label, "message": message})
             self.on_progress(Progress(host, label, state, message, diff))
-        return True  # keep every event in the run's artifacts
+        return True  # keep every (scrubbed) event in the run's artifacts
 
     def hosts(self) -> dict[str, HostResult]:
         results: dict[str, HostResult] = {}
@@ -246,29 +310,78 @@ def _tail(private_data_dir: Path, run_id: str, lines: int = 5) -> str:
     return "\n".join(kept[-lines:])
 
 
+def discard_unscrubbed(private_data_dir: Path) -> None:
+    """What a killed run leaves that omctl never scrubbed: its extra vars file and the partial
+    events the callback plugin drops for ansible-runner to merge (and delete)."""
+    (private_data_dir / EXTRAVARS_FILE).unlink(missing_ok=True)
+    for partial in private_data_dir.glob("artifacts/*/job_events/*-partial.json"):
+        partial.unlink(missing_ok=True)
+
+
+def make_private(root: Path) -> None:
+    """Folders 0700 and files 0600 under ``root`` (a run's folder)."""
+    for path in (root, *root.rglob("*")):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _without_environment(command_file: Path) -> None:
+    """ansible-runner's ``command`` artifact, without the ``env`` it records."""
+    try:
+        data = json.loads(command_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        command_file.unlink(missing_ok=True)
+        return
+    data.pop("env", None)
+    fd = os.open(command_file, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+
+
 def run_playbook(
     spec: PlaybookSpec,
     on_progress: Callable[[Progress], None],
     cancelled: Callable[[], bool],
+    redactor: Redactor | None = None,
 ) -> PlaybookResult:
-    import ansible_runner
+    from ansible_runner.interface import init_runner
 
     if shutil.which("ansible-playbook", path=spec.envvars()["PATH"]) is None:
         raise EnvironmentProblem("ansible-playbook is not installed (pip install 'ansible<13')")
-    spec.private_data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(spec.private_data_dir, 0o700)
+    artifacts = spec.private_data_dir / "artifacts" / spec.run_id
+    command_file = artifacts / "command"
+
+    def on_status(data: dict[str, Any], **_: Any) -> None:
+        # "running" comes right after ansible-runner wrote the command file, before the
+        # playbook starts.
+        if data.get("status") == "running":
+            _without_environment(command_file)
+
+    # The run's folder is 0700 before anything is written into it: what ansible-runner writes
+    # there with looser modes (status, rc) is out of reach, and made 0600 after the run. No
+    # umask is forced on ansible-playbook: controller-side tasks keep the operator's.
+    for folder in (spec.private_data_dir.parent, spec.private_data_dir):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
     spec.write_extravars()
-    collector = _Collector(on_progress)
+    collector = _Collector(on_progress, redactor, artifacts / "stdout")
     try:
-        runner = ansible_runner.run(
+        runner = init_runner(
             **spec.runner_kwargs(),
             event_handler=collector,
+            status_handler=on_status,
             cancel_callback=cancelled,
         )
+        runner.config.env = spec.environment(runner.config.env)
+        runner.run()
     except Exception as exc:  # ansible-runner raises bare exceptions for setup problems
         raise EnvironmentProblem(f"ansible-runner could not start the playbook: {exc}") from None
     finally:
         spec.extravars_path.unlink(missing_ok=True)  # may hold operator-supplied values
+        if command_file.exists():
+            _without_environment(command_file)
+        make_private(spec.private_data_dir)
     return PlaybookResult(
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),

@@ -7,6 +7,7 @@ marks it interrupted).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -31,6 +32,7 @@ from omctl import (
     inventory_edit,
     ledger,
     locking,
+    redact,
     runner,
     scope,
 )
@@ -42,9 +44,6 @@ from omctl.workspace import Workspace
 RUNS_DIR = "runs"
 HISTORY_RUNS = 20  # runs per host handed to playbooks that need the host's history
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Extra vars whose name says secret are passed to Ansible but recorded as redacted.
-SECRET_NAME_RE = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
-REDACTED = "<redacted>"
 
 
 def parse_extra_vars(items: list[str]) -> dict[str, Any]:
@@ -67,13 +66,32 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
     return parsed
 
 
-def recorded_extra_vars(extravars: dict[str, Any] | None) -> dict[str, Any] | None:
+def recorded_extra_vars(
+    extravars: dict[str, Any] | None, secret_vars: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """``-e`` values as the ledger keeps them: secret ones (by name) as ``<redacted>``."""
     if not extravars:
         return None
     return {
-        name: REDACTED if SECRET_NAME_RE.search(name) else value
+        name: redact.REDACTED if redact.secret_name(name) or name in secret_vars else value
         for name, value in extravars.items()
     }
+
+
+def redactor(
+    settings: Settings, inventory_dir: Path, extravars: dict[str, Any] | None = None
+) -> redact.Redactor:
+    """The scrubber of everything a run (or a report) of a client writes (omctl.redact)."""
+    ws = settings.workspace
+    values = redact.collect(
+        inventory_dir=inventory_dir,
+        vault_dirs=(ws.playbooks, ws.roles),
+        vault_password_file=settings.vault_password_file,
+        secret_vars=settings.secret_vars,
+        extravars=extravars,
+        environment=runner.child_environment(os.environ, settings.pass_env),
+    )
+    return redact.Redactor(values)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -166,7 +184,7 @@ def record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dic
         "diff": request.diff,
         "limit": request.limit,
         "targets": prepared.targets,
-        "extra_vars": recorded_extra_vars(request.extravars),
+        "extra_vars": recorded_extra_vars(request.extravars, settings.secret_vars),
         "operator": settings.operator,
         "omctl_version": __version__,
         "workspace_commit": workspace_commit(settings.workspace),
@@ -251,6 +269,7 @@ def recover_interrupted(
                 },
             )
             marked.append(run.id)
+            runner.discard_unscrubbed(artifacts_dir(ws, run.id))
         finally:
             if fd is not None:
                 locking.release(fd)
@@ -304,6 +323,7 @@ def execute(
     """Run one task for one client. Returns the recorded run; raises ScopeRefused (recorded)."""
     ws = settings.workspace
     prepared = prepare(ws, request, now)
+    scrub = redactor(settings, prepared.inventory.path.parent, request.extravars)
     ws.ensure_state()
     run_id = new_run_id()
     decision = prepared.decision
@@ -311,7 +331,9 @@ def execute(
         book.append(
             run_id,
             ledger.REFUSED,
-            {**record_fields(prepared, settings, False), "refusal_reason": decision.reason},
+            scrub.data(
+                {**record_fields(prepared, settings, False), "refusal_reason": decision.reason}
+            ),
         )
         raise ScopeRefused(
             f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
@@ -327,11 +349,8 @@ def execute(
             now or datetime.now(UTC),
         )
         if stale is not None:
-            book.append(
-                run_id,
-                ledger.REFUSED,
-                {**record_fields(prepared, settings, decision.in_scope), "refusal_reason": stale},
-            )
+            fields = record_fields(prepared, settings, decision.in_scope)
+            book.append(run_id, ledger.REFUSED, scrub.data({**fields, "refusal_reason": stale}))
             raise ScopeRefused(
                 f"refused: {stale}. Run {run_id} records the refusal; run the backup first, "
                 f"or pass --no-backup-check REASON"
@@ -340,7 +359,7 @@ def execute(
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client, held=request.client)
         extravars = _extravars(book, prepared, run_id)
-        book.append(run_id, ledger.STARTED, record_fields(prepared, settings, in_scope))
+        book.append(run_id, ledger.STARTED, scrub.data(record_fields(prepared, settings, in_scope)))
         if on_start is not None:
             on_start(run_id, prepared)
         spec = runner.PlaybookSpec(
@@ -355,18 +374,20 @@ def execute(
             extravars=extravars,
             vault_password_file=settings.vault_password_file,
             ansible_cfg=ws.ansible_cfg,
+            pass_env=settings.pass_env,
         )
         cancellation = _Cancellation()
         try:
             with _cancel_on_signals(cancellation):
-                result = runner.run_playbook(spec, on_progress, cancellation)
+                result = runner.run_playbook(spec, on_progress, cancellation, scrub)
         except EnvironmentProblem as exc:
-            book.append(run_id, ledger.FINISHED, {"status": ledger.FAILED, "message": exc.message})
-            raise
+            message = scrub.text(exc.message)
+            book.append(run_id, ledger.FINISHED, {"status": ledger.FAILED, "message": message})
+            raise EnvironmentProblem(message) from None
         finally:
             rotate_run_dirs(ws, settings.artifacts_keep, run_id)
         follow_ssh_port_changes(ws, prepared.inventory.path, result.evidence)
-        record_result(book, run_id, result, cancellation.signal_name)
+        record_result(book, run_id, result, cancellation.signal_name, scrub)
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
@@ -397,9 +418,13 @@ def follow_ssh_port_changes(
 
 
 def record_result(
-    book: Ledger, run_id: str, result: runner.PlaybookResult, signal_name: str | None
+    book: Ledger,
+    run_id: str,
+    result: runner.PlaybookResult,
+    signal_name: str | None,
+    scrub: redact.Redactor | None = None,
 ) -> None:
-    """Per-host results, evidence and the end of the run, in one atomic append."""
+    """Per-host results, evidence and the end of the run (scrubbed), in one atomic append."""
     items: list[tuple[str, str, dict[str, Any]]] = []
     for host, counts in result.hosts.items():
         items.append(
@@ -432,7 +457,8 @@ def record_result(
         status = ledger.FAILED
         message = _failure_message(result)
     items.append((run_id, ledger.FINISHED, {"status": status, "message": message, "rc": result.rc}))
-    book.append_many(items)
+    scrub = scrub or redact.Redactor()
+    book.append_many([(run, kind, scrub.data(payload)) for run, kind, payload in items])
 
 
 def _failure_message(result: runner.PlaybookResult) -> str:

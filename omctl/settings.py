@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ class Settings:
     operator: str = ""
     ledger_path: Path | None = None
     ledger_key_file: Path | None = None  # default: ~/.config/omctl/ledger-<id>.key
+    # Environment variables (names or NAME_* patterns) handed to ansible-playbook besides the
+    # allow-list of omctl.runner; everything else in omctl's environment stays behind.
+    pass_env: tuple[str, ...] = ()
+    # Variables whose values are secret wherever they are set (inventory, -e): scrubbed from
+    # everything omctl writes.
+    secret_vars: tuple[str, ...] = ()
 
     @property
     def ledger(self) -> Path:
@@ -69,13 +76,34 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
-CONVERTERS = {
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _names(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
+    """A list of names: a TOML array of strings (comma-separated in the environment)."""
+
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"must be a list of {what}")
+        bad = [item for item in value if not pattern.match(item)]
+        if bad:
+            raise ValueError(f"must be a list of {what}, not {bad[0]!r}")
+        return tuple(dict.fromkeys(value))
+
+    return convert
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "artifacts_keep": _positive_int,
     "vault_password_file": _path,
     "operator": _text,
     "ledger_path": _path,
     "ledger_key_file": _path,
+    "pass_env": _names(ENV_NAME, "environment variable names (NAME or NAME_*)"),
+    "secret_vars": _names(VAR_NAME, "variable names"),
 }
+LIST_SETTINGS = {"pass_env", "secret_vars"}
 
 
 def _file_line(text: str, key: str) -> int | None:
@@ -156,6 +184,8 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
         if raw is None:
             continue
         try:
+            if key in LIST_SETTINGS:
+                raw = [part.strip() for part in raw.split(",") if part.strip()]
             values[key] = convert(raw)
         except (TypeError, ValueError) as exc:
             raise BadInput(f"environment {ENV_PREFIX}{key.upper()}: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,9 @@ class Workspace:
         self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
         gitignore = self.state / ".gitignore"
         if not gitignore.exists():
-            gitignore.write_text("*\n")
+            fd = os.open(gitignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write("*\n")
         return self.state
 
 

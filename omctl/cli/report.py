@@ -39,19 +39,24 @@ def report(
     # Imported here: the report code is large and every other command starts without it.
     from omctl import report as core
     from omctl import report_render
+    from omctl.runs import redactor
 
-    # Bad input fails here, before the ledger is opened.
     current = common.settings(ctx)
+    # Bad input fails here, before the ledger is opened.
     about = core.subject(current.workspace, client, period, start, end)
     if output is not None:
         core.check_writable(output)
+    scrub = redactor(current, current.workspace.client_dir(client))
     with common.open_ledger(ctx) as book:
         built = core.collect(book, about)
-        text = report_render.render(built, fmt.value)
+        # The ledger keeps no secret; this also covers values made secret after they were
+        # recorded.
+        text = scrub.text(report_render.render(built, fmt.value))
         # Recorded before it is shown: no client holds a report the ledger does not know.
         core.record_checkpoint(book, built, fmt.value, text, output, current.operator)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    core.write_atomic(output, text)
+    state = current.workspace.state.resolve()
+    core.write_atomic(output, text, private=output.resolve().is_relative_to(state))

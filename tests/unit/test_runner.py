@@ -142,3 +142,74 @@ def test_collector_turns_events_into_host_results() -> None:
     assert hosts["web3"].status == "unreachable"
     assert collect.evidence() == {"healthcheck": {"web1": {"ok": True}, "web2": {}}}
     assert [p.state for p in seen] == ["ok", "changed", "failed", "failed", "unreachable"]
+
+
+OPERATOR_ENV = {
+    "PATH": "/usr/bin",
+    "HOME": "/root",
+    "USER": "root",
+    "LANG": "C.UTF-8",
+    "LC_TIME": "de_DE.UTF-8",
+    "SSH_AUTH_SOCK": "/tmp/agent.sock",
+    "AWS_SECRET_ACCESS_KEY": "cloud-canary",
+    "GITHUB_TOKEN": "gh-canary",
+    "ANSIBLE_VAULT_PASSWORD_FILE": "/home/op/.vault",
+    "OMCTL_VAULT_PASSWORD_FILE": "/home/op/.vault",
+    "DEPLOY_REGION": "eu-1",
+    "DEPLOY_TOKEN": "passed-canary",
+}
+
+
+def test_child_environment_is_the_allow_list_and_pass_env() -> None:
+    assert runner.child_environment(OPERATOR_ENV) == {
+        name: OPERATOR_ENV[name]
+        for name in ("PATH", "HOME", "USER", "LANG", "LC_TIME", "SSH_AUTH_SOCK")
+    }
+    passed = runner.child_environment(OPERATOR_ENV, ("DEPLOY_*", "GITHUB_TOKEN"))
+    assert set(passed) - set(runner.child_environment(OPERATOR_ENV)) == {
+        "DEPLOY_REGION",
+        "DEPLOY_TOKEN",
+        "GITHUB_TOKEN",
+    }
+
+
+def test_environment_keeps_what_runner_and_omctl_set_and_drops_the_rest(tmp_path: Path) -> None:
+    spec = _spec(ansible_cfg=tmp_path / "ansible.cfg", pass_env=("DEPLOY_TOKEN",))
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    # What ansible-runner prepares: omctl's environment, omctl's envvars, its own settings.
+    prepared = {
+        **OPERATOR_ENV,
+        **spec.envvars(),
+        "ANSIBLE_STDOUT_CALLBACK": "awx_display",
+        "AWX_ISOLATED_DATA_DIR": "/ws/.omctl/runs/x/artifacts/x",
+    }
+    env = spec.environment(prepared, OPERATOR_ENV)
+    for dropped in ("AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "ANSIBLE_VAULT_PASSWORD_FILE"):
+        assert dropped not in env
+    assert "OMCTL_VAULT_PASSWORD_FILE" not in env and "DEPLOY_REGION" not in env
+    assert env["DEPLOY_TOKEN"] == "passed-canary" and env["SSH_AUTH_SOCK"] == "/tmp/agent.sock"
+    assert env["ANSIBLE_STDOUT_CALLBACK"] == "awx_display"
+    assert env["ANSIBLE_CONFIG"] == str(tmp_path / "ansible.cfg")
+    assert env["PATH"] == spec.envvars()["PATH"]  # omctl's venv first
+
+
+def test_collector_scrubs_events_before_they_are_written(tmp_path: Path) -> None:
+    from omctl.redact import Redactor
+
+    seen: list[runner.Progress] = []
+    collector = runner._Collector(seen.append, Redactor(["hunter2-secret"]), tmp_path / "stdout")
+    event = {
+        "event": "runner_on_failed",
+        "stdout": "fatal: [web1]: FAILED! => hunter2-secret",
+        "event_data": {
+            "host": "web1",
+            "task": "Login",
+            "res": {"msg": "bad password hunter2-secret", "cmd": ["login", "hunter2-secret"]},
+        },
+    }
+    assert collector(event) is True
+    assert "hunter2-secret" not in json.dumps(event)
+    assert seen[0].message == "bad password <redacted>"
+    assert collector.failures["web1"] == [{"task": "Login", "message": "bad password <redacted>"}]
+    assert (tmp_path / "stdout").read_text() == "fatal: [web1]: FAILED! => <redacted>\n"
+    assert (tmp_path / "stdout").stat().st_mode & 0o777 == 0o600

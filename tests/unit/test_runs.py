@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from omctl import inventory, ledger, locking, runs
+from omctl import inventory, ledger, locking, redact, runs
 from omctl.errors import BadInput, ClientLocked, ScopeRefused
 from omctl.settings import Settings
 from omctl.workspace import Workspace
@@ -185,6 +185,7 @@ SEE_VARS = """\
         data:
           omctl_evidence:
             seen: "{{ {inventory_hostname: {'run': omctl_run, 'db_password': db_password,
+              'db_password_upper': db_password | upper,
               'history': omctl_host_history[inventory_hostname]}} }}"
         aggregate: true
         per_host: false
@@ -200,10 +201,11 @@ def test_playbooks_get_the_run_extra_vars_and_host_history(local_ws, settings, b
     run = runs.execute(settings, book, request, _noop)
     seen = run.hosts["web1"].evidence["seen"]
     assert seen["run"]["id"] == run.id and seen["run"]["task"] == "healthcheck"
-    assert seen["db_password"] == "hunter2"
+    # The playbook got the value; the ledger keeps it only scrubbed.
+    assert seen["db_password_upper"] == "HUNTER2" and seen["db_password"] == redact.REDACTED
     assert [past["id"] for past in seen["history"]["runs"]] == [first.id]
     assert seen["history"]["runs"][0]["changed"] == 1
-    assert run.extra_vars == {"db_password": runs.REDACTED}
+    assert run.extra_vars == {"db_password": redact.REDACTED}
     assert not list((local_ws.state / "runs").rglob("omctl-extravars.json"))
 
 
@@ -372,3 +374,69 @@ def test_a_lock_held_by_a_live_run_is_refused_at_once(local_ws) -> None:
     finally:
         locking.release(fd)
     assert time.monotonic() - started < 1
+
+
+LEAKY = """\
+# description: Check services, the site and disk space
+- name: Leaky
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Print what should stay secret
+      ansible.builtin.debug:
+        msg: "{{ db_password }} {{ site_secret }} env={{ lookup('env', 'CLOUD_TOKEN') }}"
+    - name: Publish it
+      ansible.builtin.set_stats:
+        data:
+          omctl_evidence:
+            leak: "{{ {inventory_hostname: {'both': db_password ~ ' ' ~ site_secret}} }}"
+"""
+
+
+def test_no_secret_reaches_the_run_folder_or_the_ledger(
+    local_ws, settings, book, monkeypatch
+) -> None:
+    """-e secret, secret_vars value and an operator env variable: never on disk, never recorded;
+    the command artifact has no environment; the run folder is 0700 with files 0600."""
+    import dataclasses
+    import json
+
+    monkeypatch.setenv("CLOUD_TOKEN", "env-canary-0001")
+    (local_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(LEAKY)
+    group_vars = local_ws.client_dir("acme") / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text("site_secret: listed-canary-0002\n")
+    current = dataclasses.replace(settings, secret_vars=("site_secret",))
+    request = runs.Request(
+        "acme", "healthcheck", limit="web1", extravars={"db_password": "extra-canary-0003"}
+    )
+    seen: list = []
+    run = runs.execute(current, book, request, seen.append)
+    assert run.status == ledger.SUCCESSFUL
+    assert run.hosts["web1"].evidence["leak"] == {"both": "<redacted> <redacted>"}
+    folder = runs.artifacts_dir(local_ws, run.id)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "job_events" for p in files)
+    stdout = (folder / "artifacts" / run.id / "stdout").read_text()
+    assert "<redacted> <redacted> env=" in stdout and "env-canary" not in stdout
+    for canary in ("env-canary-0001", "listed-canary-0002", "extra-canary-0003"):
+        assert [p for p in files if canary.encode() in p.read_bytes()] == []
+        assert canary not in settings.ledger.read_bytes().decode(errors="replace")
+    command = json.loads((folder / "artifacts" / run.id / "command").read_text())
+    assert "env" not in command and command["command"][0].endswith("ansible-playbook")
+    for path in (folder, *folder.rglob("*")):
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_dead_run_leaves_no_unscrubbed_file(local_ws, settings, book) -> None:
+    """omctl killed mid-run: its extra vars file and the callback's partial events go."""
+    fields = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    book.append("dead", ledger.STARTED, fields)
+    folder = runs.artifacts_dir(local_ws, "dead")
+    events = folder / "artifacts" / "dead" / "job_events"
+    events.mkdir(parents=True)
+    (folder / "omctl-extravars.json").write_text('{"db_password": "hunter2"}')
+    (events / "0123-partial.json").write_text('{"res": "hunter2"}')
+    (events / "1-0123.json").write_text('{"res": "<redacted>"}')
+    assert runs.recover_interrupted(local_ws, book) == ["dead"]
+    assert [p.name for p in folder.rglob("*") if p.is_file()] == ["1-0123.json"]

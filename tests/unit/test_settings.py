@@ -68,3 +68,33 @@ def test_bad_values(tmp_path: Path) -> None:
 def test_missing_workspace(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="is not a directory"):
         settings.load(tmp_path / "nope", environ={})
+
+
+def test_pass_env_and_secret_vars(tmp_path: Path) -> None:
+    (tmp_path / "omctl.toml").write_text(
+        'pass_env = ["AWS_*", "DEPLOY_TOKEN"]\nsecret_vars = ["db_pass", "api_key", "db_pass"]\n'
+    )
+    loaded = settings.load(tmp_path, environ={})
+    assert loaded.pass_env == ("AWS_*", "DEPLOY_TOKEN")
+    assert loaded.secret_vars == ("db_pass", "api_key")
+    from_env = settings.load(tmp_path, environ={"OMCTL_SECRET_VARS": "x, y,"})
+    assert from_env.secret_vars == ("x", "y") and from_env.pass_env == ("AWS_*", "DEPLOY_TOKEN")
+    assert settings.load(tmp_path / "..", environ={}).pass_env == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('pass_env = "AWS_*"\n', "pass_env: must be a list of environment variable names"),
+        ("secret_vars = [1]\n", "secret_vars: must be a list of variable names"),
+        (
+            'secret_vars = ["db-pass"]\n',
+            "secret_vars: must be a list of variable names, not 'db-pass'",
+        ),
+        ('pass_env = ["*"]\n', r"pass_env: must be a list of .*, not '\*'"),
+    ],
+)
+def test_bad_lists_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "omctl.toml").write_text('operator = "a@b"\n' + text)
+    with pytest.raises(BadInput, match=rf"omctl.toml:2: {message}"):
+        settings.load(tmp_path, environ={})

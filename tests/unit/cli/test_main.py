@@ -237,3 +237,38 @@ def test_show_says_how_the_inventory_followed_a_port_change(omctl) -> None:
     shown = omctl("show", run["id"]).stdout
     assert "inventory of web1: ansible_port set to 40022 in inventories/acme/hosts.yml" in shown
     assert "inventory of web2: not updated: " in shown and "host_vars/web2.yml sets" in shown
+
+
+def test_secret_vars_of_the_wrong_type_exit_2(omctl) -> None:
+    path = omctl.ws.root / "omctl.toml"
+    path.write_text('secret_vars = "db_password"\n')
+    result = omctl("run", "acme", "healthcheck")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert one_line_error(result).endswith(
+        f"{path}:1: secret_vars: must be a list of variable names"
+    )
+    assert not (omctl.ws.state / "ledger.sqlite3").exists()
+
+
+def test_report_scrubs_values_made_secret_after_they_were_recorded(omctl) -> None:
+    """A run recorded a value before omctl.toml listed its variable in secret_vars: the report
+    (stdout and --output under .omctl/, 0600) shows it redacted."""
+    from datetime import UTC, datetime
+
+    group_vars = omctl.ws.client_dir("acme") / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text("site_note: s3cret-note\n")
+    reason = "asked by phone, code s3cret-note"  # db1 is not covered: out of scope
+    result = omctl("run", "acme", "healthcheck", "--limit", "db1", "--out-of-scope", reason)
+    assert result.exit_code == 0, result.stderr
+    period = datetime.now(UTC).strftime("%Y-%m")
+    before = omctl("report", "acme", "--period", period, "--format", "json")
+    assert "s3cret-note" in before.stdout  # the control: the report shows the recorded value
+    (omctl.ws.root / "omctl.toml").write_text('secret_vars = ["site_note"]\n')
+    shown = omctl("report", "acme", "--period", period, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "s3cret-note" not in shown.stdout
+    output = omctl.ws.state / "acme-report.md"
+    written = omctl("report", "acme", "--period", period, "--output", str(output))
+    assert written.exit_code == 0, written.stderr
+    assert output.stat().st_mode & 0o777 == 0o600
