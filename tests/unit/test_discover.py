@@ -66,7 +66,18 @@ def lab_files() -> dict[str, str]:
     config = heredoc(script, 'cat > "$WP_CONFIG" <<EOF')
     salts = "".join(
         f"define('{key}', '{SALT}{n}');\n"
-        for n, key in enumerate(("AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY"))
+        for n, key in enumerate(
+            (
+                "AUTH_KEY",
+                "SECURE_AUTH_KEY",
+                "LOGGED_IN_KEY",
+                "NONCE_KEY",
+                "AUTH_SALT",
+                "SECURE_AUTH_SALT",
+                "LOGGED_IN_SALT",
+                "NONCE_SALT",
+            )  # as provision.sh loops over them
+        )
     )
     config = (
         config.replace("${WP_DB}", "wordpress")
@@ -550,8 +561,8 @@ def test_the_lab_host(tmp_path: Path) -> None:
     ] in replay.calls
     # The lab sets its URLs from the request's Host header: said, not guessed.
     assert found["warnings"] == [
-        "/etc/wordpress/config-default.php:19: WP_HOME is not a literal, not read",
-        "/etc/wordpress/config-default.php:20: WP_SITEURL is not a literal, not read",
+        "/etc/wordpress/config-default.php:23: WP_HOME is not a literal, not read",
+        "/etc/wordpress/config-default.php:24: WP_SITEURL is not a literal, not read",
     ]
     dumped = json.dumps(found)
     assert DB_PASSWORD not in dumped and SALT not in dumped and "DB_PASSWORD" not in dumped
@@ -688,3 +699,48 @@ def test_module_rejects_bad_arguments(tmp_path: Path) -> None:
     assert result["msg"] == f"root {tmp_path / 'missing'} is not a directory"
     result = run_module({"root": str(tmp_path), "wordpress_depth": -1})
     assert result["msg"] == "wordpress_depth must be 0 or more, not -1"
+
+
+# --- omctl show ------------------------------------------------------------------------------
+
+
+def shown(discovered: dict) -> str:
+    from omctl import console
+    from omctl.cli import evidence
+
+    with console.out.capture() as captured:
+        evidence.render("baseline", "web1", {"collected_at": "2026-12-01T10:00:00Z",
+                                             "discovered": discovered})  # fmt: skip
+    return re.sub(r"\s+", " ", captured.get())
+
+
+def test_show_prints_what_the_baseline_discovered(tmp_path: Path) -> None:
+    root = build(
+        tmp_path,
+        lab_files(),
+        {"/etc/nginx/sites-enabled/wordpress": "/etc/nginx/sites-available/wordpress"},
+    )
+    found = dm.discover(str(root), run=lab_replay())
+    text = shown(found)
+    assert "sites nginx _ :80 -> /usr/share/wordpress, php 8.2/www" in text
+    assert (
+        "wordpress /usr/share/wordpress 6.7.1 (debian, /etc/wordpress/config-default.php): "
+        "db wordpress@localhost, prefix wp_, content /var/lib/wordpress/wp-content; nginx _"
+    ) in text
+    assert "databases mariadb 10.11.11 (active): wordpress" in text
+    assert "php-fpm pools 8.2/www /run/php/php8.2-fpm.sock (dynamic, max 5)" in text
+    assert "warnings /etc/wordpress/config-default.php:23: WP_HOME is not a literal" in text
+
+
+def test_show_says_what_a_bare_host_lacks(tmp_path: Path) -> None:
+    text = shown(dm.discover(str(tmp_path), run=None))
+    assert "sites none: no web server" in text
+    assert "wordpress none found" in text
+    assert "databases none: no database server" in text
+    assert "php-fpm pools none" in text
+
+
+def test_show_prints_host_data_as_text_not_markup(tmp_path: Path) -> None:
+    site = "server {\n  listen 80;\n  server_name '[red]evil[/red]';\n  root /var/www/x;\n}\n"
+    root = build(tmp_path, {"/etc/nginx/nginx.conf": f"http {{\n{site}}}\n"})
+    assert "nginx [red]evil[/red] :80 -> /var/www/x" in shown(dm.discover(str(root), run=None))

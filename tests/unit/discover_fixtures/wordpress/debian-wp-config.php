@@ -1,15 +1,24 @@
 <?php
-/** WordPress's Debianised default master config file
-Please do NOT edit and learn how the configuration works in
-/usr/share/doc/wordpress/README.Debian
- **/
+/***
+ * WordPress's Debianised default master config file
+ * Please do NOT edit and learn how the configuration works in
+ * /usr/share/doc/wordpress/README.Debian
+ ***/
 
 /* Look up a host-specific config file in
  * /etc/wordpress/config-<host>.php or /etc/wordpress/config-<domain>.php
  */
 $debian_server = preg_replace('/:.*/', "", $_SERVER['HTTP_HOST']);
 $debian_server = preg_replace("/[^a-zA-Z0-9.\-]/", "", $debian_server);
-$debian_file = '/etc/wordpress/config-'.strtolower($debian_server).'.php';
+
+/* Check for variable set by admin using SetEnv or SetEnvIf */
+if (isset($_SERVER['WORDPRESS_CONFIG'])
+    && preg_match("/^[a-zA-Z0-9-]+$/", $_SERVER['WORDPRESS_CONFIG'])) {
+    $debian_file = '/etc/wordpress/config-'.$_SERVER['WORDPRESS_CONFIG'].'.php';
+} else {
+    $debian_file = '/etc/wordpress/config-'.strtolower($debian_server).'.php';
+}
+
 /* Main site in case of multisite with subdomains */
 $debian_main_server = preg_replace("/^[^.]*\./", "", $debian_server);
 $debian_main_file = '/etc/wordpress/config-'.strtolower($debian_main_server).'.php';
@@ -29,12 +38,16 @@ if (file_exists($debian_file)) {
     exit(1);
 }
 
+/* Switch off automatic updates (should be done by package update) */
+if (!defined('wp_auto_update_core'))
+    define( 'wp_auto_update_core', false );
+
 /* Default value for some constants if they have not yet been set
    by the host-specific config files */
 if (!defined('ABSPATH'))
     define('ABSPATH', '/usr/share/wordpress/');
-if (!defined('WP_CORE_UPDATE'))
-    define('WP_CORE_UPDATE', false);
+if (!defined('WP_AUTO_UPDATE_CORE'))
+    define('WP_AUTO_UPDATE_CORE', false);
 if (!defined('WP_ALLOW_MULTISITE'))
     define('WP_ALLOW_MULTISITE', true);
 if (!defined('DB_NAME'))
