@@ -282,6 +282,7 @@ def test_apache_two_vhosts_with_ssl_and_php_fpm(tmp_path: Path) -> None:
         # The site sets no handler: Debian's conf-enabled/php8.2-fpm.conf applies.
         "php": [{"target": "unix:/run/php/php8.2-fpm.sock", "pool": "8.2/www"}],
         "proxy": [],
+        "wordpress_config": None,
     }
     assert secure["names"] == ["secure.example.net"]
     assert secure["ports"] == [443] and secure["tls"] is True
@@ -496,6 +497,7 @@ def test_the_lab_host(tmp_path: Path) -> None:
         "roots": ["/usr/share/wordpress"],
         "php": [{"target": "unix:/run/php/php8.2-fpm.sock", "pool": "8.2/www"}],
         "proxy": [],
+        "wordpress_config": None,
     }
     (wordpress,) = found["wordpress"]
     assert wordpress == {
@@ -566,6 +568,41 @@ def test_the_lab_host(tmp_path: Path) -> None:
     ]
     dumped = json.dumps(found)
     assert DB_PASSWORD not in dumped and SALT not in dumped and "DB_PASSWORD" not in dumped
+
+
+def test_debian_package_serving_several_hosts(tmp_path: Path) -> None:
+    files = lab_files()
+    files["/etc/wordpress/config-shop.example.com.php"] = (
+        "<?php\ndefine('DB_NAME', 'shop');\ndefine('DB_PASSWORD', 'x');\n"
+    )
+    files["/etc/wordpress/config-drill.php"] = "<?php\ndefine('DB_NAME', 'drill');\n"
+    files["/etc/nginx/sites-available/shop"] = (
+        "server {\n  listen 80;\n  server_name shop.example.com www.shop.example.com;\n"
+        "  root /usr/share/wordpress;\n}\n"
+        "server {\n  listen 127.0.0.1:8099;\n  root /usr/share/wordpress;\n"
+        "  location ~ \\.php$ {\n    fastcgi_param WORDPRESS_CONFIG drill;\n"
+        "    fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n  }\n}\n"
+    )
+    links = {
+        "/etc/nginx/sites-enabled/wordpress": "/etc/nginx/sites-available/wordpress",
+        "/etc/nginx/sites-enabled/shop": "/etc/nginx/sites-available/shop",
+    }
+    found = dm.discover(str(build(tmp_path, files, links)), run=None)
+    shop, drill, lab = found["sites"]
+    assert drill["wordpress_config"] == "drill"
+    by_host = {wp["host"]: wp for wp in found["wordpress"]}
+    assert sorted(by_host) == ["default", "drill", "shop.example.com"]
+    # www.shop.example.com loads its parent domain's file; "_" falls back to the default.
+    assert by_host["shop.example.com"]["sites"] == [shop["id"]]
+    assert by_host["drill"]["sites"] == [drill["id"]]
+    assert by_host["default"]["sites"] == [lab["id"]]
+    # Unset in config-drill.php: Debian's wp-config.php supplies them.
+    assert by_host["drill"]["db_user"] == "wordpress"
+    assert by_host["drill"]["content_dir"] == "/var/lib/wordpress/wp-content"
+    assert (by_host["shop.example.com"]["db_name"], by_host["drill"]["db_name"]) == (
+        "shop",
+        "drill",
+    )
 
 
 def test_two_upstream_sites_with_tls(tmp_path: Path) -> None:

@@ -88,8 +88,9 @@ sites:
       (C(<server>:<file>:<line>)), C(server), C(file), C(line), C(names) (server names and
       aliases), C(listen) (address, port, ssl, default_server), C(ports), C(tls),
       C(certificate), C(docroot), C(roots) (the server's and its locations' roots),
-      C(php) (FastCGI targets, each with the PHP-FPM C(pool) it reaches or null) and
-      C(proxy) (proxy_pass targets).
+      C(php) (FastCGI targets, each with the PHP-FPM C(pool) it reaches or null),
+      C(proxy) (proxy_pass targets) and C(wordpress_config) (the C(WORDPRESS_CONFIG) the site
+      passes to Debian's wp-config.php, C(fastcgi_param) or C(SetEnv); else null).
   returned: always
   type: list
   elements: dict
@@ -99,7 +100,7 @@ sites:
             "ports": [80], "tls": false, "certificate": null,
             "docroot": "/usr/share/wordpress", "roots": ["/usr/share/wordpress"],
             "php": [{"target": "unix:/run/php/php8.2-fpm.sock", "pool": "8.2/www"}],
-            "proxy": []}]
+            "proxy": [], "wordpress_config": null}]
 php_fpm:
   description: PHP-FPM versions (each with its unit state) and pools (C(id) C(<version>/<name>),
     C(name), C(version), C(file), C(listen), C(user), C(group) and C(pm) settings).
@@ -139,7 +140,8 @@ wordpress:
       C(default) for C(config-default.php); null upstream), C(db_name), C(db_user),
       C(db_host), C(db_charset), C(table_prefix), C(content_dir) (C(WP_CONTENT_DIR) or
       C(<path>/wp-content)), C(home), C(siteurl), C(multisite) and C(sites), the ids of the
-      sites whose document root is the install or holds it.
+      sites whose document root is the install or holds it (Debian: whose requests load this
+      config, by C(WORDPRESS_CONFIG), server name, parent domain or C(default)).
   returned: always
   type: list
   elements: dict
@@ -260,7 +262,7 @@ class Tree:
     def glob(self, pattern: str) -> list[str]:
         """Matching host paths, sorted as nginx and Apache sort them."""
         prefix = self.root.rstrip("/")
-        found = glob.glob(prefix + pattern) if prefix else glob.glob(pattern)
+        found = glob.glob(glob.escape(prefix) + pattern) if prefix else glob.glob(pattern)
         return sorted(path[len(prefix) :] or "/" for path in found)
 
     def listdir(self, path: str) -> list[os.DirEntry]:
@@ -495,7 +497,10 @@ def _nginx_site(
     roots += [d.args[0] for d in _walk(body) if d.name == "root" and d.args and d not in (root,)]
     php: list[str] = []
     proxy: list[str] = []
+    wp_config = None
     for d in _walk(body):
+        if d.name == "fastcgi_param" and len(d.args) >= 2 and d.args[0] == "WORDPRESS_CONFIG":
+            wp_config = d.args[1]
         if d.name == "fastcgi_pass" and d.args:
             target = d.args[0]
             php.extend(upstreams.get(target, [target]))
@@ -520,6 +525,7 @@ def _nginx_site(
         "roots": list(dict.fromkeys(r for r in roots if _literal_path(r))),
         "php": [{"target": normalise_fcgi(t), "pool": None} for t in dict.fromkeys(php)],
         "proxy": list(dict.fromkeys(proxy)),
+        "wordpress_config": wp_config,
     }
 
 
@@ -697,6 +703,14 @@ def apache_sites(config: list[Directive]) -> list[dict[str, Any]]:
         ]
         root = _first(body, "documentroot")
         cert = _first(body, "sslcertificatefile")
+        wp_config = next(
+            (
+                d.args[1]
+                for d in _walk(body)
+                if d.name == "setenv" and len(d.args) >= 2 and d.args[0] == "WORDPRESS_CONFIG"
+            ),
+            None,
+        )
         sites.append(
             {
                 "id": f"apache:{vhost.file}:{vhost.line}",
@@ -718,6 +732,7 @@ def apache_sites(config: list[Directive]) -> list[dict[str, Any]]:
                     for d in _walk(body)
                     if d.name == "proxypass" and len(d.args) >= 2 and "fcgi://" not in d.args[1]
                 ],
+                "wordpress_config": wp_config,
             }
         )
     return sites
@@ -1119,13 +1134,35 @@ def _inside(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
+def debian_configs(site: dict[str, Any], hosts: set[str]) -> set[str]:
+    """The /etc/wordpress/config-<host>.php hosts a site's requests load, as Debian's
+    wp-config.php picks them: WORDPRESS_CONFIG when the site sets it, else per server name the
+    host's own file, else its parent domain's, else config-default.php (catch-all names too)."""
+    if site.get("wordpress_config"):
+        return {site["wordpress_config"]}
+    used = set()
+    for server_name in site.get("names") or [""]:
+        name = server_name.lower()
+        parent = name.split(".", 1)[1] if "." in name else ""
+        if name in hosts and not set(name) & set("*~$"):
+            used.add(name)
+        elif parent in hosts:
+            used.add(parent)
+        else:
+            used.add("default")
+    return used
+
+
 def link_wordpress(tree: Tree, installs: list[dict[str, Any]], sites: list[dict[str, Any]]) -> None:
-    """Name the sites whose document root is an install or holds it."""
-    roots = [(s["id"], tree.real(r)) for s in sites for r in s["roots"]]
+    """Name the sites whose document root is an install or holds it (for Debian's package,
+    those whose requests load that config)."""
+    roots = [(s, tree.real(r)) for s in sites for r in s["roots"]]
     for install in installs:
-        install["sites"] = list(
-            dict.fromkeys(sid for sid, root in roots if _inside(install["realpath"], root))
-        )
+        serving = [s for s, root in roots if _inside(install["realpath"], root)]
+        if install["layout"] == "debian":
+            hosts = {i["host"] for i in installs if i["realpath"] == install["realpath"]}
+            serving = [s for s in serving if install["host"] in debian_configs(s, hosts)]
+        install["sites"] = list(dict.fromkeys(s["id"] for s in serving))
 
 
 # --- the whole host --------------------------------------------------------------------------
@@ -1330,13 +1367,15 @@ def discover(
         "files": files,
     }
     apache_bin = _binary(tree, "apache2", "httpd")
+    # apache2ctl sets Debian's environment (envvars) that apache2 itself needs to start.
+    apache_ctl = _binary(tree, "apache2ctl", "apachectl") or apache_bin
     config, files = load_apache(tree) if tree.isdir("/etc/apache2") else ([], [])
     sites += apache_sites(config)
     web["apache"] = {
         "installed": bool(apache_bin or units.get("apache2.service")),
         "binary": apache_bin,
-        "version": _version(run, [apache_bin, "-v"], r"Apache/(\d+\.\d+\.\d+)")
-        if apache_bin
+        "version": _version(run, [apache_ctl, "-v"], r"Apache/(\d+\.\d+\.\d+)")
+        if apache_ctl
         else None,
         "service": units.get("apache2.service"),
         "config": "/etc/apache2/apache2.conf" if tree.isfile("/etc/apache2/apache2.conf") else None,
