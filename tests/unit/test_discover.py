@@ -250,6 +250,11 @@ def apache_files() -> dict[str, str]:
         "/etc/php/8.2/fpm/pool.d/www.conf": fixture("php/www.conf"),
         "/etc/php/8.2/fpm/pool.d/secure.conf": "[secure]\nuser = secure\n"
         "listen = /run/php/php8.2-fpm-secure.sock\npm = ondemand\npm.max_children = 3\n",
+        **{
+            f"/etc/apache2/mods-available/{name}.load": f"LoadModule {name}_module "
+            f"/usr/lib/apache2/modules/mod_{name}.so\n"
+            for name in ("ssl", "proxy", "proxy_fcgi", "setenvif")
+        },
         "/usr/sbin/apache2": "",
         "/var/www/news/wp-includes/version.php": '<?php\n$wp_version = "6.6.2";\n',
         "/var/www/news/wp-config.php": fixture("wordpress/wp-config-upstream.php"),
@@ -259,6 +264,10 @@ def apache_files() -> dict[str, str]:
 
 
 APACHE_LINKS = {
+    **{
+        f"/etc/apache2/mods-enabled/{name}.load": f"../mods-available/{name}.load"
+        for name in ("ssl", "proxy", "proxy_fcgi", "setenvif")
+    },
     "/etc/apache2/conf-enabled/php8.2-fpm.conf": "../conf-available/php8.2-fpm.conf",
     "/etc/apache2/sites-enabled/two-vhosts.conf": "../sites-available/two-vhosts.conf",
 }
@@ -294,6 +303,10 @@ def test_apache_two_vhosts_with_ssl_and_php_fpm(tmp_path: Path) -> None:
     ]
     assert found["web_servers"]["apache"]["files"] == [
         "/etc/apache2/apache2.conf",
+        "/etc/apache2/mods-enabled/proxy.load",  # sorted as Apache sorts the glob
+        "/etc/apache2/mods-enabled/proxy_fcgi.load",
+        "/etc/apache2/mods-enabled/setenvif.load",
+        "/etc/apache2/mods-enabled/ssl.load",
         "/etc/apache2/ports.conf",
         "/etc/apache2/conf-enabled/php8.2-fpm.conf",
         "/etc/apache2/sites-enabled/two-vhosts.conf",
@@ -303,6 +316,29 @@ def test_apache_two_vhosts_with_ssl_and_php_fpm(tmp_path: Path) -> None:
     assert by_path["/var/www/news"]["sites"] == [news["id"]]
     assert by_path["/srv/secure/htdocs"]["sites"] == [secure["id"]]
     assert by_path["/var/www/news"]["version"] == "6.6.2"
+
+
+def test_apache_sections_of_modules_not_loaded_are_not_served(tmp_path: Path) -> None:
+    links = {k: v for k, v in APACHE_LINKS.items() if not k.endswith("/ssl.load")}
+    found = dm.discover(str(build(tmp_path, apache_files(), links)), run=None)
+    (news,) = found["sites"]  # the TLS vhost is inside <IfModule mod_ssl.c>
+    assert news["names"][0] == "news.example.net"
+    assert news["php"] == [{"target": "unix:/run/php/php8.2-fpm.sock", "pool": "8.2/www"}]
+
+
+def test_apache_with_mod_php(tmp_path: Path) -> None:
+    files = apache_files()
+    files["/etc/apache2/mods-available/php8.2.load"] = (
+        "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n"
+    )
+    links = {
+        **APACHE_LINKS,
+        "/etc/apache2/mods-enabled/php8.2.load": "../mods-available/php8.2.load",
+    }
+    news, secure = dm.discover(str(build(tmp_path, files, links)), run=None)["sites"]
+    # Debian's php8.2-fpm.conf is inside <IfModule !mod_php8.c>: mod_php serves the site.
+    assert news["php"] == [{"target": "mod_php", "pool": None}]
+    assert secure["php"][0]["pool"] == "8.2/secure"  # its own handler still wins
 
 
 def test_apache_unclosed_section_is_a_warning(tmp_path: Path) -> None:

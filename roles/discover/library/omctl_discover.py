@@ -18,7 +18,8 @@ short_description: Find the web servers, sites, PHP-FPM pools, databases and Wor
 description:
   - Read-only. Parses the configuration files themselves - nginx from C(/etc/nginx/nginx.conf)
     following its C(include) globs, Apache from C(/etc/apache2/apache2.conf) (or its
-    C(sites-enabled) when that is missing) following C(Include)/C(IncludeOptional), PHP-FPM
+    C(sites-enabled) when that is missing) following C(Include)/C(IncludeOptional) and
+    reading C(<IfModule>) sections only when their module is loaded, PHP-FPM
     pools from C(/etc/php/*/fpm/pool.d), MariaDB/MySQL options from C(/etc/mysql), PostgreSQL
     clusters from C(/etc/postgresql) - and asks systemd for the state of their units.
   - Lists the databases of MariaDB/MySQL through the unix-socket root login
@@ -636,21 +637,43 @@ def load_apache(
     return expand(parsed, 0, (path,)), files
 
 
-_SECTIONS_SEEN_THROUGH = {"ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective"}
+_SECTIONS_SEEN_THROUGH = {"ifdefine", "ifversion", "iffile", "ifdirective"}
+# Compiled into Debian's apache2: <IfModule> always sees them.
+_APACHE_STATIC = {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd"}
 
 
-def _apache_scope(directives: list[Directive]) -> Iterator[Directive]:
-    """Directives of one context, looking through <IfModule> and the like."""
+def apache_modules(config: list[Directive]) -> set[str] | None:
+    """The names <IfModule> may test for each loaded module (``ssl_module``, ``mod_ssl.c``);
+    None when the configuration loads none (sites-enabled read alone: nothing to test)."""
+    loads = [d.args for d in _walk(config) if d.name == "loadmodule" and len(d.args) >= 2]
+    if not loads:
+        return None
+    names = {f"{m}_module" for m in _APACHE_STATIC} | {f"mod_{m}.c" for m in _APACHE_STATIC}
+    for ident, path in ((a[0], a[1]) for a in loads):
+        names.add(ident)
+        names.add(re.sub(r"\.so$", ".c", os.path.basename(path)))
+        if ident.startswith("php"):
+            names.update({"mod_php.c", "mod_php7.c", "mod_php8.c"})
+    return names
+
+
+def _apache_scope(directives: list[Directive], modules: set[str] | None) -> Iterator[Directive]:
+    """Directives of one context: inside <IfModule> only when the test holds (when the modules
+    are known), looking through <IfDefine> and the like."""
     for d in directives:
-        if d.name in _SECTIONS_SEEN_THROUGH and d.block is not None:
-            yield from _apache_scope(d.block)
+        if d.name == "ifmodule" and d.block is not None:
+            test = d.args[0] if d.args else ""
+            if modules is None or (test.lstrip("!") in modules) != test.startswith("!"):
+                yield from _apache_scope(d.block, modules)
+        elif d.name in _SECTIONS_SEEN_THROUGH and d.block is not None:
+            yield from _apache_scope(d.block, modules)
         else:
             yield d
 
 
-def _apache_handlers(directives: list[Directive]) -> list[str]:
+def _apache_handlers(directives: list[Directive], modules: set[str] | None) -> list[str]:
     targets = []
-    for d in _walk(directives):
+    for d in _walk(list(_apache_scope(directives, modules))):
         if d.name == "sethandler" and d.args and d.args[0].lower().startswith("proxy:"):
             targets.append(normalise_fcgi(d.args[0]))
         elif d.name == "proxypassmatch" and len(d.args) >= 2 and "fcgi://" in d.args[1]:
@@ -669,14 +692,16 @@ def apache_vhost_address(spec: str) -> dict[str, Any]:
 def apache_sites(config: list[Directive]) -> list[dict[str, Any]]:
     """One entry per VirtualHost; the main server's PHP handler (Debian's php-fpm conf) is
     inherited by virtual hosts that set none."""
-    main = list(_apache_scope(config))
-    global_php = _apache_handlers(
-        [d for d in main if d.name != "virtualhost"]
-    )  # conf-enabled/phpX.Y-fpm.conf
+    modules = apache_modules(config)
+    main = list(_apache_scope(config, modules))
+    # conf-enabled/phpX.Y-fpm.conf, or mod_php when it is loaded.
+    global_php = _apache_handlers([d for d in main if d.name != "virtualhost"], modules)
+    if not global_php and modules and "mod_php.c" in modules:
+        global_php = ["mod_php"]
     listens = [d.args for d in main if d.name == "listen" and d.args]
     sites = []
     for vhost in (d for d in main if d.name == "virtualhost" and d.block is not None):
-        body = list(_apache_scope(vhost.block or []))
+        body = list(_apache_scope(vhost.block or [], modules))
         ssl = any(d.name == "sslengine" and d.args[:1] and d.args[0].lower() == "on" for d in body)
         addresses = [apache_vhost_address(a) for a in vhost.args] or [apache_vhost_address("*")]
         listen = []
@@ -725,7 +750,8 @@ def apache_sites(config: list[Directive]) -> list[dict[str, Any]]:
                 "docroot": os.path.normpath(root.args[0]) if root else None,
                 "roots": [os.path.normpath(root.args[0])] if root else [],
                 "php": [
-                    {"target": t, "pool": None} for t in (_apache_handlers(body) or global_php)
+                    {"target": t, "pool": None}
+                    for t in (_apache_handlers(body, modules) or global_php)
                 ],
                 "proxy": [
                     d.args[1]
