@@ -817,3 +817,16 @@ def test_show_prints_host_data_as_text_not_markup(tmp_path: Path) -> None:
     site = "server {\n  listen 80;\n  server_name '[red]evil[/red]';\n  root /var/www/x;\n}\n"
     root = build(tmp_path, {"/etc/nginx/nginx.conf": f"http {{\n{site}}}\n"})
     assert "nginx [red]evil[/red] :80 -> /var/www/x" in shown(dm.discover(str(root), run=None))
+
+
+def test_the_documentation_is_the_interface(tmp_path: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load(dm.DOCUMENTATION)
+    assert set(doc["options"]) == {"wordpress_paths", "wordpress_depth", "commands", "root"}
+    assert doc["options"]["wordpress_paths"]["default"] == dm.WORDPRESS_PATHS
+    assert yaml.safe_load(dm.EXAMPLES)
+    returned = set(run_module({"root": str(tmp_path), "commands": False})) - {
+        "changed", "invocation",
+    }  # fmt: skip
+    assert set(yaml.safe_load(dm.RETURN)) == returned

@@ -27,11 +27,11 @@ description:
     C(runuser -u postgres -- psql), both run without a shell; a login that is refused is
     reported, not fatal.
   - Finds WordPress installs (C(wp-includes/version.php)) in every discovered document root and
-    under O(wordpress_paths), and reads their C(wp-config.php) (Debian's package: the
+    under O(wordpress_paths), and reads their C(wp-config.php) (for Debian's package, the
     C(/etc/wordpress/config-*.php) files) with a reader that never executes PHP. Only
     C(DB_NAME), C(DB_USER), C(DB_HOST), C(DB_CHARSET), C(WP_CONTENT_DIR), C(WP_HOME),
     C(WP_SITEURL), C(MULTISITE) and C($table_prefix) are read; passwords, keys and salts never.
-  - A file that cannot be read or parsed is named in RV(warnings); nothing here fails the task.
+  - A file that cannot be read or parsed is named in RV(discovery_warnings); nothing here fails the task.
   - Changes nothing; runs the same in check mode.
 options:
   wordpress_paths:
@@ -141,7 +141,7 @@ wordpress:
       C(default) for C(config-default.php); null upstream), C(db_name), C(db_user),
       C(db_host), C(db_charset), C(table_prefix), C(content_dir) (C(WP_CONTENT_DIR) or
       C(<path>/wp-content)), C(home), C(siteurl), C(multisite) and C(sites), the ids of the
-      sites whose document root is the install or holds it (Debian: whose requests load this
+      sites whose document root is the install or holds it (for Debian's package, whose requests load this
       config, by C(WORDPRESS_CONFIG), server name, parent domain or C(default)).
   returned: always
   type: list
