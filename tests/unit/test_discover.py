@@ -406,6 +406,7 @@ def test_php_fpm_pools() -> None:
         ("localhost:9000", "127.0.0.1:9000"),
         ("9000", "*:9000"),
         ("0.0.0.0:9000", "*:9000"),
+        ("php_upstream", "php_upstream"),  # an upstream defined nowhere
     ],
 )
 def test_fastcgi_targets_are_normalised(target: str, normalised: str) -> None:
@@ -418,6 +419,7 @@ def test_fastcgi_targets_reach_pools() -> None:
     assert not dm.fcgi_matches("127.0.0.1:9000", "192.0.2.1:9000")
     assert not dm.fcgi_matches("127.0.0.1:9000", "*:9001")
     assert not dm.fcgi_matches("unix:/run/a.sock", "unix:/run/b.sock")
+    assert not dm.fcgi_matches("php_upstream", "*:9000")
 
 
 # --- WordPress -------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ description:
     C(/etc/wordpress/config-*.php) files) with a reader that never executes PHP. Only
     C(DB_NAME), C(DB_USER), C(DB_HOST), C(DB_CHARSET), C(WP_CONTENT_DIR), C(WP_HOME),
     C(WP_SITEURL), C(MULTISITE) and C($table_prefix) are read; passwords, keys and salts never.
-  - A file that cannot be read or parsed is named in RV(discovery_warnings); nothing here fails the task.
+  - A file that cannot be read or parsed is named in RV(discovery_warnings); nothing here
+    fails the task.
   - Changes nothing; runs the same in check mode.
 options:
   wordpress_paths:
@@ -141,8 +142,9 @@ wordpress:
       C(default) for C(config-default.php); null upstream), C(db_name), C(db_user),
       C(db_host), C(db_charset), C(table_prefix), C(content_dir) (C(WP_CONTENT_DIR) or
       C(<path>/wp-content)), C(home), C(siteurl), C(multisite) and C(sites), the ids of the
-      sites whose document root is the install or holds it (for Debian's package, whose requests load this
-      config, by C(WORDPRESS_CONFIG), server name, parent domain or C(default)).
+      sites whose document root is the install or holds it (for Debian's package, whose
+      requests load this config, by C(WORDPRESS_CONFIG), server name, parent domain or
+      C(default)).
   returned: always
   type: list
   elements: dict
@@ -783,8 +785,10 @@ def normalise_fcgi(target: str) -> str:
     else:
         value = re.sub(r"^fcgi://", "", value).split("/", 1)[0]
         host, sep, port = value.rpartition(":")
+        if not sep and not value.isdigit():
+            return value  # an upstream name nginx did not define: said as written
         if not sep:
-            host, port = ("*", value) if value.isdigit() else (value, "9000")
+            host, port = "*", value
         host = {"localhost": "127.0.0.1", "0.0.0.0": "*", "[::]": "*", "": "*"}.get(host, host)
         return f"{host}:{port}"
     if path.startswith("/var/run/"):
