@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -105,3 +106,54 @@ def test_package_lists_are_not_refreshed(host, run):
         and e["event_data"].get("task") == "Refresh the package lists"
     ]
     assert refresh == []
+
+
+@pytest.fixture(scope="module")
+def discovered(baseline):
+    return baseline["discovered"]
+
+
+def test_discovery_finds_the_site_nginx_serves(host, discovered):
+    (site,) = [s for s in discovered["sites"] if s["server"] == "nginx"]
+    assert site["file"] == "/etc/nginx/sites-enabled/wordpress"
+    assert host.file(site["file"]).linked_to == "/etc/nginx/sites-available/wordpress"
+    assert (site["docroot"], site["ports"], site["tls"]) == ("/usr/share/wordpress", [80], False)
+    # The site really is the one that answers on the discovered port, from that root.
+    page = host.check_output(f"curl -fsS http://127.0.0.1:{site['ports'][0]}/")
+    assert "omctl lab site" in page
+    (handler,) = site["php"]
+    assert handler["pool"] == "8.2/www"
+    assert host.socket(handler["target"].replace("unix:", "unix://")).is_listening
+    nginx = discovered["web_servers"]["nginx"]
+    assert nginx["service"]["active"] == host.check_output("systemctl is-active nginx")
+    assert discovered["web_servers"]["apache"]["installed"] is False
+
+
+def test_discovery_finds_the_wordpress_install_and_its_database(host, discovered, baseline):
+    (wp,) = discovered["wordpress"]
+    wp_version = host.file(f"{wp['path']}/wp-includes/version.php").content_string
+    assert wp["version"] == version_in(wp_version, r"^\$wp_version\s*=\s*'([^']+)'")
+    assert (wp["layout"], wp["config"]) == ("debian", "/etc/wordpress/config-default.php")
+    assert wp["sites"] == [s["id"] for s in discovered["sites"]]
+    assert host.file(wp["content_dir"]).is_directory
+    # The database and table prefix discovered hold this site's WordPress tables.
+    blogname = host.check_output(
+        f'mariadb -N -e "SELECT option_value FROM {wp["db_name"]}.{wp["table_prefix"]}options '
+        "WHERE option_name='blogname'\""
+    )
+    assert blogname == "omctl lab site"
+    mariadb = discovered["databases"]["mariadb"]
+    assert (mariadb["flavour"], mariadb["service"]["active"]) == ("mariadb", "active")
+    assert mariadb["version"] == baseline["webstack"]["mariadb"]["version"]
+    listed = host.check_output("mariadb -N -e 'SHOW DATABASES'").split()
+    assert wp["db_name"] in mariadb["databases"]
+    assert set(mariadb["databases"]) <= set(listed)
+    assert discovered["databases"]["postgresql"]["installed"] is False
+
+
+def test_discovery_returns_no_secret(host, run):
+    config = host.file("/etc/wordpress/config-default.php").content_string
+    secrets = re.findall(r"define\('(?:DB_PASSWORD|[A-Z_]*(?:KEY|SALT))',\s*'([^']+)'\)", config)
+    assert len(secrets) == 9
+    published = json.dumps(run.evidence)
+    assert not [s for s in secrets if s in published]
