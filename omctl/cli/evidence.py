@@ -390,7 +390,7 @@ def restore_drill_check(host: str, data: dict[str, Any]) -> None:
         table.add_row(
             "files",
             f"snapshot {files.get('snapshot')} ({escape(', '.join(files.get('paths') or []))}): "
-            f"{files.get('files')} files, {_size(files.get('bytes'))} into "
+            f"{files.get('entries')} files and folders, {_size(files.get('bytes'))} into "
             f"{escape(str(files.get('into')))}",
         )
     database = drill.get("database") or {}

@@ -357,7 +357,8 @@ def fake(tmp_path: Path):
         "files": {"paths": [str(tmp_path / "site")], "exclude": ["*.log"]},
         "databases": {"enabled": True, "client": str(client)},
     }
-    params = {"purpose": "backup", "password": "", "pending": [], "restic": str(restic),
+    params = {"purpose": "backup", "password": "", "pending": [], "absent": False,
+              "restic": str(restic),
               "timeout": 30, "drill": {}}  # fmt: skip
     return SimpleNamespace(cfg=cfg, params=params, save=save, log=log, now=now, tmp=tmp_path)
 
@@ -421,6 +422,18 @@ def test_a_new_repository_has_no_snapshot_yet_and_is_not_a_failure(fake) -> None
     assert result["would_back_up"]["files"]["changed_since_latest"] is None
 
 
+def test_a_repository_whose_folder_is_still_to_be_made_does_not_exist(fake) -> None:
+    params = {**fake.params, "absent": True}
+    result = bp.probe(params, fake.cfg, fake.now, False, "web1")
+    assert result["ok"] is True and result["repository"]["state"] == "would_initialise"
+    assert not fake.log.exists()  # restic was not even asked
+    state = Path(fake.cfg["state_dir"])
+    state.mkdir()
+    (state / "repository.json").write_text(json.dumps({"repository": REPO, "id": "5f3a9c21"}))
+    gone = bp.probe(params, fake.cfg, fake.now, False, "web1")
+    assert gone["repository"]["state"] == "missing" and "deleted or moved" in gone["error"]
+
+
 def test_a_lock_is_a_notice_not_a_problem(fake) -> None:
     lock = _lock(2, host="web1", pid=os.getpid())
     fake.save(locks={"c0ffee" + "0" * 58: lock})
@@ -443,7 +456,7 @@ def test_the_drill_check_plans_the_restore_and_its_room(fake) -> None:
     plan = result["drill"]
     assert plan["run"] == "R1" and plan["check_subset"] == "3/7"
     assert plan["files"] == {"snapshot": "a1a1a1a1", "paths": ["/etc"], "into": str(scratch),
-                             "bytes": 12345, "files": 4}  # fmt: skip
+                             "bytes": 12345, "entries": 4}  # fmt: skip
     assert plan["database"] == {"name": "wordpress", "snapshot": "a2a2a2a2", "dump_bytes": 4096,
                                 "into": "omctl_restore_drill"}  # fmt: skip
     assert plan["scratch"]["dir_exists"] is True and plan["scratch"]["database_exists"] is True

@@ -55,6 +55,12 @@ options:
     type: list
     elements: str
     default: []
+  absent:
+    description:
+      - The real run would first create the folder the repository lives in (check mode): there
+        is no repository yet, whatever restic could say.
+    type: bool
+    default: false
   drill:
     description: The restore drill's settings (O(purpose=restore_drill)).
     type: dict
@@ -363,9 +369,11 @@ def without_restic(cfg: dict, marker: dict) -> dict:
 
 
 def probe_repository(
-    restic: Restic, cfg: dict, marker: dict, pending: list, have_restic: bool
+    restic: Restic, cfg: dict, marker: dict, pending: list, have_restic: bool, absent: bool
 ) -> dict:
     repo = cfg["repository"]
+    if absent:
+        return {"url": repo, **open_failure(cfg, CAUSES[1][1][0], marker, [], False)}
     if not have_restic:
         return {"url": repo, **without_restic(cfg, marker)}
     done = restic.run("cat", "config")
@@ -531,7 +539,7 @@ def restore_size(restic: Restic, snapshot_id: str) -> dict:
     stats = json.loads(done.stdout)
     return {
         "bytes": int(stats.get("total_size") or 0),
-        "files": int(stats.get("total_file_count") or 0),
+        "entries": int(stats.get("total_file_count") or 0),  # files and folders
     }
 
 
@@ -947,7 +955,9 @@ def probe(params: dict, cfg: dict, now: datetime, have_restic: bool, hostname: s
         }
     else:
         marker = read_marker(cfg)
-        repository = probe_repository(restic, cfg, marker, params["pending"], have_restic)
+        repository = probe_repository(
+            restic, cfg, marker, params["pending"], have_restic, params["absent"]
+        )
     if "problem" in repository:
         problems.append(repository.pop("problem"))
     result["repository"] = repository
@@ -1030,6 +1040,7 @@ def main() -> None:
             "config_file": {"type": "path"},
             "password": {"type": "str", "default": "", "no_log": True},
             "pending": {"type": "list", "elements": "str", "default": []},
+            "absent": {"type": "bool", "default": False},
             "drill": {"type": "dict", "default": {}, "options": DRILL_OPTIONS},
             "restic": {"type": "str", "default": "restic"},
             "timeout": {"type": "int", "default": 600},
