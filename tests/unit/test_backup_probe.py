@@ -250,6 +250,9 @@ def test_missing_and_empty_sources_are_problems(tmp_path: Path) -> None:
         f"the backup source {tmp_path / 'empty'} is empty (no file in it)",
     ]
     assert would["databases"] is None
+    # A source whose files are all excluded is not empty: the backup runs (and stores nothing).
+    cfg["files"] = {"paths": [str(tmp_path / "site")], "exclude": ["/"]}
+    assert bp.estimate_backup(cfg, None, 10)[1] == []
 
 
 def test_databases_are_chosen_as_the_backup_chooses_them() -> None:

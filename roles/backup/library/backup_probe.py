@@ -598,6 +598,10 @@ def is_cache_dir(path: str) -> bool:
         return False
 
 
+def has_file(path: str) -> bool:
+    return os.path.isfile(path) or any(files for _root, _dirs, files in os.walk(path))
+
+
 class FileEstimate:
     """What `restic backup` would read under the paths, from lstat alone (no file is opened)."""
 
@@ -657,8 +661,8 @@ class FileEstimate:
         for path in self.files.get("paths") or []:
             if not os.path.lexists(path):
                 missing.append(path)
-            elif not self.visit(path, None):
-                empty.append(path)
+            elif not self.visit(path, None) and not has_file(path):
+                empty.append(path)  # as the backup judges it: excludes aside
         return {
             "paths": list(self.files.get("paths") or []),
             **self.counts,
