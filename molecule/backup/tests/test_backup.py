@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import testinfra.utils.ansible_runner
 
 testinfra_hosts = [
@@ -21,6 +22,12 @@ testinfra_hosts = [
 
 PASSWORD = "molecule-backup-Pa55-4c1d"
 SITE_CONFIG = "/etc/wordpress/config-default.php"
+
+
+@pytest.fixture(scope="module")
+def hostname(host) -> str:
+    """The inventory name of the instance: the podman backend's container name."""
+    return host.backend.name
 
 
 def snapshots(host) -> list[dict]:
