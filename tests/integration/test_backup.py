@@ -4,6 +4,8 @@ Client ``backedup``: web1 is backed up, web2 stores the repository (SFTP, key au
 only). The repository password is a canary from Ansible Vault that must never leave the vault:
 not in any omctl output, run artifact or the ledger. Each failure case breaks one thing, runs the
 backup through omctl, and undoes it; the last test proves the host backs up cleanly again.
+``--check`` runs probe read-only: before any backup, after one, with a wrong password and with
+the repository locked.
 """
 
 from __future__ import annotations
@@ -31,15 +33,19 @@ class Backedup:
         self.env = {"OMCTL_VAULT_PASSWORD_FILE": str(vault_pass)}
         self.outputs: list[str] = []
         self.host_vars = lab.ws / "inventories" / CLIENT / "host_vars" / "web1" / "test.yml"
+        self.last_run = ""  # the backup run id of the latest backup
+        self.shown_text = ""  # `omctl show` of the latest run
 
-    def run(self, task: str) -> tuple[Result, dict]:
+    def run(self, task: str, *options: str) -> tuple[Result, dict]:
         """omctl run TASK; returns the result and the recorded run (omctl show --json)."""
-        result = self.lab.omctl("run", CLIENT, task, "--json", env=self.env, timeout=900)
+        result = self.lab.omctl("run", CLIENT, task, *options, "--json", env=self.env,
+                                timeout=900)  # fmt: skip
         self.outputs += [result.stdout, result.stderr]
         assert result.stdout, result.stderr
         shown = self.lab.omctl("show", result.json()["id"], "--json")
         text = self.lab.omctl("show", result.json()["id"])
         self.outputs += [shown.stdout, text.stdout, text.stderr]
+        self.shown_text = text.stdout
         return result, shown.json()
 
     def ssh(self, host: str, command: str) -> str:
@@ -79,6 +85,33 @@ def evidence(shown: dict, kind: str, host: str = "web1") -> dict:
     return shown["hosts"][host]["evidence"][kind]
 
 
+def test_check_before_any_backup_would_initialise_and_changes_nothing(backedup: Backedup) -> None:
+    result, shown = backedup.run("backup", "--check")
+    assert result.code == 0, result.stderr
+    probe = evidence(shown, "backup_check")
+    assert probe["ok"] is True and probe["check"] is True and probe["problems"] == []
+    # The SFTP parent folder does not exist yet: no repository, the real run initialises one.
+    assert probe["repository"]["state"] == "would_initialise"
+    assert probe["latest"] is None and probe["snapshots"] == {"count": 0, "runs": 0}
+    assert "create the SFTP key /etc/omctl-backup/id_ed25519" in probe["setup_pending"]
+    files = probe["would_back_up"]["files"]
+    assert files["paths"] == ["/var/lib/wordpress/wp-content", "/etc"] and files["files"] > 100
+    assert files["bytes"] > 0 and files["missing"] == files["empty"] == []
+    databases = probe["would_back_up"]["databases"]
+    assert {"wordpress", "mysql"} <= set(databases) and databases["wordpress"]["tables"] >= 10
+    assert "backup check of web1: ok (check mode: nothing backed up)" in backedup.shown_text
+    assert "no snapshot yet" in backedup.shown_text
+    # Honest --check: nothing was installed, configured or created on either host.
+    assert backedup.ssh("web1", "ls -d /etc/omctl-backup /usr/local/sbin/omctl-backup "
+                                "/etc/systemd/system/omctl-backup.timer 2>/dev/null; "
+                                "command -v restic; true").strip() == ""  # fmt: skip
+    assert backedup.ssh("web2", "ls -d /srv/omctl-backup 2>/dev/null; true").strip() == ""
+    drill, shown = backedup.run("restore_drill", "--check")
+    assert drill.code == 1
+    assert "restore drill: /etc/omctl-backup/backup.json is missing on web1: run the backup task " \
+           "first" in drill.json()["message"]  # fmt: skip
+
+
 def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) -> None:
     first, shown = backedup.run("backup")
     assert first.code == 0, first.stderr
@@ -111,6 +144,7 @@ def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) ->
     assert CHANGE in backedup.ssh("web1", "curl -s -H 'Host: localhost' http://127.0.0.1/")
     second, shown = backedup.run("backup")
     assert second.code == 0, second.stderr
+    backedup.last_run = evidence(shown, "backup")["run"]
     # The configuration (SFTP key, pinned host key, units) is idempotent: only the backup changed.
     assert shown["hosts"]["web1"]["changed_tasks"] == ["backup : Back up files and databases now"]
     two = evidence(shown, "backup")
@@ -152,6 +186,53 @@ def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) ->
     text = backedup.lab.omctl("show", drill.json()["id"])
     assert "restore drill of web1: passed" in text.stdout
     assert "snapshot age (RPO)" in text.stdout
+
+
+def test_check_after_a_backup_reports_the_latest_snapshot_and_its_age(backedup: Backedup) -> None:
+    new = "/var/lib/wordpress/wp-content/uploads/after-the-backup.txt"
+    backedup.ssh("web1", f"head -c 3000 /dev/zero > {new}")
+    try:
+        result, shown = backedup.run("backup", "--check")
+    finally:
+        backedup.ssh("web1", f"rm -f {new}")
+    assert result.code == 0, result.stderr
+    probe = evidence(shown, "backup_check")
+    assert probe["ok"] is True and probe["setup_pending"] == []
+    assert probe["repository"]["state"] == "ok"
+    assert re.fullmatch(r"[0-9a-f]{8}", probe["repository"]["id"])
+    latest = probe["latest"]
+    assert latest["run"] == backedup.last_run
+    assert latest["files"] and {"wordpress", "mysql"} <= set(latest["databases"])
+    assert 0 <= latest["age_seconds"] < 3600
+    assert probe["snapshots"]["runs"] == 1 and probe["locks"] == [] and probe["notices"] == []
+    changed = probe["would_back_up"]["files"]["changed_since_latest"]
+    assert changed["files"] >= 1 and changed["bytes"] >= 3000
+    assert f"latest backup  run {backedup.last_run} at " in backedup.shown_text
+    # Only the check ran: no new snapshot, no lock left behind.
+    snapshots = json.loads(backedup.ssh("web1", "omctl-backup restic snapshots --json"))
+    assert len({t for s in snapshots for t in s["tags"] if t.startswith("run:")}) == 1
+    assert backedup.ssh("web1", "omctl-backup restic list locks --no-lock").strip() == ""
+
+    drill, shown = backedup.run("restore_drill", "--check")
+    assert drill.code == 0, drill.stderr
+    plan = evidence(shown, "restore_drill_check")
+    assert plan["ok"] is True, plan["error"]
+    assert plan["drill"]["run"] == backedup.last_run
+    assert plan["drill"]["files"]["into"] == "/var/tmp/omctl-restore-drill"
+    assert plan["drill"]["files"]["bytes"] > 2 * 2**20  # the 2 MiB upload is in it
+    assert plan["drill"]["database"]["name"] == "wordpress"
+    assert plan["drill"]["database"]["into"] == "omctl_restore_drill"
+    assert plan["drill"]["other_dumps"] == ["mysql"]
+    assert plan["drill"]["scratch"]["dir_exists"] is False
+    assert plan["drill"]["scratch"]["database_exists"] is False
+    assert all(disk["ok"] for disk in plan["drill"]["disk"])
+    assert "restore_drill" not in shown["hosts"]["web1"]["evidence"]
+    assert "restore drill check of web1: ok (check mode: nothing restored)" in backedup.shown_text
+    leftovers = backedup.ssh(
+        "web1", "ls -d /var/tmp/omctl-restore-drill 2>/dev/null; "
+        "mariadb -N -e \"SHOW DATABASES LIKE 'omctl_restore_drill'\"",
+    )  # fmt: skip
+    assert leftovers.strip() == ""
 
 
 def test_a_corrupt_pack_fails_the_drill_naming_it(backedup: Backedup) -> None:
@@ -202,10 +283,19 @@ def _failed_backup(backedup: Backedup) -> tuple[dict, str]:
 
 def test_a_wrong_password_fails_clearly(backedup: Backedup) -> None:
     with backedup.overrides("backup_password: not-the-repository-password\n"):
+        check, shown = backedup.run("backup", "--check")
         record, message = _failed_backup(backedup)
     assert record["error"]["code"] == "wrong_password"
     assert "backup failed: the repository password does not open sftp:root@" in message
     assert record["snapshots"]["files"] is None
+    # --check fails the same way, naming the password, before anything is stored.
+    assert check.code == 1
+    probe = evidence(shown, "backup_check")
+    assert probe["ok"] is False and probe["repository"]["state"] == "wrong_password"
+    assert [p["code"] for p in probe["problems"]] == ["wrong_password"]
+    assert re.search(r"backup check failed: the repository password does not open sftp:root@"
+                     r"\S+: check backup_password \(Ansible Vault\)",
+                     check.json()["message"])  # fmt: skip
 
 
 def test_a_missing_repository_fails_clearly(backedup: Backedup) -> None:
@@ -256,6 +346,7 @@ def test_a_locked_repository_fails_clearly(backedup: Backedup) -> None:
             "timeout 60 sh -c 'until omctl-backup restic list locks --no-lock | grep -q .;"
             " do sleep 0.5; done'",
         )
+        check, shown = backedup.run("backup", "--check")
         record, message = _failed_backup(backedup)
     finally:
         # SIGINT to restic first: it then removes its lock (not so on SIGTERM); then the rest.
@@ -269,6 +360,14 @@ def test_a_locked_repository_fails_clearly(backedup: Backedup) -> None:
     assert record["error"]["code"] == "repository_locked"
     assert re.search(r"the repository sftp:\S+ is locked by another restic process .*"
                      r"locked by PID \d+", message), message  # fmt: skip
+    # --check names the live lock and what it would block, and does not fail on it.
+    assert check.code == 0, check.stderr
+    probe = evidence(shown, "backup_check")
+    assert probe["ok"] is True
+    (lock,) = probe["locks"]
+    assert lock["stale"] is False and lock["exclusive"] is False and lock["hostname"] == "web1"
+    assert re.match(rf"shared lock [0-9a-f]{{8}} of PID {lock['pid']} on web1 since .*: a backup "
+                    "now would fail at its retention step", probe["notices"][0])  # fmt: skip
 
 
 def test_healthy_again_and_the_canary_never_appears(backedup: Backedup) -> None:
@@ -294,8 +393,15 @@ def test_healthy_again_and_the_canary_never_appears(backedup: Backedup) -> None:
     assert on_host.split() == ["/etc/omctl-backup/password"]
     assert backedup.lab.omctl("ledger", "verify").code == 0
     runs = json.loads(backedup.lab.omctl("history", CLIENT, "--json").stdout)
-    assert [r["status"] for r in runs if r["task"] in ("backup", "restore_drill")] == [
+    assert [r["status"] for r in runs if r["task"] in ("backup", "restore_drill")
+            and not r["check"]] == [
         "successful", "successful", "successful",
         "failed", "failed", "failed", "failed", "failed", "failed",
         "successful",
+    ]  # fmt: skip
+    assert [(r["task"], r["status"]) for r in runs if r["check"]] == [
+        ("backup", "successful"), ("restore_drill", "failed"),  # before any backup
+        ("backup", "successful"), ("restore_drill", "successful"),  # after one
+        ("backup", "failed"),  # wrong password
+        ("backup", "successful"),  # locked: a notice
     ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The backup role: the timer is scheduled, its backup makes snapshots, a restored file matches.
+"""The backup role: --check probes read-only, the timer is scheduled, its backup makes snapshots,
+a restored file matches.
 
 Commands go straight to the instance with podman exec (testinfra's podman backend): the ansible
 backend costs seconds per command and this suite needs many.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import testinfra.utils.ansible_runner
 
 testinfra_hosts = [
@@ -22,8 +24,54 @@ PASSWORD = "molecule-backup-Pa55-4c1d"
 SITE_CONFIG = "/etc/wordpress/config-default.php"
 
 
+@pytest.fixture(scope="module")
+def hostname(host) -> str:
+    """The inventory name of the instance: the podman backend's container name."""
+    return host.backend.name
+
+
 def snapshots(host) -> list[dict]:
     return json.loads(host.check_output("omctl-backup restic snapshots --json"))
+
+
+def repository_files(host) -> str:
+    """Every file of the repository and of restic's cache, with its size: a lock, a snapshot or
+    a cache entry would show."""
+    return host.check_output(
+        "find /var/backups/omctl-restic /var/cache/omctl-backup -printf '%p %s\\n' | sort"
+    )
+
+
+def test_check_mode_opens_the_new_repository_and_changes_nothing(host, run_playbook, hostname):
+    """Converge initialised the repository and made no backup: --check opens it, finds no
+    snapshot yet, estimates the backup, and writes nothing (not even a lock)."""
+    before = repository_files(host)
+    run = run_playbook("maintenance/backup.yml", cmdline="--check")
+    assert run.rc == 0, run.stdout
+    probe = run.evidence["backup_check"][hostname]
+    assert probe["ok"] is True and probe["problems"] == [] and probe["check"] is True
+    assert probe["repository"]["state"] == "ok"
+    assert probe["repository"]["url"] == "/var/backups/omctl-restic"
+    assert probe["latest"] is None and probe["snapshots"] == {"count": 0, "runs": 0}
+    files = probe["would_back_up"]["files"]
+    assert files["files"] > 100 and files["bytes"] > 0 and files["changed_since_latest"] is None
+    assert {"wordpress", "mysql"} <= set(probe["would_back_up"]["databases"])
+    assert "backup" not in run.evidence
+    assert run.changed.get(hostname, 0) == 0
+    assert repository_files(host) == before
+
+
+def test_check_mode_fails_on_a_wrong_password_naming_it(run_playbook, hostname):
+    run = run_playbook(
+        "maintenance/backup.yml", extravars={"backup_password": "not-it"}, cmdline="--check"
+    )
+    assert run.rc != 0
+    probe = run.evidence["backup_check"][hostname]
+    assert probe["ok"] is False and probe["repository"]["state"] == "wrong_password"
+    assert run.failure_messages(hostname) == [
+        "backup check failed: the repository password does not open /var/backups/omctl-restic: "
+        "check backup_password (Ansible Vault)"
+    ]
 
 
 def test_timer_is_enabled_and_scheduled(host):
