@@ -27,6 +27,8 @@ BASELINE_TASK = "baseline"
 PROBE_TIMEOUT = 20
 HOST_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 BECOME_VARS_FILE = "become.yml"  # under host_vars/<host>/: the vaulted sudo password
+# The groups Debian, Ubuntu and RHEL-like systems give sudo rights to.
+SUDO_GROUPS = ("sudo", "admin", "wheel")
 
 # Run by /bin/sh on the host, read from stdin (so the login shell's syntax does not matter).
 # Prints key=value lines; sudo is tried exactly as Ansible's become will use it.
@@ -37,6 +39,7 @@ echo "python=$python"
 uid=$(id -u)
 echo "uid=$uid"
 [ "$uid" = 0 ] && exit 0
+echo "groups=$(id -Gn)"
 command -v sudo >/dev/null 2>&1 || { echo sudo=missing; exit 0; }
 out=$(LC_ALL=C sudo -n -u root /bin/sh -c 'id -u' 2>&1 </dev/null)
 echo "sudo_rc=$?"
@@ -134,11 +137,15 @@ def parse_probe(output: str) -> dict[str, list[str]]:
     return fields
 
 
-def classify_sudo(rc: int | None, output: str, with_password: bool = False) -> str:
+def classify_sudo(
+    rc: int | None, output: str, with_password: bool = False, groups: list[str] | None = None
+) -> str:
     """What ``sudo -u root /bin/sh -c 'id -u'`` answered: ``ok`` or the reason it failed.
 
     ``rc`` and ``output`` are its exit code and output (stdout and stderr), ``rc`` None when
     sudo is not installed; ``with_password``: a password was given on stdin (else ``sudo -n``).
+    ``sudo -n`` says "a password is required" to a user sudoers does not name as well (it
+    authenticates before it looks): ``groups``, the user's groups, tell the likely case apart.
     """
     if rc is None:
         return "missing"
@@ -155,7 +162,8 @@ def classify_sudo(rc: int | None, output: str, with_password: bool = False) -> s
     if "tty" in text:
         return "needs_tty"
     if not with_password and "password is required" in text:
-        return "password_required"
+        in_group = groups is None or bool(set(groups) & set(SUDO_GROUPS))
+        return "password_required" if in_group else "password_required_no_group"
     if with_password and any(
         words in text for words in ("incorrect password", "try again", "no password was provided")
     ):
@@ -174,6 +182,9 @@ def sudo_refusal(target: Target, verdict: str, output: str = "") -> str:
         "needs_tty": f"sudo wants a terminal (requiretty) for {user}; Ansible has none",
         "password_required": "sudo asks for a password; pass --become-password-file or "
         "configure NOPASSWD",
+        "password_required_no_group": f"{user} is in no sudo group ({', '.join(SUDO_GROUPS)}) and "
+        "sudo asks for a password: not in sudoers? add it with NOPASSWD, or pass "
+        "--become-password-file",
         "password_rejected": "sudo rejects the password in --become-password-file "
         f"{target.become_password_file}",
     }
@@ -225,10 +236,14 @@ def probe(target: Target, known_hosts: Path, become_password: str | None = None)
         return Login(python, 0)
     output = "\n".join(fields.get("sudo_out", []))
     missing = "sudo" in fields  # sudo=missing
-    verdict = classify_sudo(None if missing else int(fields.get("sudo_rc", ["1"])[0]), output)
+    rc = fields.get("sudo_rc", ["1"])[0]
+    groups = fields.get("groups", [""])[0].split()
+    verdict = classify_sudo(
+        None if missing else int(rc) if rc.isdigit() else 1, output, False, groups
+    )
     if verdict == "ok":
         return Login(python, int(uid), "nopasswd")
-    if verdict != "password_required" or become_password is None:
+    if not verdict.startswith("password_required") or become_password is None:
         raise BadInput(sudo_refusal(target, verdict, output))
     # The password on stdin, never on a command line; sudo's output never echoes it.
     checked = _ssh(target, known_hosts, "yes", SUDO_PASSWORD_COMMAND, become_password + "\n")

@@ -167,10 +167,31 @@ def test_sudo_answers_are_classified(
 
 
 @pytest.mark.parametrize(
+    ("groups", "verdict"),
+    [
+        (["deploy", "sudo"], "password_required"),
+        (["deploy", "wheel"], "password_required"),
+        (["deploy", "www-data"], "password_required_no_group"),
+        ([], "password_required_no_group"),
+    ],
+)
+def test_a_password_prompt_is_told_apart_by_the_users_groups(groups: list, verdict: str) -> None:
+    """sudo -n asks a user sudoers does not name for a password too (sudo 1.9.13)."""
+    answer = "sudo: a password is required"
+    assert onboard.classify_sudo(1, answer, False, groups) == verdict
+    assert onboard.classify_sudo(0, "0", False, groups) == "ok"
+
+
+@pytest.mark.parametrize(
     ("verdict", "message"),
     [
         ("missing", "deploy@127.0.0.1: sudo is not installed"),
         ("not_in_sudoers", "deploy@127.0.0.1: deploy is not in sudoers"),
+        (
+            "password_required_no_group",
+            "deploy@127.0.0.1: deploy is in no sudo group (sudo, admin, wheel) and sudo asks "
+            "for a password",
+        ),
         (
             "password_required",
             "deploy@127.0.0.1: sudo asks for a password; pass --become-password-file or "
