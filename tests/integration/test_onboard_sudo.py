@@ -25,6 +25,7 @@ HOST = "websudo"
 
 USERS_SCRIPT = """\
 set -eu
+(umask 077; mkdir -p /root/.ssh; printf '%s\\n' "$1" >> /root/.ssh/authorized_keys)
 for user in deploy pwsudo nosudo; do
   useradd --create-home --shell /bin/bash "$user"
   usermod --password '*' "$user"  # no password login, but not a locked account
@@ -36,13 +37,14 @@ done
 printf 'deploy ALL=(ALL:ALL) NOPASSWD: ALL\\n' > /etc/sudoers.d/90-deploy
 chmod 0440 /etc/sudoers.d/90-deploy
 usermod --append --groups sudo pwsudo
-printf 'pwsudo:%s\\n' "$2" | chpasswd
+printf 'pwsudo:%s\\nnosudo:%s\\n' "$2" "$2" | chpasswd
 """
 
 
 @pytest.fixture(scope="module")
 def sudo_host(lab: Lab) -> Iterator[dict]:
-    """A lab container of its own with the three users; removed at the end."""
+    """A lab container of its own with the three users (pwsudo and nosudo with one password,
+    which only pwsudo may use for sudo); removed at the end."""
     ident = Workspace(lab.ws).ident
     # The workspace label: `omctl lab down` removes it too should this test be killed.
     name = f"omctl-{ident}-{HOST}"
@@ -145,12 +147,9 @@ def test_a_user_without_working_sudo_is_refused_and_nothing_is_written(
 def test_a_user_not_in_sudoers_is_named_once_a_password_is_given(
     lab: Lab, sudo_host: dict, onboarded: dict, tmp_path: Path
 ) -> None:
-    """sudo -n cannot tell a non-sudoer from a password prompt; the password attempt can."""
-    vault_pass = tmp_path / "vault-pass"
-    vault_pass.write_text("vault-" + secrets.token_hex(8) + "\n")
-    password_file = tmp_path / "pw"
-    password_file.write_text("whatever\n")
-    password_file.chmod(0o600)
+    """sudo -n cannot tell a non-sudoer from a password prompt; sudo says it once the user's
+    own password is right."""
+    vault_pass, password_file = secret_files(tmp_path, sudo_host["password"])
     client = lab.ws / "inventories" / CLIENT
     before = digest(client)
     result = onboard(

@@ -273,3 +273,13 @@ def test_a_missing_become_password_file_is_refused(ws: Workspace, tmp_path: Path
     target = _deploy(become_password_file=tmp_path / "nothing")
     with pytest.raises(BadInput, match="does not exist"):
         onboard.prepare_host(ws, target, date.today(), tmp_path / "vault-pass")
+
+
+def test_an_unreadable_vault_password_file_is_refused_before_any_probe(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    password = _secret_file(tmp_path / "pw", "pw\n")
+    target = _deploy(become_password_file=password)
+    with pytest.raises(BadInput, match=r"vault password file .*not found"):
+        onboard.prepare_host(ws, target, date.today(), tmp_path / "no-vault-pass")
+    assert not ws.inventories.joinpath("newco").exists()
