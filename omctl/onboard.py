@@ -66,11 +66,9 @@ class Target:
 
 @dataclass(frozen=True)
 class Login:
-    """What the probe proved about the login."""
+    """How the login is root: None as root already; "nopasswd" through sudo without a
+    password; "password" through sudo with the one of --become-password-file."""
 
-    python: str
-    uid: int
-    # None: root already; "nopasswd": sudo without a password; "password": with the file's one.
     sudo: str | None = None
 
     @property
@@ -233,7 +231,7 @@ def probe(target: Target, known_hosts: Path, become_password: str | None = None)
             f"install python3 on the host first"
         )
     if int(uid) == 0:
-        return Login(python, 0)
+        return Login()
     output = "\n".join(fields.get("sudo_out", []))
     missing = "sudo" in fields  # sudo=missing
     rc = fields.get("sudo_rc", ["1"])[0]
@@ -242,7 +240,7 @@ def probe(target: Target, known_hosts: Path, become_password: str | None = None)
         None if missing else int(rc) if rc.isdigit() else 1, output, False, groups
     )
     if verdict == "ok":
-        return Login(python, int(uid), "nopasswd")
+        return Login("nopasswd")
     if not verdict.startswith("password_required") or become_password is None:
         raise BadInput(sudo_refusal(target, verdict, output))
     # The password on stdin, never on a command line; sudo's output never echoes it.
@@ -251,7 +249,7 @@ def probe(target: Target, known_hosts: Path, become_password: str | None = None)
     verdict = classify_sudo(checked.returncode, output, with_password=True)
     if verdict != "ok":
         raise BadInput(sudo_refusal(target, verdict, output))
-    return Login(python, int(uid), "password")
+    return Login("password")
 
 
 def vault_encrypt(vault_password_file: Path, name: str, secret: str) -> str:
@@ -341,7 +339,7 @@ def write_inventory(
 
     ``become_vars`` (the vaulted sudo password) goes to host_vars/<host>/become.yml.
     """
-    login = login or Login(python="", uid=0)
+    login = login or Login()
     client_dir = ws.client_dir(target.client)
     hosts_file = client_dir / inventory.HOSTS_FILE
     is_new = not hosts_file.exists()

@@ -208,7 +208,7 @@ def test_sudo_refusals_name_what_is_missing_in_one_line(verdict: str, message: s
 
 
 def test_a_sudo_login_writes_ansible_become_and_no_password(ws: Workspace) -> None:
-    login = onboard.Login(python="3.11", uid=1001, sudo="nopasswd")
+    login = onboard.Login("nopasswd")
     onboard.write_inventory(ws, _deploy(), "", date.today(), login)
     client = ws.client_dir("newco")
     entry = yaml.safe_load((client / "hosts.yml").read_text())["all"]["hosts"]["web1"]
@@ -217,7 +217,7 @@ def test_a_sudo_login_writes_ansible_become_and_no_password(ws: Workspace) -> No
 
 
 def test_a_root_login_writes_no_become(ws: Workspace) -> None:
-    onboard.write_inventory(ws, _target(), "", date.today(), onboard.Login("3.11", 0))
+    onboard.write_inventory(ws, _target(), "", date.today(), onboard.Login())
     entry = yaml.safe_load((ws.client_dir("newco") / "hosts.yml").read_text())["all"]["hosts"]
     assert "ansible_become" not in entry["web1"]
 
@@ -233,7 +233,7 @@ def test_the_sudo_password_is_stored_only_vault_encrypted(ws: Workspace, tmp_pat
 
     vault_pass = _secret_file(tmp_path / "vault-pass", "vault-secret\n")
     encrypted = onboard.vault_encrypt(vault_pass, "ansible_become_password", "s3cret pw")
-    login = onboard.Login(python="3.11", uid=1001, sudo="password")
+    login = onboard.Login("password")
     onboard.write_inventory(ws, _deploy(), "", date.today(), login, encrypted)
     become = ws.client_dir("newco") / "host_vars" / "web1" / "become.yml"
     assert become.stat().st_mode & 0o777 == 0o600
