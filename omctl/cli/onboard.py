@@ -15,6 +15,13 @@ from omctl.cli.run import exit_code_of, print_progress, print_start, print_summa
 from omctl.cli.tasks import JsonOption
 from omctl.runs import Request, execute
 
+# How the login becomes root, as the confirmation line says it.
+SUDO_NOTES = {
+    None: "",
+    "nopasswd": ", root through sudo without a password: ansible_become",
+    "password": ", root through sudo with a password: ansible_become",
+}
+
 
 def onboard(
     ctx: typer.Context,
@@ -24,9 +31,18 @@ def onboard(
     port: Annotated[int, typer.Option("--port", help="SSH port.")] = 22,
     user: Annotated[str, typer.Option("--user", help="SSH user.")] = "root",
     key: Annotated[Path | None, typer.Option("--key", help="SSH private key.")] = None,
+    become_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--become-password-file",
+            help="File (mode 0600) whose first line is the sudo password of --user; stored "
+            "encrypted with the vault password.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check SSH and Python, add the host to the client's inventory, record its baseline."""
+    """Check SSH, Python and root (as root, or through sudo for another --user), add the host to
+    the client's inventory, record its baseline."""
     current = common.settings(ctx)
     target = onboarding.Target(
         client=client,
@@ -35,19 +51,27 @@ def onboard(
         port=port,
         user=user,
         key=key.expanduser().resolve() if key else None,
+        become_password_file=become_password_file.expanduser() if become_password_file else None,
     )
-    is_new = onboarding.prepare_host(current.workspace, target, date.today())
+    is_new, login = onboarding.prepare_host(
+        current.workspace, target, date.today(), current.vault_password_file
+    )
     client_dir = current.workspace.client_dir(client)
     console.err.print(
         f"{'created client ' + client if is_new else 'added to ' + client}: {host} "
-        f"({user}@{address}:{port}) in {client_dir / 'hosts.yml'}"
+        f"({user}@{address}:{port}{SUDO_NOTES[login.sudo]}) in {client_dir / 'hosts.yml'}"
     )
+    if login.sudo == "password":
+        stored = onboarding.become_vars_file(current.workspace, target)
+        console.err.print(f"sudo password stored vault-encrypted in {stored}")
+    elif become_password_file is not None:
+        console.err.print(f"{become_password_file} not used: {user} needs no sudo password")
     request = Request(client=client, task=onboarding.BASELINE_TASK, limit=host)
     with common.open_ledger(ctx) as book:
         result = execute(current, book, request, on_progress=print_progress, on_start=print_start)
     code = exit_code_of(result)
     if as_json:
-        console.emit_json({**result.as_dict(), "exit_code": int(code)})
+        console.emit_json({**result.as_dict(), "sudo": login.sudo, "exit_code": int(code)})
     else:
         print_summary(result)
         console.err.print(f"baseline recorded as run {result.id}: omctl show {result.id}")

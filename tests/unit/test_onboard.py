@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from pathlib import Path
 
@@ -118,3 +119,167 @@ def test_shipped_example_client_validates_against_the_catalog() -> None:
     scope.check_against(
         loaded, client="example", catalog=catalog.by_name(ws), inventory_names=hosts.names
     )
+
+
+# --- root through sudo ------------------------------------------------------------------------
+
+
+def _deploy(**overrides) -> onboard.Target:
+    return _target(user="deploy", address="127.0.0.1", **overrides)
+
+
+def test_probe_output_is_read_as_key_value_lines() -> None:
+    fields = onboard.parse_probe(
+        "python=3.11\nuid=1001\nsudo_rc=1\nsudo_out=sudo: a password is required\n"
+        "sudo_out=second line\nnot a field\n"
+    )
+    assert fields["python"] == ["3.11"] and fields["uid"] == ["1001"]
+    assert fields["sudo_out"] == ["sudo: a password is required", "second line"]
+    assert "not a field" not in " ".join(fields)
+
+
+@pytest.mark.parametrize(
+    ("rc", "output", "with_password", "verdict"),
+    [
+        (0, "0", False, "ok"),
+        # The sudo lecture before the answer does not hide it.
+        (0, "We trust you have received the usual lecture...\n0", True, "ok"),
+        (0, "1001", False, "failed"),  # sudo ran, but not as root
+        (None, "", False, "missing"),
+        (1, "sudo: a password is required", False, "password_required"),
+        (1, "deploy is not in the sudoers file.", True, "not_in_sudoers"),
+        (1, "deploy is not in the sudoers file.  This incident will be reported.", True,
+         "not_in_sudoers"),
+        (1, "Sorry, user deploy may not run sudo on web1.", False, "no_rule_here"),
+        (1, "Sorry, user deploy is not allowed to execute '/bin/sh -c id -u' as root on web1.",
+         False, "command_denied"),
+        (1, "sudo: sorry, you must have a tty to run sudo", False, "needs_tty"),
+        (1, "Sorry, try again.\nsudo: no password was provided\nsudo: 1 incorrect password attempt",
+         True, "password_rejected"),
+        (1, "sudo: unable to resolve host web1\nsudo: PAM account management error", False,
+         "failed"),
+    ],
+)  # fmt: skip
+def test_sudo_answers_are_classified(
+    rc: int | None, output: str, with_password: bool, verdict: str
+) -> None:
+    assert onboard.classify_sudo(rc, output, with_password) == verdict
+
+
+@pytest.mark.parametrize(
+    ("groups", "verdict"),
+    [
+        (["deploy", "sudo"], "password_required"),
+        (["deploy", "wheel"], "password_required"),
+        (["deploy", "www-data"], "password_required_no_group"),
+        ([], "password_required_no_group"),
+    ],
+)
+def test_a_password_prompt_is_told_apart_by_the_users_groups(groups: list, verdict: str) -> None:
+    """sudo -n asks a user sudoers does not name for a password too (sudo 1.9.13)."""
+    answer = "sudo: a password is required"
+    assert onboard.classify_sudo(1, answer, False, groups) == verdict
+    assert onboard.classify_sudo(0, "0", False, groups) == "ok"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "message"),
+    [
+        ("missing", "deploy@127.0.0.1: sudo is not installed"),
+        ("not_in_sudoers", "deploy@127.0.0.1: deploy is not in sudoers"),
+        (
+            "password_required_no_group",
+            "deploy@127.0.0.1: deploy is in no sudo group (sudo, admin, wheel) and sudo asks "
+            "for a password",
+        ),
+        (
+            "password_required",
+            "deploy@127.0.0.1: sudo asks for a password; pass --become-password-file or "
+            "configure NOPASSWD",
+        ),
+        ("password_rejected", "rejects the password in --become-password-file /run/pw"),
+        ("failed", "does not make deploy root (sudo: PAM account management error)"),
+    ],
+)
+def test_sudo_refusals_name_what_is_missing_in_one_line(verdict: str, message: str) -> None:
+    target = _deploy(become_password_file=Path("/run/pw"))
+    text = onboard.sudo_refusal(target, verdict, "sudo: x\nsudo: PAM account management error")
+    assert message in text and "\n" not in text
+
+
+def test_a_sudo_login_writes_ansible_become_and_no_password(ws: Workspace) -> None:
+    login = onboard.Login("nopasswd")
+    onboard.write_inventory(ws, _deploy(), "", date.today(), login)
+    client = ws.client_dir("newco")
+    entry = yaml.safe_load((client / "hosts.yml").read_text())["all"]["hosts"]["web1"]
+    assert entry["ansible_user"] == "deploy" and entry["ansible_become"] is True
+    assert not (client / "host_vars").exists()
+
+
+def test_a_root_login_writes_no_become(ws: Workspace) -> None:
+    onboard.write_inventory(ws, _target(), "", date.today(), onboard.Login())
+    entry = yaml.safe_load((ws.client_dir("newco") / "hosts.yml").read_text())["all"]["hosts"]
+    assert "ansible_become" not in entry["web1"]
+
+
+def _secret_file(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_the_sudo_password_is_stored_only_vault_encrypted(ws: Workspace, tmp_path: Path) -> None:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault_pass = _secret_file(tmp_path / "vault-pass", "vault-secret\n")
+    encrypted = onboard.vault_encrypt(vault_pass, "ansible_become_password", "s3cret pw")
+    login = onboard.Login("password")
+    onboard.write_inventory(ws, _deploy(), "", date.today(), login, encrypted)
+    become = ws.client_dir("newco") / "host_vars" / "web1" / "become.yml"
+    assert become.stat().st_mode & 0o777 == 0o600
+    text = become.read_text()
+    assert (
+        "s3cret" not in text
+        and "s3cret" not in (become.parent.parent.parent / "hosts.yml").read_text()
+    )
+    # What Ansible will read: the tagged vault value, decrypting to the password.
+    vaulted = text.split("!vault |\n", 1)[1]
+    vault = VaultLib([("default", VaultSecret(b"vault-secret"))])
+    plain = vault.decrypt("".join(line.strip() + "\n" for line in vaulted.splitlines()))
+    assert plain == b"s3cret pw"
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "vault", "message"),
+    [
+        ("pw\n", 0o644, True, "is readable by others (mode 0644): chmod 600 it"),
+        ("pw\n", 0o640, True, "is readable by others (mode 0640)"),
+        ("\n", 0o600, True, "is empty"),
+        ("pw\n", 0o600, False, "needs the workspace's vault password"),
+    ],
+)
+def test_a_become_password_file_is_refused_before_any_probe(
+    ws: Workspace, tmp_path: Path, content: str, mode: int, vault: bool, message: str
+) -> None:
+    password = _secret_file(tmp_path / "pw", content, mode)
+    vault_pass = _secret_file(tmp_path / "vault-pass", "vault-secret\n") if vault else None
+    target = _deploy(become_password_file=password)
+    with pytest.raises(BadInput, match=re.escape(message)):
+        onboard.prepare_host(ws, target, date.today(), vault_pass)
+    assert not ws.inventories.joinpath("newco").exists()
+
+
+def test_a_missing_become_password_file_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    target = _deploy(become_password_file=tmp_path / "nothing")
+    with pytest.raises(BadInput, match="does not exist"):
+        onboard.prepare_host(ws, target, date.today(), tmp_path / "vault-pass")
+
+
+def test_an_unreadable_vault_password_file_is_refused_before_any_probe(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    password = _secret_file(tmp_path / "pw", "pw\n")
+    target = _deploy(become_password_file=password)
+    with pytest.raises(BadInput, match=r"vault password file .*not found"):
+        onboard.prepare_host(ws, target, date.today(), tmp_path / "no-vault-pass")
+    assert not ws.inventories.joinpath("newco").exists()

@@ -446,7 +446,8 @@ def main():
         print(json.dumps(site(ARGS["url"], ARGS.get("headers"), ARGS.get("validate_certs", True))))
         return
     state_dir = ARGS["state_dir"]
-    session = os.environ.get("SSH_CONNECTION", "").split()
+    # Read by the controller as the login user: sudo clears SSH_CONNECTION.
+    session = ARGS.get("session") or os.environ.get("SSH_CONNECTION", "").split()
     user = ARGS["user"] or pwd.getpwuid(os.getuid()).pw_name
     client = session[0] if len(session) == 4 else "127.0.0.1"
     local = session[2] if len(session) == 4 else "127.0.0.1"
