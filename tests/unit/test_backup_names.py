@@ -13,17 +13,8 @@ from typing import Any
 
 import pytest
 
-from omctl import runner
+from tests.unit.local_play import REPO, run_local_play
 
-REPO = Path(__file__).resolve().parents[2]
-HOSTS = """\
-all:
-  vars:
-    ansible_connection: local
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  hosts:
-    web1: {}
-"""
 HOSTILE = [
     "x`; DROP DATABASE wordpress; --",
     "drill' OR '1'='1",
@@ -63,20 +54,7 @@ SQL_PLAY = r"""
 
 
 def _run(tmp_path: Path, playbook: Path, extravars: dict[str, Any], check: bool):
-    inventory = tmp_path / "inventories" / "acme"
-    inventory.mkdir(parents=True, exist_ok=True)
-    (inventory / "hosts.yml").write_text(HOSTS)
-    spec = runner.PlaybookSpec(
-        run_id="names",
-        private_data_dir=tmp_path / "run",
-        project_dir=REPO,
-        playbook=playbook,
-        inventory=inventory / "hosts.yml",
-        check=check,
-        extravars=extravars,
-        ansible_cfg=REPO / "ansible.cfg",
-    )
-    return runner.run_playbook(spec, lambda _progress: None, lambda: False)
+    return run_local_play(tmp_path, playbook, extravars=extravars, check=check)
 
 
 @pytest.mark.parametrize("name", HOSTILE)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omctl import runner
+from tests.unit.local_play import REPO, run_local_play
 
-REPO = Path(__file__).resolve().parents[2]
 HOSTS = """\
 all:
   hosts:
@@ -26,22 +25,15 @@ all:
 
 
 def test_a_sudo_password_is_refused_naming_nopasswd(tmp_path: Path) -> None:
-    inventory = tmp_path / "inventories" / "acme"
-    inventory.mkdir(parents=True)
-    (inventory / "hosts.yml").write_text(HOSTS)
     source = tmp_path / "site"
     source.mkdir()
-    spec = runner.PlaybookSpec(
-        run_id="sudo-password",
-        private_data_dir=tmp_path / "run",
-        project_dir=REPO,
-        playbook=REPO / "playbooks" / "operation" / "content_sync.yml",
-        inventory=inventory / "hosts.yml",
-        check=True,
+    result = run_local_play(
+        tmp_path,
+        REPO / "playbooks" / "operation" / "content_sync.yml",
+        hosts=HOSTS,
         extravars={"content_sync_source": str(source), "content_sync_root": str(tmp_path / "www")},
-        ansible_cfg=REPO / "ansible.cfg",
+        check=True,
     )
-    result = runner.run_playbook(spec, lambda _progress: None, lambda: False)
     assert result.status == "failed" and result.hosts["web1"].failed
     assert "passwordless sudo only: configure NOPASSWD for deploy" in result.tail, result.tail
     assert not (tmp_path / "www").exists()

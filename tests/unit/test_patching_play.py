@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omctl import runner
+from tests.unit.local_play import REPO, run_local_play
 
-REPO = Path(__file__).resolve().parents[2]
 HOSTS = """\
 all:
   vars:
@@ -37,26 +36,18 @@ db_password: !vault |
 
 
 def batches(tmp_path: Path, group_vars: dict[str, str], extravars: dict | None = None):
-    inventory = tmp_path / "inventories" / "acme"
-    (inventory / "group_vars" / "all").mkdir(parents=True)
-    (inventory / "hosts.yml").write_text(HOSTS)
-    for name, text in group_vars.items():
-        (inventory / "group_vars" / "all" / name).write_text(text)
     steps_off = {
         f"patching_{step}_enabled": False
         for step in ("preflight", "health", "apt", "services", "wordpress")
     }
-    spec = runner.PlaybookSpec(
-        run_id="serial",
-        private_data_dir=tmp_path / "run",
-        project_dir=REPO,
-        playbook=REPO / "playbooks" / "maintenance" / "patching.yml",
-        inventory=inventory / "hosts.yml",
-        check=True,
+    result = run_local_play(
+        tmp_path,
+        REPO / "playbooks" / "maintenance" / "patching.yml",
+        hosts=HOSTS,
+        group_vars=group_vars,
         extravars={**steps_off, "patching_reboot": "never", **(extravars or {})},
-        ansible_cfg=REPO / "ansible.cfg",
+        check=True,
     )
-    result = runner.run_playbook(spec, lambda _progress: None, lambda: False)
     assert result.status == "successful", result.tail
     records = result.evidence["patching"]
     return sorted({tuple(record["batch"]) for record in records.values()})
