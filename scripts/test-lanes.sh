@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test` after lint: two independent lanes at once, because the 2-core CI machine spends
-# most of Molecule's time waiting on containers while the unit and integration tests run.
-#   lane 1: unit tests, then integration tests (lab containers over SSH)
-#   lane 2: every Molecule scenario (scripts/molecule-all.sh, MOLECULE_JOBS at a time)
+# much of the lab tests' time waiting on containers and SSH.
+#   lane 1: integration tests (lab containers over SSH), the longest lane, started first
+#   lane 2: unit tests, then every Molecule scenario (scripts/molecule-all.sh, MOLECULE_JOBS
+#           at a time)
 # Each lane logs to .omctl/test-lanes/<lane>.log; the logs are printed whole when both end,
 # the failing lane's last, and the exit code is non-zero when either failed.
 set -uo pipefail
@@ -10,32 +11,38 @@ cd "$(dirname "$0")/.."
 logs=.omctl/test-lanes
 mkdir -p "$logs"
 
-lane_tests() {
-    .venv/bin/pytest tests/unit -q -p no:cacheprovider \
-        && .venv/bin/pytest tests/integration --durations=15 -p no:cacheprovider
+lane_integration() {
+    .venv/bin/pytest tests/integration --durations=15 -p no:cacheprovider
 }
-lane_molecule() {
+lane_unit_molecule() {
+    # Molecule runs even when a unit test failed: one CI run reports both.
+    .venv/bin/pytest tests/unit -q -p no:cacheprovider
+    local unit=$?
     PATH="$PWD/.venv/bin:$PATH" bash scripts/molecule-all.sh
+    local molecule=$?
+    echo "unit tests: exit $unit; molecule: exit $molecule"
+    [ "$unit" -eq 0 ] && [ "$molecule" -eq 0 ]
 }
 
 start=$SECONDS
-lane_tests > "$logs/tests.log" 2>&1 &
-tests_pid=$!
-lane_molecule > "$logs/molecule.log" 2>&1 &
-molecule_pid=$!
-echo "test lanes started: unit+integration (pid $tests_pid), molecule (pid $molecule_pid)"
+lane_integration > "$logs/integration.log" 2>&1 &
+integration_pid=$!
+lane_unit_molecule > "$logs/unit-molecule.log" 2>&1 &
+unit_molecule_pid=$!
+echo "test lanes started: integration (pid $integration_pid), unit+molecule (pid $unit_molecule_pid)"
 
-wait "$tests_pid"; tests_rc=$?
-echo "lane unit+integration: exit $tests_rc after $((SECONDS - start)) s"
-wait "$molecule_pid"; molecule_rc=$?
-echo "lane molecule: exit $molecule_rc after $((SECONDS - start)) s"
+wait "$unit_molecule_pid"; unit_molecule_rc=$?
+echo "lane unit+molecule: exit $unit_molecule_rc after $((SECONDS - start)) s"
+wait "$integration_pid"; integration_rc=$?
+echo "lane integration: exit $integration_rc after $((SECONDS - start)) s"
 
 # A failed lane's log last, so the end of the output names the cause.
-order=(tests molecule)
-[ "$tests_rc" -ne 0 ] && [ "$molecule_rc" -eq 0 ] && order=(molecule tests)
+order=(unit-molecule integration)
+[ "$unit_molecule_rc" -ne 0 ] && [ "$integration_rc" -eq 0 ] && order=(integration unit-molecule)
 for lane in "${order[@]}"; do
     echo "==== $logs/$lane.log"
     cat "$logs/$lane.log"
 done
-echo "lanes: unit+integration exit $tests_rc, molecule exit $molecule_rc, $((SECONDS - start)) s"
-[ "$tests_rc" -eq 0 ] && [ "$molecule_rc" -eq 0 ]
+echo "lanes: integration exit $integration_rc, unit+molecule exit $unit_molecule_rc," \
+    "$((SECONDS - start)) s"
+[ "$integration_rc" -eq 0 ] && [ "$unit_molecule_rc" -eq 0 ]
