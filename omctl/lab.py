@@ -83,6 +83,7 @@ PACKAGES: tuple[str, ...] = (
 # (/srv/omctl-lab-repo, source "omctl-lab-offline"), so that roles install these with apt as
 # on a real server while tests never reach beyond the project's own containers.
 OFFLINE_PACKAGES: tuple[str, ...] = (
+    "apache2",  # the apache lab flavour
     "apt-listchanges",
     "apt-show-versions",
     "debsums",
