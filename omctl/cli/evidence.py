@@ -717,6 +717,15 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {
 }
 
 
+def not_applicable(host: str, data: dict[str, Any]) -> None:
+    """What a role skipped because the host lacks it ("no web server: site checks not
+    applicable"): every kind may list it under ``not_applicable``, and it is always shown."""
+    for reason in data.get("not_applicable") or []:
+        console.out.print(f"  {escape(host)}: [yellow]not applicable[/] {escape(str(reason))}")
+
+
 def render(kind: str, host: str, data: Any) -> None:
     renderer = RENDERERS.get(kind) if isinstance(data, dict) else None
     (renderer or generic(kind))(host, data)
+    if renderer is not None:
+        not_applicable(host, data)
