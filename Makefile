@@ -51,12 +51,12 @@ unit: venv
 	$(BIN)/pytest tests/unit
 
 integration: image
-	$(BIN)/pytest tests/integration --durations=15
+	$(BIN)/pytest tests/integration -n 2 --dist loadfile --durations=15
 
 molecule: image
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/molecule-all.sh
 
-# Lint first (seconds); then unit+integration and Molecule as two lanes at once.
+# Lint first (seconds); then two lanes at once: integration, and unit then Molecule.
 test: system image lint
 	bash scripts/test-lanes.sh
 

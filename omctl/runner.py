@@ -361,7 +361,9 @@ def run_playbook(
     # The run's folder is 0700 before anything is written into it: what ansible-runner writes
     # there with looser modes (status, rc) is out of reach, and made 0600 after the run. No
     # umask is forced on ansible-playbook: controller-side tasks keep the operator's.
-    for folder in (spec.private_data_dir.parent, spec.private_data_dir):
+    # artifacts/ too: ansible-runner's makedirs() gives only the leaf 0700, and a run killed
+    # with SIGKILL never reaches make_private().
+    for folder in (spec.private_data_dir.parent, spec.private_data_dir, artifacts.parent):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
     spec.write_extravars()

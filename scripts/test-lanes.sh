@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test` after lint: two independent lanes at once, because the 2-core CI machine spends
 # much of the lab tests' time waiting on containers and SSH.
-#   lane 1: integration tests (lab containers over SSH), the longest lane, started first
+#   lane 1: integration tests (lab containers over SSH) in two pytest-xdist workers, a test
+#           file per worker at a time (each worker starts its own session lab hosts)
 #   lane 2: unit tests, then every Molecule scenario (scripts/molecule-all.sh, MOLECULE_JOBS
 #           at a time)
 # Each lane logs to .omctl/test-lanes/<lane>.log; the logs are printed whole when both end,
@@ -12,7 +13,7 @@ logs=.omctl/test-lanes
 mkdir -p "$logs"
 
 lane_integration() {
-    .venv/bin/pytest tests/integration --durations=15 -p no:cacheprovider
+    .venv/bin/pytest tests/integration -n 2 --dist loadfile --durations=15 -p no:cacheprovider
 }
 lane_unit_molecule() {
     # Molecule runs even when a unit test failed: one CI run reports both.

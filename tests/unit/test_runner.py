@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 from omctl import runner
+from tests.unit.local_play import run_local_play
 
 PACKAGE = Path(runner.__file__).resolve().parent
 
@@ -213,3 +214,19 @@ def test_collector_scrubs_events_before_they_are_written(tmp_path: Path) -> None
     assert collector.failures["web1"] == [{"task": "Login", "message": "bad password <redacted>"}]
     assert (tmp_path / "stdout").read_text() == "fatal: [web1]: FAILED! => <redacted>\n"
     assert (tmp_path / "stdout").stat().st_mode & 0o777 == 0o600
+
+
+def test_artifacts_folder_is_private_while_the_playbook_runs(tmp_path: Path) -> None:
+    """What the playbook sees mid-run, i.e. what stays behind when omctl is killed (SIGKILL
+    never reaches make_private): artifacts/ is 0700, not ansible-runner's makedirs() 0755."""
+    playbook = tmp_path / "stat.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.stat:\n        path: " + str(tmp_path / "run" / "artifacts") + "\n"
+        "      register: folder\n"
+        "    - ansible.builtin.set_stats:\n"
+        "        data: {omctl_evidence: {mode: {web1: '{{ folder.stat.mode }}'}}}\n"
+    )
+    result = run_local_play(tmp_path, playbook)
+    assert result.rc == 0, result.tail
+    assert result.evidence["mode"] == {"web1": "0700"}
