@@ -312,10 +312,13 @@ def _tail(private_data_dir: Path, run_id: str, lines: int = 5) -> str:
 
 def discard_unscrubbed(private_data_dir: Path) -> None:
     """What a killed run leaves that omctl never scrubbed: its extra vars file and the partial
-    events the callback plugin drops for ansible-runner to merge (and delete)."""
+    events the callback plugin drops for ansible-runner to merge (and delete). What is left is
+    made private: the run never reached make_private()."""
     (private_data_dir / EXTRAVARS_FILE).unlink(missing_ok=True)
     for partial in private_data_dir.glob("artifacts/*/job_events/*-partial.json"):
         partial.unlink(missing_ok=True)
+    if private_data_dir.is_dir():
+        make_private(private_data_dir)
 
 
 def make_private(root: Path) -> None:

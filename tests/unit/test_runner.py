@@ -230,3 +230,18 @@ def test_artifacts_folder_is_private_while_the_playbook_runs(tmp_path: Path) -> 
     result = run_local_play(tmp_path, playbook)
     assert result.rc == 0, result.tail
     assert result.evidence["mode"] == {"web1": "0700"}
+
+
+def test_what_a_killed_run_left_is_discarded_or_made_private(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    events = run / "artifacts" / "r1" / "job_events"
+    events.mkdir(parents=True, mode=0o755)
+    (events / "1-abc-partial.json").write_text("{}")
+    (events / "2-def.json").write_text("{}")
+    (run / "artifacts" / "r1" / "status").write_text("running")
+    (run / runner.EXTRAVARS_FILE).write_text("secret: x")
+    runner.discard_unscrubbed(run)
+    assert not (events / "1-abc-partial.json").exists()
+    assert not (run / runner.EXTRAVARS_FILE).exists()
+    for path in [run, *run.rglob("*")]:
+        assert (path.stat().st_mode & 0o777) == (0o700 if path.is_dir() else 0o600), path
