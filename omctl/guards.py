@@ -28,14 +28,14 @@ def last_backups(book: Ledger, client: str) -> dict[str, datetime]:
     """When each host of the client last finished a real (not check-mode) backup without
     failing on that host."""
     latest: dict[str, datetime] = {}
-    for run in ledger.runs(book, client):
-        if run.task != BACKUP_TASK or run.check or run.ended_at is None:
+    for run in book.indexed(client, BACKUP_TASK):
+        if run.check or run.ended_at is None:
             continue
         if run.status not in (ledger.SUCCESSFUL, ledger.FAILED):
             continue
         ended = _parse(run.ended_at)
-        for host, result in run.hosts.items():
-            if result.failed or result.unreachable:
+        for host, status in run.hosts.items():
+            if status in ("failed", "unreachable"):
                 continue
             if host not in latest or ended > latest[host]:
                 latest[host] = ended

@@ -38,7 +38,8 @@ from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
 
 GENESIS = "0" * 64
-SCHEMA_VERSION = 1
+# 1: entries; 2: the run index beside them.
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -57,6 +58,34 @@ BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 """
+
+# Derived from the entries, never the other way round: written in the same transaction as the
+# entries it follows, rebuilt by ``reindex()`` and compared with the entries by ``verify()``.
+# One row per run with what lists and filters read (a run's summary, its hosts' statuses), so
+# that history, status and guards need not fold the whole ledger.
+INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run_index (
+    run_id     TEXT PRIMARY KEY,
+    client     TEXT NOT NULL,
+    task       TEXT NOT NULL,
+    category   TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    in_scope   INTEGER NOT NULL,
+    check_mode INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at   TEXT,
+    first_seq  INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL,
+    summary    TEXT NOT NULL,
+    hosts      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_index_client ON run_index (client, started_at);
+CREATE INDEX IF NOT EXISTS run_index_task ON run_index (client, task, started_at);
+"""
+INDEX_COLUMNS = (
+    "run_id, client, task, category, status, in_scope, check_mode, started_at, ended_at,"
+    " first_seq, last_seq, summary, hosts"
+)
 
 # Entry kinds.
 STARTED = "run.started"
@@ -224,6 +253,55 @@ class Run:
         return data
 
 
+def index_row(run: Run) -> tuple[Any, ...]:
+    """The run index's row of ``run`` (columns ``INDEX_COLUMNS``)."""
+    summary = {**run.summary(), "message": run.message}
+    return (
+        run.id,
+        run.client,
+        run.task,
+        run.category,
+        run.status,
+        int(run.in_scope),
+        int(run.check),
+        run.started_at,
+        run.ended_at,
+        run.first_seq,
+        run.last_seq,
+        canonical(summary),
+        canonical({name: host.status for name, host in run.hosts.items()}),
+    )
+
+
+@dataclass(frozen=True)
+class IndexedRun:
+    """A run as the run index holds it: its summary (``Run.summary()`` and its message) and
+    each host's status, without the per-host counts and evidence that only the entries hold."""
+
+    id: str
+    client: str
+    task: str
+    category: str
+    status: str
+    in_scope: bool
+    check: bool
+    started_at: str
+    ended_at: str | None
+    first_seq: int
+    last_seq: int
+    summary: dict[str, Any]
+    hosts: dict[str, str]
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> IndexedRun:
+        (rid, client, task, category, status, in_scope, check, started, ended, first, last,
+         summary, hosts) = row  # fmt: skip
+        return cls(
+            rid, client, task, category, status, bool(in_scope), bool(check), started, ended,
+            first, last, json.loads(summary), json.loads(hosts),
+        )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -245,7 +323,21 @@ class Ledger(Protocol):
         """Append (run_id, kind, payload) items atomically: all of them or none."""
         ...
 
-    def entries(self, run_id: str | None = None) -> Iterator[Entry]: ...
+    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
+        """Entries in ledger order: all, one run's, or those of one client's runs."""
+        ...
+
+    def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
+        """The run index, oldest first, of one client (and task) or all."""
+        ...
+
+    def run_ids(self, prefix: str) -> list[str]:
+        """Ids of the runs that start with ``prefix``."""
+        ...
+
+    def reindex(self) -> int:
+        """Rebuild the run index from the entries; the number of runs indexed."""
+        ...
 
     def unfinished(self) -> list[str]:
         """Ids of runs that started and have neither finished nor been marked interrupted."""
@@ -331,16 +423,40 @@ class SqliteLedger:
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a recorded run survives a power cut
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._migrate()
         for own in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
             if own.exists():
                 os.chmod(own, 0o600)  # also tightens the files of an older omctl
         for own in (self.head_path, self.lock_path):
             if own.exists():
                 os.chmod(own, 0o600)
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older ledger's up to date: the run index is derived,
+        so adding it to a ledger of version 1 is a reindex, in one transaction."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerBroken(
+                f"the ledger has schema version {version}, newer than this omctl knows "
+                f"({SCHEMA_VERSION}): upgrade omctl",
+                path=self.path,
+            )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
+            if version < SCHEMA_VERSION:
+                for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                if version >= 1:
+                    self._rebuild_index()
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -400,6 +516,7 @@ class SqliteLedger:
                 )
                 written.append(Entry(seq, run_id, kind, at, payload))
                 prev = digest
+            self._index_runs({entry.run_id for entry in written})
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -483,14 +600,72 @@ class SqliteLedger:
         finally:
             os.close(fd)  # closing drops the flock
 
-    def entries(self, run_id: str | None = None) -> Iterator[Entry]:
+    def _index_runs(self, run_ids: Iterable[str]) -> None:
+        """Re-fold the runs that just got entries into their index rows (in the caller's
+        transaction, so the index never lags the entries)."""
+        for run_id in run_ids:
+            run = fold(self.entries(run_id)).get(run_id)
+            if run is not None:
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO run_index ({INDEX_COLUMNS})"
+                    f" VALUES ({', '.join('?' * 13)})",
+                    index_row(run),
+                )
+
+    def _rebuild_index(self) -> int:
+        self._db.execute("DELETE FROM run_index")
+        folded = fold(self.entries())
+        self._db.executemany(
+            f"INSERT INTO run_index ({INDEX_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            [index_row(run) for run in folded.values()],
+        )
+        return len(folded)
+
+    def reindex(self) -> int:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            count = self._rebuild_index()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return count
+
+    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
         query = "SELECT seq, run_id, kind, at, payload FROM entries"
-        params: tuple[str, ...] = ()
+        where: list[str] = []
+        params: list[str] = []
         if run_id is not None:
-            query += " WHERE run_id = ?"
-            params = (run_id,)
+            where.append("run_id = ?")
+            params.append(run_id)
+        if client is not None:
+            where.append("run_id IN (SELECT run_id FROM run_index WHERE client = ?)")
+            params.append(client)
+        if where:
+            query += " WHERE " + " AND ".join(where)
         for seq, rid, kind, at, payload in self._db.execute(query + " ORDER BY seq", params):
             yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
+        query = f"SELECT {INDEX_COLUMNS} FROM run_index"
+        where: list[str] = []
+        params: list[str] = []
+        for column, value in (("client", client), ("task", task)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        rows = self._db.execute(query + " ORDER BY first_seq", params)
+        return [IndexedRun.from_row(row) for row in rows]
+
+    def run_ids(self, prefix: str) -> list[str]:
+        # A range, not LIKE: run ids may hold _ and %, and the range uses the primary key.
+        rows = self._db.execute(
+            "SELECT run_id FROM run_index WHERE run_id >= ? AND run_id < ? ORDER BY first_seq",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        return [row[0] for row in rows]
 
     def unfinished(self) -> list[str]:
         rows = self._db.execute(
@@ -558,10 +733,32 @@ class SqliteLedger:
             failed = _check_witnesses(hashes, witnessed)
         if failed is None:
             failed = _check_checkpoints(hashes, given, count)
+        if failed is None:
+            failed = self._check_index()
         if failed is not None:
             bad, problem = failed
             return VerifyResult(False, count, bad, problem, head_seq, head_hash, keyed_from)
         return VerifyResult(True, count, None, None, head_seq, head_hash, keyed_from, len(given))
+
+    def _check_index(self) -> tuple[int | None, str] | None:
+        """The run index must say what the entries say (it is what history and status read)."""
+        expected = {run.id: index_row(run) for run in fold(self.entries()).values()}
+        found = {
+            row[0]: tuple(row) for row in self._db.execute(f"SELECT {INDEX_COLUMNS} FROM run_index")
+        }
+        for run_id, row in expected.items():
+            if found.get(run_id) != row:
+                return row[9], (
+                    f"the run index differs from the entries of run {run_id}: "
+                    f"`omctl ledger reindex` rebuilds it"
+                )
+        extra = sorted(set(found) - set(expected))
+        if extra:
+            return None, (
+                f"the run index lists run {extra[0]}, which has no entries: "
+                f"`omctl ledger reindex` rebuilds it"
+            )
+        return None
 
     def _check_head(self, hashes: dict[int, str], count: int) -> tuple[int | None, str] | None:
         head = self._read_head()
@@ -628,8 +825,9 @@ def _check_checkpoints(
 
 
 def runs(ledger: Ledger, client: str | None = None) -> list[Run]:
-    records = fold(ledger.entries()).values()
-    return [run for run in records if client is None or run.client == client]
+    """Whole run records (host counts and evidence), oldest first; only the entries of
+    ``client``'s runs are read (the run index knows which)."""
+    return list(fold(ledger.entries(client=client)).values())
 
 
 def get_run(ledger: Ledger, run_id: str) -> Run | None:

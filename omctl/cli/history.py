@@ -24,9 +24,9 @@ def history(
     if client is not None:
         common.settings(ctx).workspace.existing_client_dir(client)
     with common.open_ledger(ctx) as book:
-        found = ledger.runs(book, client)
+        found = book.indexed(client)  # the run index: no entry is folded for a list
     if as_json:
-        console.emit_json([run.summary() for run in found])
+        console.emit_json([run.summary for run in found])
         return
     table = Table(box=None, pad_edge=False)
     for column in ("run", "started (UTC)", "client", "category", "task", "scope", "status"):
@@ -34,7 +34,13 @@ def history(
     table.add_column("note", overflow="fold")
     for run in found:
         scope_note = "in" if run.in_scope else "[yellow]out[/]"
-        note = run.out_of_scope_reason or run.refusal_reason or run.message or ""
+        summary = run.summary
+        note = (
+            summary.get("out_of_scope_reason")
+            or summary.get("refusal_reason")
+            or summary.get("message")
+            or ""
+        )
         table.add_row(
             run.id,
             run.started_at[:19].replace("T", " "),
@@ -52,9 +58,9 @@ def _resolve(book: ledger.Ledger, run_id: str) -> ledger.Run:
     found = ledger.get_run(book, run_id)
     if found is not None:
         return found
-    matches = [run for run in ledger.runs(book) if run.id.startswith(run_id)]
-    if len(matches) == 1:
-        return matches[0]
+    matches = book.run_ids(run_id)
+    if len(matches) == 1 and (unique := ledger.get_run(book, matches[0])) is not None:
+        return unique
     if matches:
         raise BadInput(f"run id {run_id!r} is ambiguous ({len(matches)} runs start with it)")
     raise BadInput(f"no run {run_id!r} in the ledger")

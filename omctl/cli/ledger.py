@@ -27,7 +27,7 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute the keyed hash chain; exit 6 naming the first bad row if any was altered or
-    removed, or if a --checkpoint is no longer held."""
+    removed, if a --checkpoint is no longer held, or if the run index differs from the entries."""
     given = [ledger.parse_checkpoint(text) for text in checkpoint or []]
     with common.open_ledger(ctx, recover=False) as book:
         result = book.verify(given)
@@ -39,4 +39,15 @@ def verify(
         f", {result.checkpoints} checkpoint{'s' * (result.checkpoints != 1)} held" if given else ""
     )
     head = f", head {result.head_seq}:{result.head_hash}" if result.head_seq else ""
-    console.out.print(f"ledger ok: {result.entries} entries, chain intact{held}{head}")
+    console.out.print(
+        f"ledger ok: {result.entries} entries, chain intact, run index matches{held}{head}"
+    )
+
+
+@app.command("reindex")
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the run index (what history, status and the guards read) from the entries,
+    which stay the record; `omctl ledger verify` says when it is needed."""
+    with common.open_ledger(ctx, recover=False) as book:
+        count = book.reindex()
+    console.out.print(f"run index rebuilt: {count} run{'s' * (count != 1)}")

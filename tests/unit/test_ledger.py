@@ -154,8 +154,8 @@ def _rows(path: Path) -> list[list]:
 
 def _rewrite(path: Path, rows: list[list], key: bytes | None, keyed_from: int = 1) -> None:
     """What a forger does: drop the triggers, replace every row with ``rows`` rechained from
-    the start (HMAC with ``key`` from ``keyed_from`` on, plain SHA-256 before), and write the
-    head file to match."""
+    the start (HMAC with ``key`` from ``keyed_from`` on, plain SHA-256 before), write the
+    head file to match and rebuild the run index."""
     prev = ledger.GENESIS
     for number, row in enumerate(rows, start=1):
         row[0], row[5] = number, prev
@@ -169,6 +169,9 @@ def _rewrite(path: Path, rows: list[list], key: bytes | None, keyed_from: int = 
     raw.commit()
     raw.close()
     path.with_name(path.name + ".head").write_text(f"{len(rows)} {prev}\n")
+    forged = ledger.SqliteLedger(path)
+    forged.reindex()
+    forged.close()
 
 
 def _forge_host_row(rows: list[list]) -> None:
@@ -330,10 +333,11 @@ def test_parse_checkpoint() -> None:
 
 
 def _legacy_ledger(path: Path) -> None:
-    """A ledger as omctl wrote it before the chain was keyed: plain SHA-256 rows and a head."""
+    """A ledger as omctl wrote it before the chain was keyed: plain SHA-256 rows and a head,
+    schema version 1 (no run index)."""
     raw = sqlite3.connect(path)
     raw.executescript(ledger.SCHEMA)
-    raw.execute(f"PRAGMA user_version={ledger.SCHEMA_VERSION}")
+    raw.execute("PRAGMA user_version=1")
     raw.close()
     payloads = [
         ("old1", ledger.STARTED, {"client": "acme", "task": "healthcheck",
@@ -391,3 +395,85 @@ def test_a_tampered_unkeyed_ledger_still_fails_after_keying(tmp_path: Path) -> N
     result = book.verify()
     assert not result.ok and "row 1 was altered" in result.problem
     book.close()
+
+
+# --- the run index ----------------------------------------------------------------------------
+
+
+def test_the_run_index_follows_every_append(book: ledger.SqliteLedger) -> None:
+    _fill(book)
+    book.append("r3", ledger.STARTED, {"client": "beta", "task": "backup",
+                                       "category": "maintenance", "in_scope": True})  # fmt: skip
+    rows = {row.id: row for row in book.indexed()}
+    assert list(rows) == ["r1", "r2", "r3"]
+    assert rows["r1"].status == ledger.SUCCESSFUL and rows["r1"].hosts == {"web1": "changed"}
+    assert rows["r1"].summary == {**ledger.get_run(book, "r1").summary(), "message": None}
+    assert rows["r2"].status == ledger.STATUS_REFUSED and rows["r2"].ended_at is not None
+    assert rows["r3"].status == ledger.RUNNING and rows["r3"].ended_at is None
+    assert [row.id for row in book.indexed("acme", "patching")] == ["r2"]
+    assert [run.id for run in ledger.runs(book, "beta")] == ["r3"]
+    assert {e.run_id for e in book.entries(client="acme")} == {"r1", "r2"}
+
+
+def test_a_run_id_prefix_is_a_range_not_a_pattern(book: ledger.SqliteLedger) -> None:
+    refused = {"client": "acme", "task": "x", "category": "maintenance", "in_scope": False}
+    for run_id in ("2026-a_1", "2026-ab1", "2026-b"):
+        book.append(run_id, ledger.REFUSED, refused)
+    assert book.run_ids("2026-a") == ["2026-a_1", "2026-ab1"]
+    assert book.run_ids("2026-a_") == ["2026-a_1"]
+    assert book.run_ids("2027") == []
+
+
+def test_an_index_that_differs_from_the_entries_fails_verify_until_reindexed(
+    book: ledger.SqliteLedger,
+) -> None:
+    _fill(book)
+    raw = sqlite3.connect(book.path)
+    raw.execute("UPDATE run_index SET status = 'successful' WHERE run_id = 'r2'")
+    raw.commit()
+    raw.close()
+    result = book.verify()
+    assert not result.ok
+    assert "run index differs from the entries of run r2" in result.problem
+    assert "omctl ledger reindex" in result.problem
+    assert book.reindex() == 2
+    assert book.verify().ok
+    raw = sqlite3.connect(book.path)
+    raw.execute("INSERT INTO run_index SELECT 'ghost', client, task, category, status, in_scope,"
+                " check_mode, started_at, ended_at, first_seq, last_seq, summary, hosts"
+                " FROM run_index WHERE run_id = 'r1'")  # fmt: skip
+    raw.commit()
+    raw.close()
+    assert "lists run ghost, which has no entries" in book.verify().problem
+
+
+def test_a_ledger_of_schema_1_gets_its_index_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    first = ledger.SqliteLedger(path)
+    _fill(first)
+    first.close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE run_index")
+    raw.execute("PRAGMA user_version=1")
+    raw.commit()
+    raw.close()
+    reopened = ledger.SqliteLedger(path)
+    try:
+        assert [row.id for row in reopened.indexed("acme")] == ["r1", "r2"]
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION
+    raw.close()
+
+
+def test_a_ledger_of_a_newer_omctl_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger.SqliteLedger(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version={ledger.SCHEMA_VERSION + 1}")
+    raw.commit()
+    raw.close()
+    with pytest.raises(LedgerBroken, match="newer than this omctl"):
+        ledger.SqliteLedger(path)

@@ -216,6 +216,22 @@ def test_ledger_verify_checkpoints(omctl) -> None:
         assert "--checkpoint expects SEQ:HASH" in one_line_error(result)
 
 
+def test_a_stale_run_index_fails_verify_and_reindex_rebuilds_it(omctl) -> None:
+    omctl("run", "acme", "healthcheck", "--limit", "db1")
+    before = json.loads(omctl("history", "acme", "--json").stdout)
+    raw = sqlite3.connect(omctl.ws.state / "ledger.sqlite3")
+    raw.execute("UPDATE run_index SET task = 'patching'")
+    raw.commit()
+    raw.close()
+    broken = omctl("ledger", "verify")
+    assert broken.exit_code == ExitCode.LEDGER_BROKEN
+    assert "the run index differs from the entries of run" in one_line_error(broken)
+    rebuilt = omctl("ledger", "reindex")
+    assert rebuilt.exit_code == 0 and rebuilt.stdout.strip() == "run index rebuilt: 1 run"
+    assert omctl("ledger", "verify").exit_code == 0
+    assert json.loads(omctl("history", "acme", "--json").stdout) == before
+
+
 def test_a_missing_ledger_key_is_exit_6_and_runs_nothing(omctl) -> None:
     omctl("run", "acme", "healthcheck", "--limit", "db1")
     book = ledger.SqliteLedger(omctl.ws.state / "ledger.sqlite3")
