@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 from omctl import inventory, ledger, scope
 from omctl.catalog import Category
 from omctl.errors import BadInput
-from omctl.ledger import Run
+from omctl.ledger import Run, parse_stamp
 from omctl.scope import Cadence
 
 MONTH_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})$")
@@ -270,11 +270,6 @@ def current_month(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 # --- runs --------------------------------------------------------------------------------
-
-
-def parse_stamp(stamp: str) -> datetime:
-    """A ledger time stamp (UTC ISO, ``Z`` suffix) as an aware datetime."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def covers(run: Run) -> bool:

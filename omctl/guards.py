@@ -20,10 +20,6 @@ NEEDS_FRESH_BACKUP = frozenset({"patching"})
 BACKUP_MAX_AGE = timedelta(hours=24)
 
 
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 def last_backups(book: Ledger, client: str) -> dict[str, datetime]:
     """When each host of the client last finished a real (not check-mode) backup without
     failing on that host."""
@@ -33,7 +29,7 @@ def last_backups(book: Ledger, client: str) -> dict[str, datetime]:
             continue
         if run.status not in (ledger.SUCCESSFUL, ledger.FAILED):
             continue
-        ended = _parse(run.ended_at)
+        ended = ledger.parse_stamp(run.ended_at)
         for host, status in run.hosts.items():
             if status in ("failed", "unreachable"):
                 continue

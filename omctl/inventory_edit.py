@@ -5,12 +5,10 @@ groups and key order stay as written, and the file is replaced atomically."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omctl import yamlfile
+from omctl import files, yamlfile
 from omctl.errors import BadInput, InventoryInvalid
 
 if TYPE_CHECKING:
@@ -33,14 +31,6 @@ def _dump(data: Any) -> str:
     out = io.StringIO()
     _editor().dump(data, out)
     return out.getvalue()
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def with_host(current: str | None, host: str, host_vars: dict[str, Any], header: str = "") -> str:
@@ -113,5 +103,5 @@ def set_host_var(hosts_file: Path, host: str, name: str, value: Any) -> Any:
         if not isinstance(hosts[host], dict):
             hosts[host] = {}
         hosts[host][name] = value
-    write_atomic(hosts_file, _dump(data))
+    files.write_atomic(hosts_file, _dump(data), 0o644)
     return previous

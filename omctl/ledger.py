@@ -111,6 +111,13 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_stamp(stamp: str) -> datetime:
+    """A ledger time stamp (``utcnow()``: UTC ISO with a ``Z``) as an aware datetime; an
+    offset-less ISO time, as evidence may carry, is taken as UTC. ValueError when not ISO."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def canonical(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from omctl import inventory, inventory_edit, scope
+from omctl import files, inventory, inventory_edit, scope
 from omctl.errors import BadInput, EnvironmentProblem, HostsFailed
-from omctl.inventory_edit import write_atomic
 from omctl.workspace import Workspace, check_client_name
 
 BASELINE_TASK = "baseline"
@@ -354,14 +353,16 @@ def write_inventory(
         become_file = become_vars_file(ws, target)
         become_file.parent.mkdir(parents=True, exist_ok=True)
         note = f"# The sudo password of {target.login}, encrypted with the workspace's vault.\n"
-        write_atomic(become_file, note + become_vars, mode=0o600)
-    write_atomic(hosts_file, text)
+        files.write_atomic(become_file, note + become_vars, 0o600)
+    files.write_atomic(hosts_file, text, 0o644)
     if is_new:
-        write_atomic(client_dir / scope.SCOPE_FILE, scope_template(target.client, today))
-        write_atomic(client_dir / "group_vars" / "all" / "ssh.yml", SSH_VARS)
+        files.write_atomic(
+            client_dir / scope.SCOPE_FILE, scope_template(target.client, today), 0o644
+        )
+        files.write_atomic(client_dir / "group_vars" / "all" / "ssh.yml", SSH_VARS, 0o644)
     known_hosts = client_dir / "known_hosts"
     existing = known_hosts.read_text() if known_hosts.exists() else ""
-    write_atomic(known_hosts, existing + known_hosts_lines)
+    files.write_atomic(known_hosts, existing + known_hosts_lines, 0o644)
     return is_new
 
 

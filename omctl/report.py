@@ -8,7 +8,6 @@ The evidence read here is what the roles publish with ``set_stats`` (see each ro
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,22 +15,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, coverage, inventory, ledger, scope
+from omctl import __version__, coverage, files, inventory, ledger, scope
+from omctl.coverage import Period
 from omctl.errors import BadInput
-from omctl.ledger import Ledger, Run
+from omctl.ledger import Ledger, Run, parse_stamp
 from omctl.workspace import Workspace
 
 CATEGORIES = ("operation", "maintenance", "onboarding")
-
-
-@dataclass(frozen=True)
-class Period:
-    label: str
-    start: datetime  # inclusive, in the contract's time zone
-    end: datetime  # exclusive
-
-    def contains(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
 
 
 def parse_period(period: str | None, start: str | None, end: str | None, timezone: str) -> Period:
@@ -41,7 +31,7 @@ def parse_period(period: str | None, start: str | None, end: str | None, timezon
         raise BadInput("give either --period or --from/--to, not both")
     if period is not None:
         first, last = coverage.month(period, zone)  # BadInput for 2026-13
-        return Period(period, first, last)
+        return Period(first, last, period)
     if start is None or end is None:
         raise BadInput("give --period YYYY-MM, or both --from and --to (YYYY-MM-DD)")
     days: list[date] = []
@@ -53,9 +43,9 @@ def parse_period(period: str | None, start: str | None, end: str | None, timezon
     if days[0] > days[1]:
         raise BadInput(f"--from {days[0]} is after --to {days[1]}")
     return Period(
-        f"{days[0]} to {days[1]}",
         datetime.combine(days[0], time(), zone),
         datetime.combine(days[1] + timedelta(days=1), time(), zone),
+        f"{days[0]} to {days[1]}",
     )
 
 
@@ -99,13 +89,13 @@ class Report:
 
 
 def _when(text: str | None) -> datetime | None:
+    """A time stamp of the ledger or of evidence; None when missing or not a time."""
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_stamp(text)
+    except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _stamp(text: str | None, zone: ZoneInfo) -> str:
@@ -621,18 +611,7 @@ def write_atomic(path: Path, text: str, private: bool = False) -> None:
     """Write ``text`` to ``path`` through a temporary file (0600) in the same folder and a
     rename; the file is 0600 when ``private`` (under .omctl/), else as the umask says."""
     check_writable(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            if not private:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.fchmod(handle.fileno(), 0o666 & ~umask)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        files.write_atomic(path, text, 0o600 if private else None)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise BadInput(f"cannot write the report: {exc.strerror}", path=path) from None

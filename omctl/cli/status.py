@@ -20,7 +20,7 @@ from omctl.errors import ExitCode
 def _when(stamp: str | None, tz: ZoneInfo) -> str:
     if stamp is None:
         return "never"
-    return f"{coverage.parse_stamp(stamp).astimezone(tz):%Y-%m-%d %H:%M}"
+    return f"{ledger.parse_stamp(stamp).astimezone(tz):%Y-%m-%d %H:%M}"
 
 
 def _last_success(task: coverage.TaskCoverage, tz: ZoneInfo) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omctl import ledger, report, report_render
+from omctl import files, ledger, report, report_render
 from omctl.cli.main import app
 from omctl.errors import BadInput, ExitCode
 from tests.unit.report_ledger import HOSTILE, MIB, NOW, MonthLedger, build_month, make_workspace
@@ -372,7 +372,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch) -> None:
     def broken_rename(_src, _dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report.os, "replace", broken_rename)
+    monkeypatch.setattr(files.os, "replace", broken_rename)
     with pytest.raises(BadInput, match="No space left on device"):
         report.write_atomic(target, "new report")
     assert target.read_text() == "previous report"
