@@ -260,7 +260,7 @@ flavour_apache() {
     systemctl stop nginx
     # In one transaction: wordpress depends on "apache2 | httpd", so it stays installed.
     # shellcheck disable=SC2046 # a list of package names
-    apt_get install apache2 $(installed_matching '^(nginx|libnginx-mod)' | sed 's/$/_/')
+    apt_get install --purge apache2 $(installed_matching '^(nginx|libnginx-mod)' | sed 's/$/-/')
     rm -rf /etc/nginx /var/log/nginx
     a2dismod -q php"$php" >/dev/null 2>&1 || true
     a2dismod -q mpm_prefork >/dev/null 2>&1 || true
