@@ -135,7 +135,6 @@ class Flavour:
     """
 
     name: str
-    summary: str
     web: bool = True
     http_host: str | None = None
 
@@ -146,22 +145,15 @@ class Flavour:
 
 
 DEFAULT_FLAVOUR = "debian"
+# What each one is: flavour.sh's header and the README's lab section.
 FLAVOURS: dict[str, Flavour] = {
     flavour.name: flavour
     for flavour in (
-        Flavour("debian", "nginx, PHP-FPM, MariaDB, Debian's wordpress package"),
-        Flavour("bare", "no web stack: no nginx, PHP, MariaDB or WordPress", web=False),
-        Flavour(
-            "upstream",
-            "upstream WordPress in /var/www/shop (database shop), nginx shop.lab.test",
-            http_host="shop.lab.test",
-        ),
-        Flavour(
-            "two-sites",
-            "upstream WordPress shop.lab.test and blog.lab.test on one nginx",
-            http_host="shop.lab.test",
-        ),
-        Flavour("apache", "Apache with PHP-FPM serving Debian's wordpress package"),
+        Flavour("debian"),
+        Flavour("bare", web=False),
+        Flavour("upstream", http_host="shop.lab.test"),
+        Flavour("two-sites", http_host="shop.lab.test"),
+        Flavour("apache"),
     )
 }
 
