@@ -118,6 +118,8 @@ def test_upstream_is_its_own_install(flavour_lab: Lab, discovered: dict[str, dic
     config = ssh(flavour_lab, "upstream1", "stat -c '%U:%G %a' /var/www/shop/wp-config.php")
     assert config == "root:www-data 640"
     assert ssh(flavour_lab, "upstream1", "grep -c DB_PASSWORD /var/www/shop/wp-config.php") == "1"
+    admin = "/root/wordpress-admin-shop.lab.test.txt"  # the admin password, for root only
+    assert ssh(flavour_lab, "upstream1", f"stat -c '%U %a' {admin}") == "root 600"
     assert ssh(flavour_lab, "upstream1", "dpkg-query -W wordpress 2>&1 || true").startswith(
         "dpkg-query: no packages found"
     )

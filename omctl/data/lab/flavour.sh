@@ -106,10 +106,13 @@ write_wp_config() {
 }
 
 # wp_install() as the web installer runs it (provision.sh does the same for Debian's package).
+# The admin password stays on the host, readable by root only (as provision.sh keeps its own).
 install_wordpress() {
-    local dest=$1 host=$2
-    SITE_TITLE="$SITE_TITLE" ADMIN_PASSWORD="$(random_token 24)" WP_ROOT="$dest" WP_HOST="$host" \
-        runuser -u www-data -- php -d display_errors=stderr <<'PHP'
+    local dest=$1 host=$2 password installed
+    password=$(random_token 24)
+    [ "${#password}" -eq 24 ] || die "could not generate a password"
+    installed=$(SITE_TITLE="$SITE_TITLE" ADMIN_PASSWORD="$password" WP_ROOT="$dest" \
+        WP_HOST="$host" runuser -u www-data -- php -d display_errors=stderr <<'PHP'
 <?php
 $host = getenv('WP_HOST');
 $_SERVER['HTTP_HOST'] = $host;
@@ -147,6 +150,12 @@ if (is_wp_error($post)) {
 }
 echo "installed '" . get_option('blogname') . "' at " . get_option('home') . "\n";
 PHP
+)
+    echo "$installed"
+    if [ "$installed" != "already installed" ]; then
+        (umask 0077 && printf 'user: admin\npassword: %s\n' "$password" \
+            > "/root/wordpress-admin-$host.txt")
+    fi
 }
 
 # One upstream site: files, database and user, wp-config.php, install, nginx server block.
