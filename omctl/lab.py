@@ -5,7 +5,9 @@ controller's own apt sources name, run ``data/lab/provision.sh`` in it (nginx, P
 the Debian ``wordpress`` package, sshd), then ``podman import`` it. Its tag is a hash of the
 recipe, so a changed recipe builds a new image. Containers boot systemd, publish sshd and HTTP on
 127.0.0.1 ports, and accept one key pair kept in the workspace's state folder. ``up`` writes
-``inventories/lab/`` so that the lab is a client like any other.
+``inventories/lab/`` so that the lab is a client like any other. Flavours (``FLAVOURS``: bare,
+upstream, two-sites, apache) are other kinds of server made from the same image at start-up by
+``data/lab/flavour.sh``, with packages from the image's offline repository.
 
 Podman always runs with the project-local ``data/containers.conf`` (runc, no ulimits) unless the
 caller set ``CONTAINERS_CONF``; /etc is never edited.
@@ -44,6 +46,7 @@ Progress = Callable[[str], None]
 DATA = Path(__file__).resolve().parent / "data"
 CONTAINERS_CONF = DATA / "containers.conf"
 PROVISION_SCRIPT = DATA / "lab" / "provision.sh"
+FLAVOUR_SCRIPT = DATA / "lab" / "flavour.sh"
 
 IMAGE_NAME = "localhost/omctl-lab"
 LATEST_REF = f"{IMAGE_NAME}:latest"
@@ -110,6 +113,7 @@ IMAGE_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 LABEL_WORKSPACE = "omctl.workspace"
 LABEL_HOST = "omctl.lab.host"
 LABEL_RECIPE = "omctl.lab.recipe"
+LABEL_FLAVOUR = "omctl.lab.flavour"
 LOOPBACK = "127.0.0.1"
 CLIENT = "lab"
 CONTRACT = "LAB-0001"
@@ -118,6 +122,56 @@ MAX_HOSTS = 20
 READY_TIMEOUT = 180.0
 SITE_TITLE = "omctl lab site"  # set by provision.sh: a content marker for checks
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+FLAVOUR_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """A kind of client server, made from the one image at start-up by ``data/lab/flavour.sh``.
+
+    ``http_host``: the Host header the published HTTP port is checked with (the default
+    server's name when WordPress knows its site by name), None for any; ``web``: False when
+    the host serves no HTTP at all, and readiness is SSH only.
+    """
+
+    name: str
+    web: bool = True
+    http_host: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """Host names of the flavour: web1..N for the default, <flavour>1..N for the others."""
+        return "web" if self.name == DEFAULT_FLAVOUR else self.name
+
+
+DEFAULT_FLAVOUR = "debian"
+# What each one is: flavour.sh's header and the README's lab section.
+FLAVOURS: dict[str, Flavour] = {
+    flavour.name: flavour
+    for flavour in (
+        Flavour("debian"),
+        Flavour("bare", web=False),
+        Flavour("upstream", http_host="shop.lab.test"),
+        Flavour("two-sites", http_host="shop.lab.test"),
+        Flavour("apache"),
+    )
+}
+
+
+def flavour(name: str) -> Flavour:
+    """The flavour called ``name``; an unknown name is BadInput listing the valid ones."""
+    try:
+        return FLAVOURS[name]
+    except KeyError:
+        raise BadInput(
+            f"unknown lab flavour {name!r}: choose one of {', '.join(FLAVOURS)}"
+        ) from None
+
+
+def flavour_hostnames(name: str, hosts: int) -> list[str]:
+    """The host names of ``hosts`` hosts of flavour ``name``: web1.., bare1.., apache1.., ..."""
+    prefix = flavour(name).prefix
+    return [f"{prefix}{index}" for index in range(1, hosts + 1)]
 
 
 def _quiet(_message: str) -> None:
@@ -588,17 +642,24 @@ def _lock(path: Path, progress: Progress, holder: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class LabHost:
-    name: str  # container name: omctl-<workspace ident>-web<i>
-    hostname: str  # web<i>, also the inventory host name
+    name: str  # container name: omctl-<workspace ident>-<hostname>
+    hostname: str  # web<i> or <flavour><i>, also the inventory host name
     ssh_port: int | None  # on 127.0.0.1
     http_port: int | None  # on 127.0.0.1
     state: str  # podman's: running, exited, created, ...
     image: str = ""
+    flavour: str = DEFAULT_FLAVOUR  # a container from before flavours is a debian one
 
     @property
     def index(self) -> int:
-        match = re.fullmatch(r"web(\d+)", self.hostname)
+        match = re.fullmatch(r"\D.*?(\d+)", self.hostname)
         return int(match[1]) if match else 0
+
+    @property
+    def order(self) -> tuple[int, str, int]:
+        """Host order: the default flavour first, then flavours by name, each by number."""
+        prefix = self.hostname[: len(self.hostname) - len(str(self.index))]
+        return (0 if prefix == "web" else 1, prefix, self.index)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -609,7 +670,12 @@ def container_name(ws: Workspace, hostname: str) -> str:
 
 
 def run_options(
-    name: str, hostname: str, workspace_ident: str, ssh_port: int, http_port: int
+    name: str,
+    hostname: str,
+    workspace_ident: str,
+    ssh_port: int,
+    http_port: int,
+    flavour_name: str = DEFAULT_FLAVOUR,
 ) -> list[str]:
     """Every ``podman run`` option of a lab host, in one place.
 
@@ -624,6 +690,7 @@ def run_options(
         f"--hostname={hostname}",
         f"--label={LABEL_WORKSPACE}={workspace_ident}",
         f"--label={LABEL_HOST}={hostname}",
+        f"--label={LABEL_FLAVOUR}={flavour_name}",
         "--systemd=always",
         "--cap-add=NET_ADMIN",
         f"--publish={LOOPBACK}:{ssh_port}:22",
@@ -644,6 +711,7 @@ def _host_from_ps(entry: dict[str, Any]) -> LabHost:
         http_port=ports.get(80),
         state=entry.get("State", "unknown"),
         image=entry.get("Image", ""),
+        flavour=labels.get(LABEL_FLAVOUR) or DEFAULT_FLAVOUR,
     )
 
 
@@ -653,7 +721,7 @@ def _ps(label_filter: str) -> list[LabHost]:
         entries = json.loads(out or "[]")
     except json.JSONDecodeError:
         raise EnvironmentProblem("podman ps printed something that is not JSON") from None
-    return sorted((_host_from_ps(e) for e in entries), key=lambda h: (h.index, h.name))
+    return sorted((_host_from_ps(e) for e in entries), key=lambda h: (h.order, h.name))
 
 
 def status(ws: Workspace) -> list[LabHost]:
@@ -744,17 +812,19 @@ def _authorize_key(ws: Workspace, host: LabHost) -> None:
     podman("exec", host.name, "sh", "-c", script, "sh", public)
 
 
-def _create(ws: Workspace, ref: str, hostname: str, progress: Progress) -> None:
+def _create(ws: Workspace, ref: str, hostname: str, flavour_name: str, progress: Progress) -> None:
     name = container_name(ws, hostname)
     avoid = _used_ports()
     for attempt in range(3):
         ssh_port = free_port(avoid)
         http_port = free_port(avoid | {ssh_port})
-        options = run_options(name, hostname, ws.ident, ssh_port, http_port)
+        options = run_options(name, hostname, ws.ident, ssh_port, http_port, flavour_name)
         result = podman("run", *options, ref, check=False)
         if result.returncode == 0:
             _forget_host_key(ws, ssh_port)
-            progress(f"{hostname}: started {name} (ssh {ssh_port}, http {http_port})")
+            progress(
+                f"{hostname}: started {name} ({flavour_name}; ssh {ssh_port}, http {http_port})"
+            )
             return
         podman("rm", "--force", name, check=False)
         reason = _last_line(result.stderr)
@@ -763,10 +833,10 @@ def _create(ws: Workspace, ref: str, hostname: str, progress: Progress) -> None:
         avoid |= {ssh_port, http_port}
 
 
-def _http_ok(port: int) -> tuple[bool, str]:
+def _http_ok(port: int, host_header: str | None = None) -> tuple[bool, str]:
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
     try:
-        conn.request("GET", "/")
+        conn.request("GET", "/", headers={"Host": host_header} if host_header else {})
         status_code = conn.getresponse().status
     except (OSError, http.client.HTTPException) as exc:
         return False, f"HTTP: {exc}"
@@ -801,7 +871,11 @@ def wait_ready(
     timeout: float = READY_TIMEOUT,
     progress: Progress = _quiet,
 ) -> None:
-    """Until SSH with the lab key works and the site answers 200, for every host (bounded)."""
+    """Until SSH with the lab key works and the site answers 200, for every host (bounded).
+
+    The site is the flavour's default server (its Host header); a flavour without a web
+    server (``bare``) is ready once SSH works.
+    """
     _tool("ssh", "apt-get install openssh-client")
     deadline = time.monotonic() + timeout
     pending = {host.name: host for host in hosts}
@@ -816,7 +890,7 @@ def wait_ready(
                 if not ok:
                     continue
                 ssh_done.add(host.name)
-            ok, reasons[host.name] = _http_ok(host.http_port)
+            ok, reasons[host.name] = http_ready(host)
             if ok:
                 del pending[host.name]
                 _report_boot(ws, host, progress)
@@ -835,6 +909,36 @@ def wait_ready(
                 f"({reasons.get(host.name, 'no answer')}); see podman logs {host.name}"
             )
         time.sleep(1)
+
+
+def http_ready(host: LabHost) -> tuple[bool, str]:
+    """Whether the host's published HTTP port answers as its flavour should (and why not)."""
+    kind = FLAVOURS.get(host.flavour, FLAVOURS[DEFAULT_FLAVOUR])
+    if not kind.web:
+        return True, "no web server in this flavour"
+    assert host.http_port is not None
+    return _http_ok(host.http_port, kind.http_host)
+
+
+def set_up_flavour(host: LabHost, progress: Progress = _quiet) -> None:
+    """Run data/lab/flavour.sh in the container once (it keeps a marker and exits early)."""
+    if host.flavour == DEFAULT_FLAVOUR:
+        return
+    flavour(host.flavour)  # a container labelled with an unknown flavour is not touched
+    script = FLAVOUR_SCRIPT.read_text(encoding="utf-8")
+    result = podman(
+        "exec", host.name, "bash", "-c", script, "flavour.sh", host.flavour,
+        check=False, timeout=FLAVOUR_TIMEOUT,
+    )  # fmt: skip
+    if result.returncode != 0:
+        reason = _last_line(result.stderr) or _last_line(result.stdout)
+        raise EnvironmentProblem(
+            f"lab host {host.hostname}: setting up the {host.flavour} flavour failed "
+            f"(exit {result.returncode}): {reason}"
+        )
+    last = _last_line(result.stdout)
+    if last.startswith("flavour: done"):
+        progress(f"{host.hostname}: set up as {host.flavour}")
 
 
 def _report_boot(ws: Workspace, host: LabHost, progress: Progress) -> None:
@@ -858,22 +962,31 @@ def _report_boot(ws: Workspace, host: LabHost, progress: Progress) -> None:
         lines = ["still-starting"]
     state = lines[0] if lines else "unknown"
     failed = f"; failed units: {', '.join(lines[1:])}" if lines[1:] else ""
+    web = FLAVOURS.get(host.flavour, FLAVOURS[DEFAULT_FLAVOUR]).web
+    http = f"http {LOOPBACK}:{host.http_port}" if web else "no web server"
     progress(
         f"{host.hostname}: ready, systemd {state}{failed} "
-        f"(ssh {LOOPBACK}:{host.ssh_port}, http {LOOPBACK}:{host.http_port})"
+        f"({host.flavour}; ssh {LOOPBACK}:{host.ssh_port}, {http})"
     )
 
 
 def up(
-    ws: Workspace, hosts: int = 1, progress: Progress = _quiet, timeout: float = READY_TIMEOUT
+    ws: Workspace,
+    hosts: int = 1,
+    progress: Progress = _quiet,
+    timeout: float = READY_TIMEOUT,
+    flavour_name: str = DEFAULT_FLAVOUR,
 ) -> list[LabHost]:
-    """Start lab hosts web1..web<hosts> and write inventories/lab/.
+    """Start ``hosts`` lab hosts of a flavour (web1.. or <flavour>1..), write inventories/lab/.
 
     Idempotent: running hosts are kept, stopped ones started again (recreated if that fails),
-    missing ones created. Hosts beyond ``hosts`` are kept (and started) too: ``up --hosts 2``
-    after ``--hosts 3`` leaves three; ``down`` removes them all. Returns every lab host of the
-    workspace once all answer SSH and HTTP.
+    missing ones created; a new host of another flavour than ``debian`` is set up by
+    data/lab/flavour.sh once. Hosts beyond ``hosts`` and hosts of other flavours are kept (and
+    started) too: ``up --hosts 2`` after ``--hosts 3`` leaves three; ``down`` removes them all.
+    Returns every lab host of the workspace once all are ready (SSH, and HTTP where the flavour
+    serves it).
     """
+    flavour(flavour_name)
     if not 1 <= hosts <= MAX_HOSTS:
         raise BadInput(f"--hosts must be between 1 and {MAX_HOSTS}, not {hosts}")
     for path in (hosts_file(ws), group_vars_file(ws)):
@@ -882,23 +995,26 @@ def up(
     ensure_key(ws)
     with _lock(lab_dir(ws) / "lock", progress, "another omctl lab command on this workspace"):
         existing = {host.hostname: host for host in status(ws)}
-        wanted = {f"web{index}" for index in range(1, hosts + 1)} | set(existing)
-        for hostname in sorted(wanted, key=lambda name: (len(name), name)):
+        wanted = {name: flavour_name for name in flavour_hostnames(flavour_name, hosts)}
+        wanted.update({name: host.flavour for name, host in existing.items()})
+        for hostname, kind in wanted.items():
             host = existing.get(hostname)
             if host is not None and host.image != ref:
                 progress(f"{hostname} runs {host.image}, not {ref}: `omctl lab down` to refresh")
             if host is None:
-                _create(ws, ref, hostname, progress)
+                _create(ws, ref, hostname, kind, progress)
             elif host.state != "running":
                 if podman("start", host.name, check=False).returncode == 0:
                     progress(f"{hostname}: started again ({host.name})")
                 else:
                     progress(f"{hostname}: cannot start {host.name} again, recreating it")
                     podman("rm", "--force", host.name)
-                    _create(ws, ref, hostname, progress)
+                    _create(ws, ref, hostname, kind, progress)
         current = status(ws)
         for host in current:
             _authorize_key(ws, host)
+        for host in current:
+            set_up_flavour(host, progress)
         wait_ready(ws, current, timeout, progress)
         write_inventory(ws, current)
         write_scope(ws, catalog.discover(ws), progress=progress)
@@ -972,7 +1088,7 @@ def _write(path: Path, data: dict[str, Any], note: str) -> None:
 
 
 def inventory_data(hosts: Sequence[LabHost], key: Path) -> dict[str, Any]:
-    """hosts.yml of the lab: group ``web`` with every host on its published ports."""
+    """hosts.yml of the lab: group ``web`` with every host on its ports, and its flavour."""
     entries = {
         host.hostname: {
             "ansible_host": LOOPBACK,
@@ -980,8 +1096,9 @@ def inventory_data(hosts: Sequence[LabHost], key: Path) -> dict[str, Any]:
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(key.resolve()),
             "lab_http_port": host.http_port,
+            "lab_flavour": host.flavour,
         }
-        for host in sorted(hosts, key=lambda h: h.index)
+        for host in sorted(hosts, key=lambda h: h.order)
     }
     return {"all": {"children": {"web": {"hosts": entries}}}}
 

@@ -25,13 +25,15 @@ def _print_hosts(hosts: Sequence[lab.LabHost], as_json: bool) -> None:
         console.emit_json([host.as_dict() for host in hosts])
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("host", "ssh", "http", "state", "container"):
+    for column in ("host", "flavour", "ssh", "http", "state", "container"):
         table.add_column(column)
     for host in hosts:
+        web = lab.FLAVOURS.get(host.flavour, lab.FLAVOURS[lab.DEFAULT_FLAVOUR]).web
         table.add_row(
             host.hostname,
+            host.flavour,
             f"{lab.LOOPBACK}:{host.ssh_port}" if host.ssh_port else "-",
-            f"http://{lab.LOOPBACK}:{host.http_port}/" if host.http_port else "-",
+            f"http://{lab.LOOPBACK}:{host.http_port}/" if host.http_port and web else "-",
             host.state,
             host.name,
         )
@@ -54,14 +56,22 @@ def up(
             "--hosts",
             min=1,
             max=lab.MAX_HOSTS,
-            help="Lab hosts web1..webN to have running; hosts beyond N are kept.",
+            help="Lab hosts of the flavour to have running (web1..webN, <flavour>1..N); "
+            "hosts beyond N and of other flavours are kept.",
         ),
     ] = 1,
+    flavour: Annotated[
+        str,
+        typer.Option(
+            "--flavour",
+            help=f"Kind of server: {', '.join(lab.FLAVOURS)} (default {lab.DEFAULT_FLAVOUR}).",
+        ),
+    ] = lab.DEFAULT_FLAVOUR,
     as_json: JsonOption = False,
 ) -> None:
     """Start lab hosts (building the image once) and write inventories/lab/."""
     ws = common.settings(ctx).workspace
-    started = lab.up(ws, hosts, _progress)
+    started = lab.up(ws, hosts, _progress, flavour_name=flavour)
     _progress(f"inventory: {lab.hosts_file(ws)}")
     _print_hosts(started, as_json)
 

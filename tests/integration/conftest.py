@@ -99,11 +99,11 @@ def ledger_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield config / "omctl"
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def new_lab(tmp_path_factory: pytest.TempPathFactory, name: str = "workspace") -> Lab:
+    """A fresh workspace (``omctl init``) with no lab hosts yet."""
     if os.geteuid() != 0 or shutil.which("podman") is None:
         pytest.fail("integration tests need root and podman: run them through `make test`")
-    ws = tmp_path_factory.mktemp("workspace") / "ws"
+    ws = tmp_path_factory.mktemp(name) / "ws"
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("OMCTL_") and k != "ANSIBLE_CONFIG"
     }
@@ -113,11 +113,37 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         [OMCTL, "init", str(ws)], env=env, capture_output=True, text=True, check=False
     )
     assert init.returncode == 0, init.stderr
-    started = Lab(ws, [], env)
-    up = started.omctl("lab", "up", "--hosts", "2", "--json", timeout=1800)
-    assert up.code == 0, up.stderr
-    started.hosts = up.json()
+    return Lab(ws, [], env)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    started = new_lab(tmp_path_factory)
     try:
+        up = started.omctl("lab", "up", "--hosts", "2", "--json", timeout=1800)
+        assert up.code == 0, up.stderr
+        started.hosts = up.json()
+        yield started
+    finally:
+        started.omctl("lab", "down")
+
+
+FLAVOURS = ("bare", "upstream", "two-sites", "apache")
+
+
+@pytest.fixture(scope="module")
+def flavour_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A workspace of its own with one lab host of each flavour: bare1, upstream1, two-sites1,
+    apache1 (``omctl lab up --flavour X`` for each), taken down at the end of the module."""
+    started = new_lab(tmp_path_factory, "flavours")
+    try:
+        for name in FLAVOURS:
+            up = started.omctl("lab", "up", "--flavour", name, "--json", timeout=1800)
+            assert up.code == 0, up.stderr
+            started.hosts = up.json()
+        assert sorted((h["hostname"], h["flavour"]) for h in started.hosts) == sorted(
+            (f"{name}1", name) for name in FLAVOURS
+        )
         yield started
     finally:
         started.omctl("lab", "down")

@@ -832,3 +832,93 @@ def test_the_documentation_is_the_interface(tmp_path: Path) -> None:
         "changed", "invocation",
     }  # fmt: skip
     assert set(yaml.safe_load(dm.RETURN)) == returned
+
+
+# --- the lab flavours, as omctl/data/lab/flavour.sh writes them -------------------------------
+
+FLAVOUR_SCRIPT = REPO / "omctl/data/lab/flavour.sh"
+
+
+def test_the_lab_apache_flavour(tmp_path: Path) -> None:
+    """Debian's package behind Apache with php-fpm: the vhost taken from flavour.sh itself."""
+    vhost = heredoc(
+        FLAVOUR_SCRIPT.read_text(),
+        "    cat > /etc/apache2/sites-available/wordpress.conf <<'EOF'",
+    )
+    files = {k: v for k, v in lab_files().items() if "nginx" not in k}
+    files.update({k: v for k, v in apache_files().items() if k.startswith("/etc/apache2/")})
+    del files["/etc/apache2/sites-available/two-vhosts.conf"]
+    files["/etc/apache2/sites-available/wordpress.conf"] = vhost
+    files["/usr/sbin/apache2"] = ""
+    links = {k: v for k, v in APACHE_LINKS.items() if "two-vhosts" not in k and "ssl" not in k}
+    links["/etc/apache2/sites-enabled/wordpress.conf"] = "../sites-available/wordpress.conf"
+    found = dm.discover(str(build(tmp_path, files, links)), run=None)
+    (site,) = found["sites"]
+    assert site["id"] == "apache:/etc/apache2/sites-enabled/wordpress.conf:2"
+    assert (site["server"], site["names"], site["ports"], site["tls"]) == (
+        "apache",
+        [],
+        [80],
+        False,
+    )
+    assert site["docroot"] == "/usr/share/wordpress"
+    assert site["php"] == [{"target": "unix:/run/php/php8.2-fpm.sock", "pool": "8.2/www"}]
+    (wordpress,) = found["wordpress"]
+    assert (wordpress["layout"], wordpress["path"], wordpress["db_name"]) == (
+        "debian",
+        "/usr/share/wordpress",
+        "wordpress",
+    )
+    assert wordpress["config"] == "/etc/wordpress/config-default.php"
+    assert wordpress["content_dir"] == "/var/lib/wordpress/wp-content"
+    assert wordpress["sites"] == [site["id"]]
+    assert found["web_servers"]["nginx"]["installed"] is False
+
+
+def test_the_lab_two_sites_flavour(tmp_path: Path) -> None:
+    """Two upstream installs on one nginx: the server block taken from flavour.sh itself."""
+    block = heredoc(
+        FLAVOUR_SCRIPT.read_text(), '    cat > "/etc/nginx/sites-available/$name" <<EOF'
+    )
+    files = {
+        k: v
+        for k, v in lab_files().items()
+        if "wordpress" not in k and not k.endswith("sites-available/default")
+    }
+    links: dict[str, str] = {}
+    for name, default in (("shop", " default_server"), ("blog", "")):
+        listen = f"listen 80{default};\n    listen [::]:80{default};"
+        text = (
+            block.replace("$listen", listen)
+            .replace("$(php_version)", "8.2")
+            .replace("$WWW", "/var/www")
+            .replace("$host", f"{name}.lab.test")
+            .replace("$name", name)
+        )
+        files[f"/etc/nginx/sites-available/{name}"] = re.sub(r"\\\$", "$", text)
+        links[f"/etc/nginx/sites-enabled/{name}"] = f"/etc/nginx/sites-available/{name}"
+        files[f"/var/www/{name}/wp-includes/version.php"] = fixture("wordpress/version.php")
+        files[f"/var/www/{name}/wp-config.php"] = (
+            f"<?php\ndefine( 'DB_NAME', '{name}' );\ndefine( 'DB_USER', '{name}' );\n"
+            f"define( 'DB_PASSWORD', '{DB_PASSWORD}' );\ndefine( 'DB_HOST', 'localhost' );\n"
+            "$table_prefix = 'wp_';\nrequire_once ABSPATH . 'wp-settings.php';\n"
+        )
+    found = dm.discover(str(build(tmp_path, files, links)), run=None)
+    sites = {site["docroot"]: site for site in found["sites"]}
+    assert sorted(sites) == ["/var/www/blog", "/var/www/shop"]
+    assert sites["/var/www/shop"]["names"] == ["shop.lab.test"]
+    assert sites["/var/www/shop"]["listen"][0]["default_server"] is True
+    assert sites["/var/www/blog"]["names"] == ["blog.lab.test"]
+    assert sites["/var/www/blog"]["listen"][0]["default_server"] is False
+    installs = {wp["path"]: wp for wp in found["wordpress"]}
+    for name in ("shop", "blog"):
+        install = installs[f"/var/www/{name}"]
+        assert install["layout"] == "upstream"
+        assert (install["config"], install["db_name"], install["db_user"]) == (
+            f"/var/www/{name}/wp-config.php",
+            name,
+            name,
+        )
+        assert install["content_dir"] == f"/var/www/{name}/wp-content"
+        assert install["sites"] == [sites[f"/var/www/{name}"]["id"]]
+    assert DB_PASSWORD not in json.dumps(found)

@@ -5,10 +5,14 @@ Where podman is needed, a fake ``podman`` script on PATH records its arguments a
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import stat
+import subprocess
+import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +69,20 @@ PS_JSON = [
         "Ports": [
             {"host_ip": "127.0.0.1", "container_port": 80, "host_port": 41080, "range": 1},
             {"host_ip": "127.0.0.1", "container_port": 22, "host_port": 41022, "range": 1},
+        ],
+    },
+    {
+        "Names": ["omctl-abcd1234-two-sites1"],
+        "State": "running",
+        "Image": "localhost/omctl-lab:0123456789ab",
+        "Labels": {
+            "omctl.workspace": "abcd1234",
+            "omctl.lab.host": "two-sites1",
+            "omctl.lab.flavour": "two-sites",
+        },
+        "Ports": [
+            {"host_ip": "127.0.0.1", "container_port": 22, "host_port": 42022, "range": 1},
+            {"host_ip": "127.0.0.1", "container_port": 80, "host_port": 42080, "range": 1},
         ],
     },
 ]
@@ -199,8 +217,11 @@ def test_run_options_systemd_net_admin_loopback_never_privileged() -> None:
     assert "--hostname=web1" in options
     assert "--name=omctl-abcd1234-web1" in options
     assert f"--label={lab.LABEL_WORKSPACE}=abcd1234" in options
+    assert f"--label={lab.LABEL_FLAVOUR}=debian" in options
     published = [o.split("=", 1)[1] for o in options if o.startswith("--publish=")]
     assert published == ["127.0.0.1:40022:22", "127.0.0.1:40080:80"]
+    options = lab.run_options("omctl-abcd1234-bare1", "bare1", "abcd1234", 1, 2, "bare")
+    assert f"--label={lab.LABEL_FLAVOUR}=bare" in options and "--hostname=bare1" in options
 
 
 def test_podman_env_uses_project_containers_conf(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -255,9 +276,10 @@ def test_missing_podman_is_environment_problem(monkeypatch: pytest.MonkeyPatch) 
 def test_status_reads_podman_ps_json(fake_podman: Path) -> None:
     ws = Workspace(Path("/nonexistent/ws"))
     hosts = lab.status(ws)
-    assert [(h.hostname, h.ssh_port, h.http_port, h.state) for h in hosts] == [
-        ("web2", 40022, 40080, "exited"),
-        ("web10", 41022, 41080, "running"),  # web10 after web2: numeric order
+    assert [(h.hostname, h.ssh_port, h.http_port, h.state, h.flavour) for h in hosts] == [
+        ("web2", 40022, 40080, "exited", "debian"),  # no flavour label: from before flavours
+        ("web10", 41022, 41080, "running", "debian"),  # web10 after web2: numeric order
+        ("two-sites1", 42022, 42080, "running", "two-sites"),  # other flavours after web*
     ]
     assert f"--filter label=omctl.workspace={ws.ident}" in fake_podman.read_text()
 
@@ -318,6 +340,7 @@ def test_inventory_files_are_valid_and_name_the_ports(ws: Workspace) -> None:
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(lab.key_path(ws).resolve()),
         "lab_http_port": 41080,
+        "lab_flavour": "debian",
     }
     assert web["web2"]["ansible_port"] == 40022 and web["web2"]["lab_http_port"] == 40080
     assert Path(web["web1"]["ansible_ssh_private_key_file"]).is_absolute()
@@ -401,12 +424,133 @@ def test_cli_status_json_and_bad_hosts(ws: Workspace, fake_podman: Path) -> None
     result = runner.invoke(app, ["--workspace", str(ws.root), "lab", "status", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [(r["hostname"], r["ssh_port"], r["http_port"]) for r in rows] == [
-        ("web2", 40022, 40080),
-        ("web10", 41022, 41080),
+    assert [(r["hostname"], r["ssh_port"], r["http_port"], r["flavour"]) for r in rows] == [
+        ("web2", 40022, 40080, "debian"),
+        ("web10", 41022, 41080, "debian"),
+        ("two-sites1", 42022, 42080, "two-sites"),
     ]
+    text = runner.invoke(app, ["--workspace", str(ws.root), "lab", "status"])
+    assert text.exit_code == 0, text.output
+    assert "flavour" in text.stdout and "two-sites" in text.stdout
     result = runner.invoke(app, ["--workspace", str(ws.root), "lab", "up", "--hosts", "0"])
     assert result.exit_code == 2
     result = runner.invoke(app, ["--workspace", str(ws.root), "lab", "down"])
     assert result.exit_code == 7  # the fake podman fails `rm`
     assert "podman rm failed" in result.stderr
+
+
+# --- flavours ----------------------------------------------------------------------------------
+
+
+def test_flavour_names_and_host_names() -> None:
+    assert list(lab.FLAVOURS) == ["debian", "bare", "upstream", "two-sites", "apache"]
+    assert lab.DEFAULT_FLAVOUR == "debian"
+    assert lab.flavour_hostnames("debian", 2) == ["web1", "web2"]  # today's names stay
+    assert lab.flavour_hostnames("bare", 1) == ["bare1"]
+    assert lab.flavour_hostnames("two-sites", 3) == ["two-sites1", "two-sites2", "two-sites3"]
+    assert lab.flavour_hostnames("apache", 1) == ["apache1"]
+    assert lab.LabHost("n", "two-sites12", None, None, "running", flavour="two-sites").index == 12
+    hosts = [
+        lab.LabHost("a", name, None, None, "running")
+        for name in ("upstream1", "web10", "apache2", "web2", "apache10", "bare1")
+    ]
+    ordered = [h.hostname for h in sorted(hosts, key=lambda h: h.order)]
+    assert ordered == ["web2", "web10", "apache2", "apache10", "bare1", "upstream1"]
+
+
+def test_unknown_flavour_is_bad_input_naming_the_valid_ones(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_podman(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("podman must not be called for a bad flavour")
+
+    monkeypatch.setattr(lab, "podman", no_podman)
+    with pytest.raises(BadInput) as caught:
+        lab.up(ws, 1, flavour_name="nginx")
+    assert str(caught.value) == (
+        "unknown lab flavour 'nginx': choose one of debian, bare, upstream, two-sites, apache"
+    )
+    assert caught.value.exit_code == 2
+    result = CliRunner().invoke(
+        app, ["--workspace", str(ws.root), "lab", "up", "--flavour", "Bare"]
+    )
+    assert result.exit_code == 2
+    assert "unknown lab flavour 'Bare': choose one of debian, bare" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (ws.inventories / "lab").exists()  # nothing written, nothing started
+
+
+def test_inventory_names_each_hosts_flavour(ws: Workspace) -> None:
+    hosts = [
+        lab.LabHost("omctl-x-upstream1", "upstream1", 43022, 43080, "running", flavour="upstream"),
+        lab.LabHost("omctl-x-bare1", "bare1", 44022, 44080, "running", flavour="bare"),
+        *HOSTS,
+    ]
+    web = yaml.safe_load(lab.write_inventory(ws, hosts).read_text())["all"]["children"]["web"]
+    assert list(web["hosts"]) == ["web1", "web2", "bare1", "upstream1"]
+    assert {name: entry["lab_flavour"] for name, entry in web["hosts"].items()} == {
+        "web1": "debian",
+        "web2": "debian",
+        "bare1": "bare",
+        "upstream1": "upstream",
+    }
+    assert web["hosts"]["bare1"]["ansible_port"] == 44022
+    assert inventory.load(lab.hosts_file(ws)).hosts == ["web1", "web2", "bare1", "upstream1"]
+
+
+class _Site(http.server.BaseHTTPRequestHandler):
+    """Answers 200 for Host shop.lab.test only, 301 otherwise (as WordPress redirects)."""
+
+    def do_GET(self) -> None:
+        named = self.headers.get("Host") == "shop.lab.test"
+        self.send_response(200 if named else 301)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site_port() -> Iterator[int]:
+    server = http.server.HTTPServer((lab.LOOPBACK, 0), _Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_readiness_follows_the_flavour(site_port: int) -> None:
+    def host(kind: str, port: int) -> lab.LabHost:
+        return lab.LabHost(f"omctl-x-{kind}1", f"{kind}1", 1, port, "running", flavour=kind)
+
+    # upstream and two-sites: the default server is asked by its name.
+    assert lab.http_ready(host("upstream", site_port)) == (True, "HTTP status 200")
+    assert lab.http_ready(host("two-sites", site_port)) == (True, "HTTP status 200")
+    # debian and apache: any name; this site redirects those, so they are not ready.
+    assert lab.http_ready(host("debian", site_port)) == (False, "HTTP status 301")
+    assert lab.http_ready(host("apache", site_port)) == (False, "HTTP status 301")
+    # bare: nothing listens on the port and none is expected.
+    with socket.socket() as sock:
+        sock.bind((lab.LOOPBACK, 0))
+        closed = int(sock.getsockname()[1])
+    assert lab.http_ready(host("bare", closed)) == (True, "no web server in this flavour")
+    ok, reason = lab.http_ready(host("apache", closed))
+    assert not ok and reason.startswith("HTTP: ")
+
+
+def test_flavour_script_is_shipped_and_refuses_unknown_names(tmp_path: Path) -> None:
+    script = lab.FLAVOUR_SCRIPT
+    assert script.parent == lab.PROVISION_SCRIPT.parent  # package data, like provision.sh
+    text = script.read_text()
+    assert text.startswith("#!/bin/bash\n") and "set -euo pipefail\n" in text
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    for name in set(lab.FLAVOURS) - {lab.DEFAULT_FLAVOUR}:
+        assert f"    {name}) flavour_" in text  # every flavour has its set-up
+    done = subprocess.run(
+        ["bash", str(script), "nginx"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr == "flavour: error: unknown flavour 'nginx'\n"
