@@ -205,8 +205,10 @@ def test_drill_of_a_site_without_a_local_database_notes_it():
     found["databases"]["mariadb"]["databases"] = []
     (plan,) = bf.drill_sites(found)
     assert plan["database"] is None
+    # No scratch database, and the restored copy is not served against the live one.
     assert bf.drill_not_applicable(found, [plan], True) == [
-        "/var/www/shop: no local database: its database restore not applicable"
+        "/var/www/shop: no local database: its database restore not applicable",
+        "/var/www/shop: no database restored: serving the restored site not applicable",
     ]
 
 
@@ -227,3 +229,21 @@ def test_explicit_drill_settings_pin_one_site_over_the_first_discovered():
     assert plan["layout"] == "debian"
     assert plan["web_server"] == "nginx"
     assert plan["site_not_applicable"] is None
+
+
+def test_drill_results_name_each_site_with_its_database_server_and_result():
+    plans = bf.drill_sites(upstream("shop", "blog"))
+    checks = [
+        {"name": "files", "ok": True, "site": None},
+        {"name": "database shop import", "ok": True, "site": "/var/www/shop"},
+        {"name": "site", "ok": True, "site": "/var/www/shop"},
+        {"name": "database blog import", "ok": True, "site": "/var/www/blog"},
+        {"name": "site", "ok": False, "site": "/var/www/blog"},
+    ]
+    got = bf.drill_results(plans, checks)
+    assert [(r["id"], r["database"], r["served_by"], r["ok"], r["checks"]) for r in got] == [
+        ("/var/www/shop", "shop", "nginx", True, 2),
+        ("/var/www/blog", "blog", None, False, 2),
+    ]
+    # A site the drill never reached has no result, not a pass.
+    assert bf.drill_results(plans, checks[:1])[0]["ok"] is None

@@ -165,6 +165,7 @@ def drill_sites(found: Any, overrides: dict | None = None) -> list[dict]:
     """
     found = _found(found)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    prefix = overrides.pop("table_prefix", None)
     sites = backup_sites(found)
     server = _web_server(found)
     plans = []
@@ -192,16 +193,23 @@ def drill_sites(found: Any, overrides: dict | None = None) -> list[dict]:
         for key in ("database", "docroot", "wp_content_dir", "wp_config", "php_fpm_socket"):
             if key in overrides:
                 pinned[key] = overrides[key]
-        pinned["id"] = pinned.get("id") or pinned.get("docroot")
+        pinned["id"] = pinned.get("id") or pinned.get("docroot") or pinned.get("database")
         if "docroot" in overrides and not plans:
             pinned["path"] = overrides["docroot"]
         plans = [pinned]
+    # The table prefix alone does not pin a site: it applies to every one.
+    for plan in plans:
+        plan["table_prefix"] = prefix or plan.get("table_prefix") or "wp_"
     for plan in plans:
         plan["layout"] = plan.get("layout") or "debian"
         plan["web_server"] = server
         if not server:
             plan["site_not_applicable"] = (
                 f"{plan['id']}: no web server: serving the restored site not applicable"
+            )
+        elif not plan.get("database"):
+            plan["site_not_applicable"] = (
+                f"{plan['id']}: no database restored: serving the restored site not applicable"
             )
         elif not plan.get("php_fpm_socket"):
             plan["site_not_applicable"] = (
@@ -227,6 +235,28 @@ def drill_not_applicable(found: Any, plans: list[dict], database_enabled: bool) 
     return notes
 
 
+def drill_results(plans: list[dict], checks: list[dict]) -> list[dict]:
+    """Each drilled site as the evidence names it: its path, database, which web server served
+    the restored copy and the result of its checks (``ok`` null when none ran)."""
+    results = []
+    for plan in plans:
+        own = [c for c in checks if c.get("site") == plan["id"]]
+        served = any(c.get("name") == "site" and c.get("ok") for c in own)
+        results.append(
+            {
+                "id": plan["id"],
+                "path": plan.get("path"),
+                "layout": plan.get("layout"),
+                "database": plan.get("database"),
+                "served_by": plan.get("web_server") if served else None,
+                "ok": all(c.get("ok") for c in own) if own else None,
+                "checks": len(own),
+                "not_applicable": plan.get("site_not_applicable"),
+            }
+        )
+    return results
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {
@@ -237,4 +267,5 @@ class FilterModule:
             "omctl_backup_site_evidence": site_evidence,
             "omctl_backup_drill_sites": drill_sites,
             "omctl_backup_drill_not_applicable": drill_not_applicable,
+            "omctl_backup_drill_results": drill_results,
         }
