@@ -130,12 +130,13 @@ def test_a_backup_names_each_discovered_site_and_database() -> None:
     }  # fmt: skip
     text = " ".join(printed("backup", run).split())
     assert "site /var/www/shop upstream: /var/www/shop backed up; database shop backed up" in text
-    assert "site /var/www/blog upstream: /var/www/blog not in backup_paths; database blog not" in text
+    assert "site /var/www/blog upstream: /var/www/blog not in backup_paths; database blog" in text
 
 
 def test_a_backup_of_a_host_without_mariadb_says_dumps_do_not_apply() -> None:
     run = {"ok": True, "run": "r", "snapshots": {"files": {"id": "a1"}, "databases": {}},
-           "sites": [], "not_applicable": ["no MariaDB/MySQL: database dumps not applicable"]}  # fmt: skip
+           "sites": [],
+           "not_applicable": ["no MariaDB/MySQL: database dumps not applicable"]}  # fmt: skip
     text = " ".join(printed("backup", run).split())
     assert "web1: not applicable no MariaDB/MySQL: database dumps not applicable" in text
     assert "database wordpress" not in text and "no local database" not in text

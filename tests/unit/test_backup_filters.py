@@ -49,7 +49,7 @@ def upstream(*names: str, server: str = "nginx") -> dict:
     found = copy.deepcopy(BARE)
     found["web_servers"][server]["installed"] = True
     found["php_fpm"]["pools"] = [{"id": "8.2/www", "listen": SOCKET}]
-    found["databases"]["mariadb"] = {"installed": True, "databases": list(names) + ["other"]}
+    found["databases"]["mariadb"] = {"installed": True, "databases": [*names, "other"]}
     for index, name in enumerate(names):
         site = f"{server}:/etc/{server}/sites-enabled/{name}:1"
         found["sites"].append({"id": site, "server": server, "names": [f"{name}.lab.test"],

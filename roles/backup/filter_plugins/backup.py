@@ -25,7 +25,7 @@ def _under(path: str, parent: str) -> bool:
 
 
 def dedupe_paths(paths: list[str]) -> list[str]:
-    """The paths in their order, without repeats and without a path inside an earlier or later one."""
+    """The paths in their order, without repeats and without a path inside another one."""
     norm = [_norm(p) for p in paths]
     return [
         path
@@ -65,10 +65,7 @@ def site_files(install: dict) -> list[str]:
     path = install.get("path")
     content = install.get("content_dir")
     config = install.get("config")
-    if install.get("layout") == "debian":
-        files = [content, config]
-    else:
-        files = [path, content, config]
+    files = [content, config] if install.get("layout") == "debian" else [path, content, config]
     return dedupe_paths([f for f in files if isinstance(f, str) and f.startswith("/")])
 
 
@@ -170,9 +167,7 @@ def drill_sites(found: Any, overrides: dict | None = None) -> list[dict]:
     server = _web_server(found)
     plans = []
     for site in sites:
-        install = next(
-            (i for i in found.get("wordpress") or [] if site_id(i) == site["id"]), {}
-        )
+        install = next((i for i in found.get("wordpress") or [] if site_id(i) == site["id"]), {})
         plans.append(
             {
                 "id": site["id"],
