@@ -103,6 +103,9 @@ def test_a_host_without_a_site_backs_up_etc_only_and_says_databases_do_not_apply
     assert bf.backup_not_applicable(BARE, False, []) == []
     assert bf.backup_not_applicable(BARE, True, ["wordpress"]) == []
     assert bf.backup_not_applicable(DEBIAN, True, []) == []
+    # No site: no front page to keep with the backup.
+    assert bf.backup_not_applicable(BARE, False, [], True) == [bf.NO_SITE]
+    assert bf.backup_not_applicable(DEBIAN, True, [], True) == []
 
 
 def test_no_fact_is_a_bare_host_and_a_wrong_fact_is_an_error():

@@ -105,11 +105,19 @@ def backup_paths(found: Any, explicit: list[str] | None = None) -> list[str]:
     return dedupe_paths(paths)
 
 
-def backup_not_applicable(found: Any, databases_enabled: bool, explicit: list | None) -> list:
+NO_SITE = "no WordPress site: front page not kept"
+
+
+def backup_not_applicable(
+    found: Any, databases_enabled: bool, explicit: list | None, frontpage_enabled: bool = False
+) -> list:
     """What the backup skips on this host, said in its evidence."""
+    notes = []
     if databases_enabled and not explicit and not has_mariadb(found):
-        return [NO_MARIADB]
-    return []
+        notes.append(NO_MARIADB)
+    if frontpage_enabled and not _found(found).get("wordpress"):
+        notes.append(NO_SITE)
+    return notes
 
 
 def site_evidence(found: Any, paths: list[str], databases_enabled: bool) -> list[dict]:
