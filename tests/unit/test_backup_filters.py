@@ -65,7 +65,7 @@ def upstream(*names: str, server: str = "nginx") -> dict:
 
 
 def test_debian_package_backs_up_etc_and_its_content_folder_as_before():
-    assert bf.backup_paths(DEBIAN) == ["/etc", "/var/lib/wordpress/wp-content"]
+    assert bf.backup_paths(DEBIAN) == ["/var/lib/wordpress/wp-content", "/etc"]
     (site,) = bf.backup_sites(DEBIAN)
     assert site["id"] == "/usr/share/wordpress (default)"
     # The configuration is in /etc: backed up with it, not named twice.
@@ -75,13 +75,13 @@ def test_debian_package_backs_up_etc_and_its_content_folder_as_before():
 
 def test_upstream_install_is_backed_up_as_its_folder():
     found = upstream("shop")
-    assert bf.backup_paths(found) == ["/etc", "/var/www/shop"]
+    assert bf.backup_paths(found) == ["/var/www/shop", "/etc"]
     assert bf.backup_sites(found)[0]["files"] == ["/var/www/shop"]
 
 
 def test_two_sites_are_both_backed_up_each_with_its_database():
     found = upstream("shop", "blog")
-    assert bf.backup_paths(found) == ["/etc", "/var/www/shop", "/var/www/blog"]
+    assert bf.backup_paths(found) == ["/var/www/shop", "/var/www/blog", "/etc"]
     assert [s["database"] for s in bf.backup_sites(found)] == ["shop", "blog"]
 
 
@@ -90,8 +90,8 @@ def test_content_and_config_outside_the_install_are_added_once():
     found["wordpress"][0]["content_dir"] = "/srv/shop-content"
     found["wordpress"][0]["config"] = "/var/www/wp-config.php"
     found["wordpress"].append(dict(found["wordpress"][0], path="/var/www/shop/current"))
-    assert bf.backup_paths(found) == ["/etc", "/var/www/shop", "/srv/shop-content",
-                                      "/var/www/wp-config.php"]  # fmt: skip
+    assert bf.backup_paths(found) == ["/var/www/shop", "/srv/shop-content",
+                                      "/var/www/wp-config.php", "/etc"]  # fmt: skip
 
 
 def test_a_host_without_a_site_backs_up_etc_only_and_says_databases_do_not_apply():
@@ -130,7 +130,7 @@ def test_dedupe_keeps_order_and_drops_nested_and_repeated_paths():
 
 def test_site_evidence_says_whether_explicit_paths_hold_each_site():
     found = upstream("shop", "blog")
-    held = bf.site_evidence(found, ["/etc", "/var/www/shop"], True)
+    held = bf.site_evidence(found, ["/var/www/shop", "/etc"], True)
     assert [(s["id"], s["files_backed_up"], s["database"]) for s in held] == [
         ("/var/www/shop", True, "shop"),
         ("/var/www/blog", False, "blog"),

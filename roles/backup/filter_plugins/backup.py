@@ -94,15 +94,16 @@ def backup_sites(found: Any) -> list[dict]:
 
 
 def backup_paths(found: Any, explicit: list[str] | None = None) -> list[str]:
-    """backup_paths when given, else /etc and every discovered site's files, de-duplicated."""
+    """backup_paths when given, else every discovered site's files and /etc, de-duplicated."""
     if explicit is not None:
         if not isinstance(explicit, list):
             raise AnsibleFilterError("backup_paths must be a list of absolute paths or null")
         return list(explicit)
-    paths = [ETC]
+    # The sites first, then /etc: the order the role always used.
+    paths = []
     for site in backup_sites(found):
         paths += site["files"]
-    return dedupe_paths(paths)
+    return dedupe_paths([*paths, ETC])
 
 
 NO_SITE = "no WordPress site: front page not kept"
