@@ -122,7 +122,7 @@ def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) ->
     assert {"wordpress", "mysql"} <= set(one["snapshots"]["databases"])
     assert one["snapshots"]["frontpage"]["status"] == 200
     assert one["repository_size_bytes"] > 0
-    # From discovery: the package's content folder and /etc, as before; the site named with its database.
+    # From discovery: the package's content folder and /etc, as before; the site, its database.
     assert one["snapshots"]["files"]["paths"] == ["/var/lib/wordpress/wp-content", "/etc"]
     assert [(s["id"], s["files_backed_up"], s["database"]) for s in one["sites"]] == [
         ("/usr/share/wordpress (default)", True, "wordpress")
