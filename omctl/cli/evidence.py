@@ -340,7 +340,7 @@ def backup(host: str, data: dict[str, Any]) -> None:
         )
         table.add_row(f"database {escape(name)}", detail)
     for site in data.get("sites") or []:
-        table.add_row(f"site {escape(str(site.get('id')))}", _backup_site(site, snapshots))
+        table.add_row("site", f"{escape(str(site.get('id')))}: {_backup_site(site, snapshots)}")
     page = snapshots.get("frontpage") or {}
     if page:
         table.add_row("front page", f"snapshot {page.get('id')}" if page.get("id")
@@ -449,8 +449,8 @@ def backup_check(host: str, data: dict[str, Any]) -> None:
         )  # fmt: skip
     for site in data.get("sites") or []:
         table.add_row(
-            f"site {escape(str(site.get('id')))}",
-            f"{escape(', '.join(site.get('files') or []))}"
+            "site",
+            f"{escape(str(site.get('id')))}: {escape(', '.join(site.get('files') or []))}"
             + (f"; database {escape(str(site['database']))}" if site.get("database") else "")
             + ("" if site.get("files_backed_up") else " [yellow](not in backup_paths)[/]"),
         )

@@ -129,8 +129,8 @@ def test_a_backup_names_each_discovered_site_and_database() -> None:
         "not_applicable": [],
     }  # fmt: skip
     text = " ".join(printed("backup", run).split())
-    assert "site /var/www/shop upstream: /var/www/shop backed up; database shop backed up" in text
-    assert "site /var/www/blog upstream: /var/www/blog not in backup_paths; database blog" in text
+    assert "site /var/www/shop: upstream: /var/www/shop backed up; database shop backed up" in text
+    assert "site /var/www/blog: upstream: /var/www/blog not in backup_paths; database blog" in text
 
 
 def test_a_backup_of_a_host_without_mariadb_says_dumps_do_not_apply() -> None:
