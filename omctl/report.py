@@ -321,7 +321,12 @@ def _backups(
 def _drills(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     rows = []
     for run, host, data in _evidence(done, "restore_drill"):
-        failed = [c.get("name") for c in data.get("checks") or [] if not c.get("ok")]
+        # A check of one site (the drill drills each discovered site) is named with it.
+        failed = [
+            f"{c['site']}: {c.get('name')}" if c.get("site") else c.get("name")
+            for c in data.get("checks") or []
+            if not c.get("ok")
+        ]
         rows.append(
             _row(
                 run,

@@ -339,6 +339,8 @@ def backup(host: str, data: dict[str, Any]) -> None:
             else "[bold red]not backed up[/]"
         )
         table.add_row(f"database {escape(name)}", detail)
+    for site in data.get("sites") or []:
+        table.add_row("site", f"{escape(str(site.get('id')))}: {_backup_site(site, snapshots)}")
     page = snapshots.get("frontpage") or {}
     if page:
         table.add_row("front page", f"snapshot {page.get('id')}" if page.get("id")
@@ -359,6 +361,22 @@ def backup(host: str, data: dict[str, Any]) -> None:
     )
     table.add_row("duration", _backup_seconds(data.get("duration_seconds")))
     console.out.print(table)
+
+
+def _backup_site(site: dict[str, Any], snapshots: dict[str, Any]) -> str:
+    """One discovered WordPress site: its files and database, and whether the run stored them."""
+    files = escape(", ".join(site.get("files") or [])) or "no files"
+    held = "backed up" if site.get("files_backed_up") else "[yellow]not in backup_paths[/]"
+    if not snapshots.get("files"):
+        held = "[bold red]not backed up[/]"
+    name = site.get("database")
+    if not name:
+        db = "no local database"
+    elif ((snapshots.get("databases") or {}).get(name) or {}).get("id"):
+        db = f"database {escape(str(name))} backed up"
+    else:
+        db = f"[bold red]database {escape(str(name))} not backed up[/]"
+    return f"{escape(str(site.get('layout')))}: {files} {held}; {db}"
 
 
 def _check_title(what: str, host: str, data: dict[str, Any], nothing: str) -> Table:
@@ -429,6 +447,13 @@ def backup_check(host: str, data: dict[str, Any]) -> None:
             + (f"; changed since the latest backup: {changed.get('files')} files, "
                f"{_size(changed.get('bytes'))}" if changed else ""),
         )  # fmt: skip
+    for site in data.get("sites") or []:
+        table.add_row(
+            "site",
+            f"{escape(str(site.get('id')))}: {escape(', '.join(site.get('files') or []))}"
+            + (f"; database {escape(str(site['database']))}" if site.get("database") else "")
+            + ("" if site.get("files_backed_up") else " [yellow](not in backup_paths)[/]"),
+        )
     databases = would.get("databases")
     if databases is not None:
         table.add_row(
@@ -465,6 +490,8 @@ def restore_drill_check(host: str, data: dict[str, Any]) -> None:
             f"{escape(str(database.get('name')))} from snapshot {database.get('snapshot')} "
             f"({_size(database.get('dump_bytes'))} dump) into {escape(str(database.get('into')))}",
         )
+    for site in data.get("sites") or []:
+        table.add_row("site", f"{escape(str(site))}: restored, served and compared in turn")
     if drill.get("other_dumps"):
         table.add_row("dumps checked", escape(", ".join(drill["other_dumps"])))
     if drill.get("check_subset"):
@@ -497,10 +524,25 @@ def restore_drill(host: str, data: dict[str, Any]) -> None:
     table.add_column("result")
     for check in data.get("checks") or []:
         mark = "[green]ok[/]" if check.get("ok") else "[bold red]FAILED[/]"
-        table.add_row(escape(str(check.get("name"))), f"{mark} {escape(str(check.get('detail')))}")
+        name = str(check.get("name"))
+        if check.get("site"):
+            name = f"{check['site']}: {name}"
+        table.add_row(escape(name), f"{mark} {escape(str(check.get('detail')))}")
+    for site in data.get("sites") or []:
+        table.add_row(f"site {escape(str(site.get('id')))}", _drill_site(site))
     if data.get("error"):
         table.add_row("[bold red]stopped[/]", escape(str(data["error"])))
     console.out.print(table)
+
+
+def _drill_site(site: dict[str, Any]) -> str:
+    """One drilled site: its database, which web server served the restored copy, the result."""
+    mark = {True: "[green]ok[/]", False: "[bold red]FAILED[/]", None: "[yellow]not drilled[/]"}
+    parts = [
+        f"database {escape(str(site['database']))}" if site.get("database") else "no database",
+        f"served by {escape(str(site['served_by']))}" if site.get("served_by") else "not served",
+    ]
+    return f"{mark.get(site.get('ok'), '?')} {', '.join(parts)} ({site.get('checks', 0)} checks)"
 
 
 def config_tuning(host: str, data: dict[str, Any]) -> None:

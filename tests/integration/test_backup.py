@@ -122,6 +122,12 @@ def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) ->
     assert {"wordpress", "mysql"} <= set(one["snapshots"]["databases"])
     assert one["snapshots"]["frontpage"]["status"] == 200
     assert one["repository_size_bytes"] > 0
+    # From discovery: the package's content folder and /etc, as before; the site, its database.
+    assert one["snapshots"]["files"]["paths"] == ["/var/lib/wordpress/wp-content", "/etc"]
+    assert [(s["id"], s["files_backed_up"], s["database"]) for s in one["sites"]] == [
+        ("/usr/share/wordpress (default)", True, "wordpress")
+    ]
+    assert one["not_applicable"] == []
     assert not shown["hosts"]["web2"].get("evidence")
     # The repository is on web2, and web1's key there opens SFTP and nothing else.
     assert backedup.ssh("web2", f"test -f {REPO_DIR}/config && echo stored").strip() == "stored"
@@ -172,6 +178,10 @@ def test_backup_change_backup_again_then_the_drill_passes(backedup: Backedup) ->
     assert proof["files_restored"] == files["files_total"]
     assert proof["siteurl"] == "http://localhost"
     assert "with the same front page (front page stored at backup time" in checks["site"]["detail"]
+    assert checks["site"]["site"] == "/usr/share/wordpress (default)"
+    assert [(s["id"], s["database"], s["served_by"], s["ok"]) for s in proof["sites"]] == [
+        ("/usr/share/wordpress (default)", "wordpress", "nginx", True)
+    ]
     assert 0 <= proof["snapshot_age_seconds"] < 3600
     assert proof["time_to_restore_seconds"] > 0
     # The scratch copy is gone: files, vhost and port, WordPress config, database.

@@ -111,3 +111,58 @@ def test_a_drill_check_says_what_it_would_restore_where_and_the_room() -> None:
     assert "restic check --read-data-subset 3/7" in text
     assert "files, database on /var/tmp: needs 2.0 GiB, 1.0 GiB free: NOT ENOUGH" in text
     assert "an earlier drill left its scratch copy" in text
+
+
+def test_a_backup_names_each_discovered_site_and_database() -> None:
+    run = {
+        "ok": True, "run": "20261201T230000Z", "repository": "/var/backups/omctl-restic",
+        "snapshots": {"files": {"id": "a1b2c3d4", "files_total": 9, "files_new": 9,
+                                "files_changed": 0, "bytes_total": 100, "bytes_added": 100,
+                                "duration_seconds": 1.0},
+                      "databases": {"shop": {"id": "d1", "bytes_total": 10}}, "frontpage": None},
+        "sites": [
+            {"id": "/var/www/shop", "layout": "upstream", "files": ["/var/www/shop"],
+             "files_backed_up": True, "database": "shop"},
+            {"id": "/var/www/blog", "layout": "upstream", "files": ["/var/www/blog"],
+             "files_backed_up": False, "database": "blog"},
+        ],
+        "not_applicable": [],
+    }  # fmt: skip
+    text = " ".join(printed("backup", run).split())
+    assert "site /var/www/shop: upstream: /var/www/shop backed up; database shop backed up" in text
+    assert "site /var/www/blog: upstream: /var/www/blog not in backup_paths; database blog" in text
+
+
+def test_a_backup_of_a_host_without_mariadb_says_dumps_do_not_apply() -> None:
+    run = {"ok": True, "run": "r", "snapshots": {"files": {"id": "a1"}, "databases": {}},
+           "sites": [],
+           "not_applicable": ["no MariaDB/MySQL: database dumps not applicable"]}  # fmt: skip
+    text = " ".join(printed("backup", run).split())
+    assert "web1: not applicable no MariaDB/MySQL: database dumps not applicable" in text
+    assert "database wordpress" not in text and "no local database" not in text
+
+
+def test_a_restore_drill_shows_each_site_its_database_and_server() -> None:
+    drill = {
+        "ok": False, "run": "20261201T230000Z", "snapshot_age_seconds": 60,
+        "time_to_restore_seconds": 2.5,
+        "checks": [
+            {"name": "files", "ok": True, "detail": "9 files", "site": None},
+            {"name": "site", "ok": True, "detail": "nginx served the restored copy",
+             "site": "/var/www/shop"},
+            {"name": "database blog import", "ok": False, "detail": "dump truncated",
+             "site": "/var/www/blog"},
+        ],
+        "sites": [
+            {"id": "/var/www/shop", "database": "shop", "served_by": "nginx", "ok": True,
+             "checks": 3},
+            {"id": "/var/www/blog", "database": "blog", "served_by": None, "ok": False,
+             "checks": 1},
+        ],
+        "not_applicable": [],
+    }  # fmt: skip
+    text = " ".join(printed("restore_drill", drill).split())
+    assert "/var/www/shop: site" in text and "nginx served the restored copy" in text
+    assert "/var/www/blog: database blog import" in text
+    assert "site /var/www/shop ok database shop, served by nginx (3 checks)" in text
+    assert "site /var/www/blog FAILED database blog, not served (1 checks)" in text

@@ -133,6 +133,14 @@ def test_empty_and_missing_sources_are_refused(tmp_path: Path) -> None:
     tool.check_sources([str(tmp_path / "empty")])
 
 
+def test_databases_asked_for_on_a_host_without_a_client_fail_naming_it(tmp_path: Path) -> None:
+    client = str(tmp_path / "no-such-mariadb")
+    cfg = {"databases": {"client": client, "include": ["wordpress"]}}
+    with pytest.raises(tool.Failure, match=f"the {client} client is not installed") as failed:
+        tool.list_databases(cfg)
+    assert failed.value.code == "database_dump_failed"
+
+
 def test_a_failed_dump_leaves_no_snapshot_behind(cfg: dict) -> None:
     """restic stores whatever came on stdin: the partial snapshot must be forgotten."""
     with pytest.raises(tool.Failure) as caught:
