@@ -555,12 +555,13 @@ def hardening(host: str, data: dict[str, Any]) -> None:
     table.add_column()
     table.add_row("lynis before", escape(_lynis(data.get("lynis_before"))))
     table.add_row("lynis after", escape(_lynis(data.get("lynis_after"))))
-    site = data.get("site") or {}
-    if site:
+    # Runs recorded before discovery carry one "site"; later ones a list of "sites".
+    sites = data.get("sites") or ([data["site"]] if data.get("site") else [])
+    for index, site in enumerate(sites):
         before, after = site.get("before") or {}, site.get("after") or {}
         verdict = "[green]same content[/]" if site.get("same") else "[bold red]CHANGED[/]"
         table.add_row(
-            "site",
+            "site" if index == 0 else "",
             f"{escape(str(site.get('url')))} answered {before.get('status')} before and "
             f"{after.get('status')} after: {verdict}",
         )

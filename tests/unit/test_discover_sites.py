@@ -245,6 +245,15 @@ def test_no_web_server_gives_nothing():
     assert ds.omctl_web_servers(BARE) == []
 
 
+def test_no_site_reason_names_the_web_server_that_serves_none():
+    assert ds.omctl_no_site_reason(BARE) == "no web server: site checks not applicable"
+    found = copy.deepcopy(LAB)
+    found["sites"] = []
+    assert ds.omctl_no_site_reason(found, "web ports") == (
+        "nginx serves no site the host can request: web ports not applicable"
+    )
+
+
 def test_lab_units_and_web_server():
     assert ds.omctl_service_units(LAB) == ["nginx", "mariadb", "php8.2-fpm"]
     assert ds.omctl_web_servers(LAB) == ["nginx"]
@@ -275,6 +284,7 @@ def test_filters_are_registered_and_reject_what_is_not_the_fact():
         "omctl_service_units",
         "omctl_web_servers",
         "omctl_site_requests",
+        "omctl_no_site_reason",
     }
     with pytest.raises(TypeError, match="discover_found"):
         ds.omctl_site_targets(None)

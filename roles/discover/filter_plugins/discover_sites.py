@@ -141,6 +141,14 @@ def omctl_web_servers(found: dict[str, Any]) -> list[str]:
     ]
 
 
+def omctl_no_site_reason(found: dict[str, Any], what: str = "site checks") -> str:
+    """Why a role has no site to work on, for the evidence's ``not_applicable``."""
+    servers = omctl_web_servers(found)
+    if not servers:
+        return f"no web server: {what} not applicable"
+    return f"{' and '.join(servers)} serves no site the host can request: {what} not applicable"
+
+
 # A discovered site is up when it answers 2xx or 3xx: a redirect (to https, to its canonical
 # name) is the site answering, and it is not followed, since its target may be off the host.
 SITE_STATUS = list(range(200, 400))
@@ -186,4 +194,5 @@ class FilterModule:
             "omctl_service_units": omctl_service_units,
             "omctl_web_servers": omctl_web_servers,
             "omctl_site_requests": omctl_site_requests,
+            "omctl_no_site_reason": omctl_no_site_reason,
         }
