@@ -302,6 +302,8 @@ def patching(host: str, data: dict[str, Any]) -> None:
             f"wordpress {escape(str(site.get('path')))}",
             f"core {before.get('core')} -> {after.get('core')}, {verify}",
         )
+    for path in (data.get("wordpress") or {}).get("apt_managed") or []:
+        table.add_row(f"wordpress {escape(str(path))}", "Debian's package: updated by apt")
     console.out.print(table)
 
 

@@ -254,6 +254,13 @@ def test_no_site_reason_names_the_web_server_that_serves_none():
     )
 
 
+def test_wordpress_paths_by_layout():
+    assert ds.omctl_wordpress_paths(LAB) == []
+    assert ds.omctl_wordpress_paths(LAB, "debian") == ["/usr/share/wordpress"]
+    assert ds.omctl_wordpress_paths(TWO) == ["/var/www/blog", "/var/www/shop"]
+    assert ds.omctl_wordpress_paths(BARE) == []
+
+
 def test_lab_units_and_web_server():
     assert ds.omctl_service_units(LAB) == ["nginx", "mariadb", "php8.2-fpm"]
     assert ds.omctl_web_servers(LAB) == ["nginx"]
@@ -285,6 +292,7 @@ def test_filters_are_registered_and_reject_what_is_not_the_fact():
         "omctl_web_servers",
         "omctl_site_requests",
         "omctl_no_site_reason",
+        "omctl_wordpress_paths",
     }
     with pytest.raises(TypeError, match="discover_found"):
         ds.omctl_site_targets(None)
