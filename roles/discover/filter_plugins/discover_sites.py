@@ -144,9 +144,7 @@ def omctl_web_servers(found: dict[str, Any]) -> list[str]:
 def omctl_wordpress_paths(found: dict[str, Any], layout: str = "upstream") -> list[str]:
     """The code directories of the discovered WordPress installs of one layout (``upstream``:
     updated by wp-cli; ``debian``: Debian's package, updated by apt), sorted, each once."""
-    return sorted(
-        {w["path"] for w in found.get("wordpress") or [] if w.get("layout") == layout}
-    )
+    return sorted({w["path"] for w in found.get("wordpress") or [] if w.get("layout") == layout})
 
 
 def omctl_no_site_reason(found: dict[str, Any], what: str = "site checks") -> str:
