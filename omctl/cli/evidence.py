@@ -302,6 +302,8 @@ def patching(host: str, data: dict[str, Any]) -> None:
             f"wordpress {escape(str(site.get('path')))}",
             f"core {before.get('core')} -> {after.get('core')}, {verify}",
         )
+    for path in (data.get("wordpress") or {}).get("apt_managed") or []:
+        table.add_row(f"wordpress {escape(str(path))}", "Debian's package: updated by apt")
     console.out.print(table)
 
 
@@ -597,12 +599,13 @@ def hardening(host: str, data: dict[str, Any]) -> None:
     table.add_column()
     table.add_row("lynis before", escape(_lynis(data.get("lynis_before"))))
     table.add_row("lynis after", escape(_lynis(data.get("lynis_after"))))
-    site = data.get("site") or {}
-    if site:
+    # Runs recorded before discovery carry one "site"; later ones a list of "sites".
+    sites = data.get("sites") or ([data["site"]] if data.get("site") else [])
+    for index, site in enumerate(sites):
         before, after = site.get("before") or {}, site.get("after") or {}
         verdict = "[green]same content[/]" if site.get("same") else "[bold red]CHANGED[/]"
         table.add_row(
-            "site",
+            "site" if index == 0 else "",
             f"{escape(str(site.get('url')))} answered {before.get('status')} before and "
             f"{after.get('status')} after: {verdict}",
         )

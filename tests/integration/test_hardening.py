@@ -207,7 +207,14 @@ def test_full_hardening_raises_the_lynis_index(first_converge: dict) -> None:
 
 def test_site_answers_the_same_after_hardening(hardened: Lab, first_converge: dict) -> None:
     found = evidence(first_converge["shown"])
-    assert found["site"]["same"] is True
+    # The lab's site as discovery finds it, proved before and after.
+    (site,) = found["sites"]
+    assert site["name"] == "site nginx:/etc/nginx/sites-enabled/wordpress:2"
+    assert site["url"] == "nginx:/etc/nginx/sites-enabled/wordpress:2 at http://127.0.0.1:80/"
+    assert site["same"] is True and site["before"]["status"] == 200
+    assert found["not_applicable"] == []
+    # The firewall admits the port the site listens on, and no other web port.
+    assert found["firewall"]["tcp_ports"] == [80]
     status, after = page(first_converge["http_port"])
     assert status == 200 and after == first_converge["page_before"]
 

@@ -129,7 +129,12 @@ def test_rollout_stops_at_the_unhealthy_host(patched: Lab) -> None:
         "wp_cli": None,
         "note": "wp-cli (wp) is not installed: WordPress is patched only where apt manages it",
         "sites": [],
+        "apt_managed": ["/usr/share/wordpress"],
     }
+    assert web1["not_applicable"] == [
+        "only Debian's wordpress package (updated by apt): "
+        "WordPress updates by wp-cli not applicable"
+    ]
     # web2, second batch: refused before anything changed.
     web2 = hosts["web2"]["evidence"]["patching"]
     assert hosts["web2"]["status"] == "failed"

@@ -160,3 +160,45 @@ def test_reverted_changes_are_marked():
         "firewall: /etc/nftables.conf (undone by the automatic revert)",
     ]
     assert hf.mark_reverted(changes, False) == changes
+
+
+# The sites proved before and after (the operator's URL, or omctl_site_requests' entries).
+EXPLICIT = {"name": "http://localhost/", "label": "http://localhost/", "status": [200],
+            "expected": "200"}  # fmt: skip
+SHOP = {"name": "site shop.lab.test", "label": "shop.lab.test at http://127.0.0.1:80/",
+        "status": list(range(200, 400)), "expected": "2xx or 3xx"}  # fmt: skip
+PAGE = {"status": 200, "sha256": "c1ca", "bytes": 52597}
+
+
+def test_a_site_that_does_not_answer_as_it_must_is_refused():
+    down = {"status": -1, "sha256": "", "bytes": 0, "error": "Connection refused"}
+    redirect = {"status": 301, "sha256": "ab", "bytes": 0}
+    assert hf.site_refusals([PAGE, redirect], [EXPLICIT, SHOP]) == []
+    (message,) = hf.site_refusals([redirect, down], [EXPLICIT, EXPLICIT])[:1]
+    assert message.startswith(
+        "the site does not answer 200 now (http://localhost/ answered 301): without a working"
+    )
+    (message,) = hf.site_refusals([down], [SHOP])
+    assert message.startswith(
+        "the site does not answer 2xx or 3xx now (shop.lab.test at http://127.0.0.1:80/ "
+        "answered -1 Connection refused)"
+    )
+    assert hf.site_refusals([], []) == []
+
+
+def test_each_site_must_answer_the_same_after():
+    changed = {**PAGE, "sha256": "beef", "bytes": 10}
+    same, other = hf.site_comparison([PAGE, changed], [PAGE, PAGE], [EXPLICIT, SHOP])
+    assert same == {"name": "http://localhost/", "url": "http://localhost/", "before": PAGE,
+                    "after": PAGE, "same": True}  # fmt: skip
+    assert other["same"] is False
+    assert hf.site_broken([same, other]) == [
+        "shop.lab.test at http://127.0.0.1:80/ answered 200 with 52597 bytes before and 200 "
+        "with 10 bytes (different content) after"
+    ]
+    # A status that was a redirect before must stay that redirect.
+    moved = {"status": 302, "sha256": "c1ca", "bytes": 52597}
+    (result,) = hf.site_comparison([moved], [PAGE], [SHOP])
+    assert result["same"] is False
+    with pytest.raises(ValueError):
+        hf.site_comparison([PAGE], [PAGE, PAGE], [SHOP, SHOP])

@@ -189,6 +189,6 @@ def test_tagged_concern_puts_a_drift_right(host, run_playbook, hostname):
         "accounts: WordPress configuration readable by owner and web server group only: "
         + WP_CONFIG
     ]
-    assert evidence["site"]["same"] is True
+    assert [site["same"] for site in evidence["sites"]] == [True]
     config = host.file(WP_CONFIG)
     assert (config.user, config.group) == ("root", "www-data")

@@ -14,6 +14,9 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
 CANARY = "omctl-canary-Pa55w0rd-7f3e9c"
 # No retries: the failing runs below should fail at once.
 FAST = {"healthcheck_http_retries": 0}
+# The lab's site as discovery finds it: nginx's catch-all server, no Host header.
+SITE = "site nginx:/etc/nginx/sites-enabled/wordpress:2"
+SITE_AT = "nginx:/etc/nginx/sites-enabled/wordpress:2 at http://127.0.0.1:80/"
 
 
 def checks_by_name(run, hostname):
@@ -30,11 +33,12 @@ def test_healthy_host_passes(run_playbook, hostname):
     result = run.evidence["healthcheck"][hostname]
     assert result["ok"] is True
     checks = checks_by_name(run, hostname)
-    assert checks["http http://localhost/"] == {
-        "name": "http http://localhost/",
+    assert checks[SITE] == {
+        "name": SITE,
         "ok": True,
-        "detail": "http://localhost/ answered 200 with the content marker",
+        "detail": f"{SITE_AT} answered 200 with the content marker",
     }
+    assert "not_applicable" not in result
     for service in ("ssh", "nginx", "mariadb", "php8.2-fpm"):
         assert checks[f"service {service}"]["ok"], checks
     assert checks["disk /"]["ok"] and checks["inodes /"]["ok"]
@@ -56,12 +60,35 @@ def test_stopped_nginx_fails_naming_it(host, run_playbook, hostname):
         "ok": False,
         "detail": "service nginx is inactive",
     }
-    assert not checks["http http://localhost/"]["ok"]
+    assert not checks[SITE]["ok"]
     # Failed once, with one message naming every failed check.
     messages = run.failure_messages(hostname)
     assert len(messages) == 1
     assert messages[0].startswith(
-        "healthcheck failed: service nginx is inactive; http://localhost/ "
+        f"healthcheck failed: service nginx is inactive; {SITE_AT} did not answer: "
+    )
+
+
+def test_explicit_url_is_checked_as_configured(run_playbook, hostname):
+    run = run_playbook(
+        "maintenance/healthcheck.yml",
+        extravars={
+            **FAST,
+            "healthcheck_url": "http://localhost/",
+            "healthcheck_http_status": 404,
+            "healthcheck_services": ["ssh"],
+        },
+    )
+    assert run.status == "failed"
+    checks = checks_by_name(run, hostname)
+    # Only the operator's URL and services, with the operator's status.
+    assert [n for n in checks if not n.startswith(("disk", "inodes"))] == [
+        "service ssh",
+        "service php8.2-fpm",
+        "http http://localhost/",
+    ]
+    assert checks["http http://localhost/"]["detail"] == (
+        "http://localhost/ answered 200, expected 404"
     )
 
 
@@ -86,7 +113,7 @@ def test_thresholds_and_missing_marker_are_named(run_playbook, hostname):
 def test_only_the_tagged_check_runs(run_playbook, hostname):
     run = run_playbook("maintenance/healthcheck.yml", cmdline="--tags healthcheck_http")
     assert run.status == "successful"
-    assert list(checks_by_name(run, hostname)) == ["http http://localhost/"]
+    assert list(checks_by_name(run, hostname)) == [SITE]
 
 
 @pytest.fixture

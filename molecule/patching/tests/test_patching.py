@@ -167,8 +167,8 @@ GOOD, TAMPERED = "/var/www/good", "/var/www/tampered"
 
 @pytest.fixture
 def wp_sites(host):
-    """Two sites owned by www-data, each with a core, a plugin and a theme update and a leftover
-    .maintenance file. wp-cli is WP_STUB."""
+    """Two upstream sites owned by www-data (found by discovery), each with a core, a plugin
+    and a theme update and a leftover .maintenance file. wp-cli is WP_STUB."""
     stub = base64.b64encode(WP_STUB.encode()).decode()
     state = {
         "core": "6.4.2", "core_update": "6.4.3",
@@ -179,7 +179,9 @@ def wp_sites(host):
     script = f"echo {stub} | base64 -d > /usr/local/bin/wp && chmod 755 /usr/local/bin/wp"
     for site in (GOOD, TAMPERED):
         script += (
-            f" && mkdir -p {site} && echo '<?php' > {site}/wp-config.php && "
+            # wp-includes/version.php: what discovery finds an install by.
+            f" && mkdir -p {site}/wp-includes && echo '<?php' > {site}/wp-config.php && "
+            f"echo \"<?php \\$wp_version = '6.4.2';\" > {site}/wp-includes/version.php && "
             f"touch {site}/.maintenance && echo {encoded} | base64 -d > {site}/.wp-stub.json && "
             f"chown -R www-data: {site}"
         )

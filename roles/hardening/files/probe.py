@@ -383,12 +383,23 @@ def sshd_key_files(stdout):
     return []
 
 
-def site(url, headers, validate_certs):
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is the answer: its target may be a name that only resolves off the host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def site(url, headers, validate_certs, follow_redirects=True):
     """Status, sha256 and size of the page (the body itself stays on the host)."""
     request = urllib.request.Request(url, headers=headers or {})
     context = None if validate_certs else ssl._create_unverified_context()
+    handlers = [urllib.request.HTTPSHandler(context=context)]
+    if not follow_redirects:
+        handlers.append(_NoRedirect())
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with urllib.request.urlopen(request, timeout=20, context=context) as response:
+        with opener.open(request, timeout=20) as response:
             body = response.read()
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -397,6 +408,19 @@ def site(url, headers, validate_certs):
     except (OSError, ValueError) as exc:
         return {"status": -1, "sha256": "", "bytes": 0, "error": str(exc)}
     return {"status": status, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+
+
+def sites(wanted):
+    """Each wanted site ({url, headers, validate_certs, follow_redirects}) as site() sees it."""
+    return [
+        site(
+            w["url"],
+            w.get("headers"),
+            w.get("validate_certs", True),
+            w.get("follow_redirects", True),
+        )
+        for w in wanted
+    ]
 
 
 def host_keys():
@@ -442,8 +466,8 @@ def main():
     if ARGS.get("mode") == "compilers":
         print(json.dumps(compilers(ARGS["compilers"])))
         return
-    if ARGS.get("mode") == "site":
-        print(json.dumps(site(ARGS["url"], ARGS.get("headers"), ARGS.get("validate_certs", True))))
+    if ARGS.get("mode") == "sites":
+        print(json.dumps(sites(ARGS["sites"])))
         return
     state_dir = ARGS["state_dir"]
     # Read by the controller as the login user: sudo clears SSH_CONNECTION.
@@ -490,11 +514,7 @@ def main():
         "lynis_reuse": reuse,
         "units": {name: unit_state(name) for name in ARGS.get("units", [])},
         "managed": managed_files(ARGS.get("managed_paths", [])),
-        "site": site(
-            ARGS["site_url"], ARGS.get("site_headers"), ARGS.get("site_validate_certs", True)
-        )
-        if ARGS.get("site_url")
-        else None,
+        "sites": sites(ARGS.get("sites") or []),
         "files": [i for i in (file_info(p) for p in ARGS["permission_paths"]) if i],
         "wordpress_configs": wordpress_configs(ARGS["wordpress_paths"]),
         "compilers": compilers(ARGS["compilers"]),

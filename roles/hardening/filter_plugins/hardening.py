@@ -304,6 +304,55 @@ def selected(tag: str, run_tags: list, skip_tags: list) -> bool:
     return bool(run & {"all", "hardening", tag})
 
 
+def _answered(result: dict[str, Any]) -> str:
+    error = f" {result['error']}" if result.get("error") else ""
+    return f"{result.get('status')}{error}"
+
+
+def site_refusals(before: list[dict[str, Any]], sites: list[dict[str, Any]]) -> list[str]:
+    """Preflight: each site (a request of ``omctl_site_requests`` or the operator's URL) that
+    does not answer as it must now; without a working site before, the role cannot prove it
+    left it working."""
+    return [
+        f"the site does not answer {site['expected']} now ({site['label']} answered "
+        f"{_answered(result)}): without a working site before, the role cannot prove it left "
+        "it working; fix the site or set hardening_site_check_enabled: false"
+        for site, result in zip(sites, before, strict=True)
+        if result.get("status") not in site["status"]
+    ]
+
+
+def site_comparison(
+    after: list[dict[str, Any]], before: list[dict[str, Any]], sites: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each site before and after the changes: the same if it answers the same status and the
+    same content as before."""
+    return [
+        {
+            "name": site["name"],
+            "url": site["label"],
+            "before": was,
+            "after": now,
+            "same": now.get("status") == was.get("status")
+            and now.get("status") in site["status"]
+            and now.get("sha256") == was.get("sha256"),
+        }
+        for site, was, now in zip(sites, before, after, strict=True)
+    ]
+
+
+def site_broken(comparison: list[dict[str, Any]]) -> list[str]:
+    """What changed, per site that no longer answers as before."""
+    return [
+        f"{c['url']} answered {c['before'].get('status')} with {c['before'].get('bytes')} bytes "
+        f"before and {_answered(c['after'])} with {c['after'].get('bytes')} bytes"
+        + (" (different content)" if c["after"].get("status") == c["before"].get("status") else "")
+        + " after"
+        for c in comparison
+        if not c["same"]
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -321,4 +370,7 @@ class FilterModule:
             "hardening_services_plan": services_plan,
             "hardening_differing": differing,
             "hardening_permissions_to_fix": permissions_to_fix,
+            "hardening_site_refusals": site_refusals,
+            "hardening_site_comparison": site_comparison,
+            "hardening_site_broken": site_broken,
         }
