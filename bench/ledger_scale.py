@@ -115,9 +115,7 @@ def fill(ws: Path, runs: int, clients: list[str], start: datetime, batch: int) -
     book = ledger.SqliteLedger(ws / ".omctl" / "ledger.sqlite3")
     clock = {"now": start}
     real_utcnow = ledger.utcnow
-    ledger.utcnow = lambda: clock["now"].isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    ledger.utcnow = lambda: clock["now"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
     try:
         pending: list[tuple] = []
         end = datetime.now(UTC) - timedelta(minutes=5)
