@@ -200,10 +200,10 @@ def test_a_stale_lock_is_removed_once_a_live_one_is_reported(
 
 def test_a_stop_signal_lets_restic_release_its_lock(cfg: dict, tmp_path: Path) -> None:
     """restic 0.14 removes its lock on SIGINT only: SIGTERM to the tool becomes SIGINT to restic."""
-    released = tmp_path / "released"
+    released, ready = tmp_path / "released", tmp_path / "ready"
     Path(cfg["restic"]).write_text(
         f"#!/bin/sh\ntrap 'echo released > {released}; kill $pid; exit 130' INT\n"
-        "sleep 30 & pid=$!\nwait $pid\n"
+        f"sleep 30 & pid=$!\ntouch {ready}\nwait $pid\n"
     )
     caught: list = []
 
@@ -216,9 +216,8 @@ def test_a_stop_signal_lets_restic_release_its_lock(cfg: dict, tmp_path: Path) -
     worker = threading.Thread(target=backup)
     worker.start()
     deadline = time.monotonic() + 10
-    while not tool.CHILDREN and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the fake restic installs its trap
+    while not (tool.CHILDREN and ready.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the fake restic has its trap (a loaded machine takes a while)
     try:
         tool.forward_stop(signal.SIGTERM, None)
         worker.join(10)
