@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Lab
+from tests.integration.conftest import REPO, Lab, write_scope
 
 TITLE = "omctl lab site"
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -199,3 +199,96 @@ def test_apache_serves_debians_wordpress(flavour_lab: Lab, discovered: dict[str,
     )
     assert wordpress["config"] == "/etc/wordpress/config-default.php"
     assert wordpress["sites"] == [site["id"]]
+
+
+# --- every task on every flavour --------------------------------------------------------------
+
+CLIENT = "flavours"
+HOSTS = ("bare1", "upstream1", "two-sites1", "apache1")
+# The order an operator would take over a server: look, back up, prove the restore, harden,
+# patch (which needs the backup), and diagnose.
+TASKS = ("healthcheck", "backup", "restore_drill", "hardening", "patching", "diagnose")
+
+
+@pytest.fixture(scope="module")
+def cycle(flavour_lab: Lab) -> dict[str, dict]:
+    """The four hosts onboarded into one client and every task run once across all four
+    (Ansible's forks take them in parallel); each task's run record as ``omctl show --json``."""
+    for host in HOSTS:
+        onboarded = flavour_lab.onboard(CLIENT, host)
+        assert onboarded.code == 0, (host, onboarded.stderr)
+    write_scope(
+        flavour_lab, CLIENT, "".join(f"  {task}: {{every: on_request}}\n" for task in TASKS)
+    )
+    records: dict[str, dict] = {}
+    for task in TASKS:
+        done = flavour_lab.omctl("run", CLIENT, task, "--json", timeout=1800)
+        shown = flavour_lab.omctl("show", done.json()["id"], "--json")
+        assert shown.code == 0, shown.stderr
+        records[task] = {**shown.json(), "code": done.code, "stderr": done.stderr}
+    return records
+
+
+def evidence(record: dict, host: str, kind: str | None = None) -> dict:
+    return record["hosts"][host]["evidence"][kind or record["task"]]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_succeeds_on_every_flavour(cycle: dict[str, dict], task: str) -> None:
+    record = cycle[task]
+    failed = {
+        h: r["failures"] for h, r in record["hosts"].items() if r["status"] not in ("ok", "changed")
+    }
+    assert record["code"] == 0 and record["status"] == "successful", (
+        failed,
+        record["stderr"][-3000:],
+    )
+    assert sorted(record["hosts"]) == sorted(HOSTS)
+
+
+def test_bare_says_what_was_not_applicable(cycle: dict[str, dict]) -> None:
+    """No web stack: nothing fails, and every role says what it skipped and why."""
+    for task in ("healthcheck", "hardening", "backup", "restore_drill"):
+        skipped = evidence(cycle[task], "bare1").get("not_applicable") or []
+        assert any("not applicable" in reason for reason in skipped), (task, skipped)
+    checks = [c["name"] for c in evidence(cycle["healthcheck"], "bare1")["checks"]]
+    assert "service ssh" in checks and not [c for c in checks if c.startswith("site ")]
+    assert not [c for c in checks if re.search(r"nginx|apache|mariadb|fpm", c)], checks
+    skipped = evidence(cycle["backup"], "bare1")["not_applicable"]
+    assert "no MariaDB/MySQL: database dumps not applicable" in skipped
+    assert not evidence(cycle["backup"], "bare1").get("sites")
+
+
+@pytest.mark.parametrize(
+    ("host", "sites"), [("upstream1", ["shop"]), ("two-sites1", ["shop", "blog"])]
+)
+def test_every_site_is_checked_backed_up_and_drilled(
+    cycle: dict[str, dict], host: str, sites: list[str]
+) -> None:
+    checks = {c["name"]: c for c in evidence(cycle["healthcheck"], host)["checks"]}
+    backup = json.dumps(evidence(cycle["backup"], host))
+    drill = evidence(cycle["restore_drill"], host)
+    drilled = json.dumps(drill["sites"])
+    hardened = json.dumps(evidence(cycle["hardening"], host)["sites"])
+    for name in sites:
+        assert checks[f"site {name}.lab.test"]["ok"], checks
+        assert f"/var/www/{name}" in backup and f'"{name}"' in backup, (name, backup)
+        assert f"/var/www/{name}" in drilled, (name, drilled)
+        assert f"{name}.lab.test" in hardened, (name, hardened)
+    assert drill["ok"] and len(drill["sites"]) == len(sites)
+    # Each site answered from its restored copy, served by the host's own web server.
+    assert all(site["ok"] and site["served_by"] == "nginx" for site in drill["sites"]), drill
+    served = [c for c in drill["checks"] if c["name"] == "site"]
+    assert len(served) == len(sites) and all(c["ok"] for c in served), drill["checks"]
+
+
+def test_apache_is_checked_and_kept_up(flavour_lab: Lab, cycle: dict[str, dict]) -> None:
+    checks = {c["name"]: c for c in evidence(cycle["healthcheck"], "apache1")["checks"]}
+    assert checks["service apache2"]["ok"] and "service nginx" not in checks
+    assert [name for name in checks if name.startswith("site ")], checks
+    assert all(c["ok"] for c in checks.values()), checks
+    assert evidence(cycle["hardening"], "apache1")["sites"]
+    [drilled] = evidence(cycle["restore_drill"], "apache1")["sites"]
+    assert drilled["ok"] and drilled["served_by"] == "apache", drilled
+    status, page = get(flavour_lab, "apache1")  # after hardening and patching
+    assert status == 200 and TITLE in title(page)
