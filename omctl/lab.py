@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from omctl import catalog
+from omctl import catalog, files
 from omctl.catalog import Category
 from omctl.errors import BadInput, EnvironmentProblem
 from omctl.workspace import Workspace
@@ -1082,9 +1082,7 @@ def _write(path: Path, data: dict[str, Any], note: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = f"{MARKER}\n# {note}\n"
     text += yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=1000)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    files.write_atomic(path, text)
 
 
 def inventory_data(hosts: Sequence[LabHost], key: Path) -> dict[str, Any]:
