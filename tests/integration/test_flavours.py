@@ -10,13 +10,14 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Lab, write_scope
+from tests.integration.conftest import REPO, Lab, vault_encrypt, write_scope
 
 TITLE = "omctl lab site"
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
@@ -220,9 +221,16 @@ def cycle(flavour_lab: Lab) -> dict[str, dict]:
     write_scope(
         flavour_lab, CLIENT, "".join(f"  {task}: {{every: on_request}}\n" for task in TASKS)
     )
+    vault_pass, encrypted = vault_encrypt(
+        flavour_lab, "vault-pass-flavours", "backup_password", secrets.token_hex(16)
+    )
+    (flavour_lab.ws / "inventories" / CLIENT / "group_vars" / "all" / "backup.yml").write_text(
+        encrypted
+    )
+    env = {"OMCTL_VAULT_PASSWORD_FILE": str(vault_pass)}
     records: dict[str, dict] = {}
     for task in TASKS:
-        done = flavour_lab.omctl("run", CLIENT, task, "--json", timeout=1800)
+        done = flavour_lab.omctl("run", CLIENT, task, "--json", timeout=1800, env=env)
         shown = flavour_lab.omctl("show", done.json()["id"], "--json")
         assert shown.code == 0, shown.stderr
         records[task] = {**shown.json(), "code": done.code, "stderr": done.stderr}

@@ -109,7 +109,9 @@ def test_ruleset_is_loaded_with_a_drop_policy(host):
                 right = match["right"]
                 values = right["set"] if isinstance(right, dict) else [right]
                 ports.update(int(v) for v in values)
-    assert ports == {22, 80, 443}
+    # SSH and the ports the discovered sites listen on: the lab's one site is plain HTTP, so
+    # 443 stays closed (hardening_firewall_web_ports: null follows discovery).
+    assert ports == {22, 80}
 
 
 @pytest.fixture
