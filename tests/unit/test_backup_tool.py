@@ -201,9 +201,15 @@ def test_a_stale_lock_is_removed_once_a_live_one_is_reported(
 def test_a_stop_signal_lets_restic_release_its_lock(cfg: dict, tmp_path: Path) -> None:
     """restic 0.14 removes its lock on SIGINT only: SIGTERM to the tool becomes SIGINT to restic."""
     released, ready = tmp_path / "released", tmp_path / "ready"
+    # A Python fake, as restic (Go) installs its handler even when SIGINT was ignored on entry;
+    # sh cannot trap a signal ignored on entry, and earlier in-process ansible-runner runs of the
+    # unit suite leave SIGINT ignored for the processes pytest starts.
     Path(cfg["restic"]).write_text(
-        f"#!/bin/sh\ntrap 'echo released > {released}; kill $pid; exit 130' INT\n"
-        f"sleep 30 & pid=$!\ntouch {ready}\nwait $pid\n"
+        f"#!{sys.executable}\nimport pathlib, signal, sys, time\n"
+        f"def release(*_):\n    pathlib.Path({str(released)!r}).write_text('released\\n')\n"
+        "    sys.exit(130)\n"
+        f"signal.signal(signal.SIGINT, release)\npathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(30)\n"
     )
     caught: list = []
 
