@@ -87,6 +87,7 @@ INDEX_COLUMNS = (
     "run_id, client, task, category, status, in_scope, check_mode, started_at, ended_at,"
     " first_seq, last_seq, summary, hosts"
 )
+INDEX_PLACEHOLDERS = ", ".join("?" * len(INDEX_COLUMNS.split(",")))
 
 # Entry kinds.
 STARTED = "run.started"
@@ -616,7 +617,7 @@ class SqliteLedger:
             if run is not None:
                 self._db.execute(
                     f"INSERT OR REPLACE INTO run_index ({INDEX_COLUMNS})"
-                    f" VALUES ({', '.join('?' * 13)})",
+                    f" VALUES ({INDEX_PLACEHOLDERS})",
                     index_row(run),
                 )
 
@@ -624,7 +625,7 @@ class SqliteLedger:
         self._db.execute("DELETE FROM run_index")
         folded = fold(self.entries())
         self._db.executemany(
-            f"INSERT INTO run_index ({INDEX_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            f"INSERT INTO run_index ({INDEX_COLUMNS}) VALUES ({INDEX_PLACEHOLDERS})",
             [index_row(run) for run in folded.values()],
         )
         return len(folded)
