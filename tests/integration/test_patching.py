@@ -240,13 +240,31 @@ def test_never_records_the_pending_reboot(patched: Lab) -> None:
     assert "reboot pending" in text.stdout
 
 
-def hold_apt_lock(lab: Lab, name: str, seconds: int) -> int:
-    """Hold dpkg's frontend lock the way apt does (an fcntl lock); the holder's PID."""
-    script = (
-        "import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); "
-        f"fcntl.lockf(f, fcntl.LOCK_EX); time.sleep({seconds})"
-    )
-    ssh(lab, name, f'systemd-run --unit={LOCK_UNIT} --quiet python3 -c "{script}"')
+def hold_apt_lock(lab: Lab, name: str, until_waited_on: bool = False) -> int:
+    """Hold dpkg's frontend lock the way apt does (an fcntl lock); the holder's PID.
+
+    With ``until_waited_on`` the holder lets go 3 s after another process first opens the lock
+    file (inotify): the patching preflight's first look, however long the run took to get
+    there. Otherwise it holds until its unit is stopped.
+    """
+    script = f"""
+import ctypes, fcntl, os, time
+PATH = b"/var/lib/dpkg/lock-frontend"
+IN_OPEN = 0x20
+lock = open(PATH, "w")
+fcntl.lockf(lock, fcntl.LOCK_EX)
+if {until_waited_on}:
+    libc = ctypes.CDLL(None, use_errno=True)
+    watch = libc.inotify_init()
+    if watch < 0 or libc.inotify_add_watch(watch, PATH, IN_OPEN) < 0:
+        raise OSError(ctypes.get_errno(), "inotify")
+    os.read(watch, 4096)  # blocks until someone else opens the lock file
+    time.sleep(3)
+else:
+    time.sleep(3600)
+"""
+    ssh(lab, name, "cat > /root/omctl-aptlock.py", data=script.encode())
+    ssh(lab, name, f"systemd-run --unit={LOCK_UNIT} --quiet python3 /root/omctl-aptlock.py")
     pid = int(ssh(lab, name, f"systemctl show --property=MainPID --value {LOCK_UNIT}"))
     deadline = time.monotonic() + 10
     while f" {pid} " not in ssh(lab, name, "cat /proc/locks"):
@@ -257,7 +275,7 @@ def hold_apt_lock(lab: Lab, name: str, seconds: int) -> int:
 
 def test_held_apt_lock_waits_its_bound_then_fails_clearly(patched: Lab) -> None:
     reset(patched, "web1")
-    pid = hold_apt_lock(patched, "web1", 300)
+    pid = hold_apt_lock(patched, "web1")
     try:
         run = patch(patched, "--limit", "web1")
     finally:
@@ -265,7 +283,7 @@ def test_held_apt_lock_waits_its_bound_then_fails_clearly(patched: Lab) -> None:
     assert run["exit_code"] == 1
     record = run["hosts"]["web1"]["evidence"]["patching"]
     assert record["message"].startswith(
-        f"apt is locked by PID {pid} (python3 -c import fcntl, time; "
+        f"apt is locked by PID {pid} (python3 /root/omctl-aptlock.py) "
     )
     assert f"for more than {LOCK_TIMEOUT} s (/var/lib/dpkg/lock-frontend)" in record["message"]
     lock = record["preflight"]["lock"]
@@ -277,10 +295,10 @@ def test_held_apt_lock_waits_its_bound_then_fails_clearly(patched: Lab) -> None:
 
 def test_lock_released_within_the_bound_lets_patching_go_on(patched: Lab) -> None:
     reset(patched, "web1")
-    # Long enough to still be held when the run reaches its preflight, well within the bound.
+    # Held when the run reaches its preflight, released a few seconds later: within the bound.
     vars_file(patched, "web1").parent.mkdir(exist_ok=True)
     vars_file(patched, "web1").write_text("patching_lock_timeout: 120\n")
-    pid = hold_apt_lock(patched, "web1", 8)
+    pid = hold_apt_lock(patched, "web1", until_waited_on=True)
     try:
         run = patch(patched, "--limit", "web1")
     finally:
