@@ -110,7 +110,11 @@ def by_name(ws: Workspace) -> dict[str, Task]:
 
 
 def get(ws: Workspace, name: str) -> Task:
-    tasks = by_name(ws)
+    return find(by_name(ws), name, ws)
+
+
+def find(tasks: dict[str, Task], name: str, ws: Workspace) -> Task:
+    """The task called ``name`` of a catalog already read; UnknownTask names the known ones."""
     try:
         return tasks[name]
     except KeyError:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from omctl import files, inventory, inventory_edit, scope
+from omctl import files, inventory, inventory_edit, scope, ssh
 from omctl.errors import BadInput, EnvironmentProblem, HostsFailed
 from omctl.workspace import Workspace, check_client_name
 
@@ -76,17 +76,15 @@ class Login:
 
 
 def ssh_command(target: Target, known_hosts: Path, strict: str) -> list[str]:
-    command = [
-        "ssh",
-        "-o", "BatchMode=yes",
-        "-o", f"ConnectTimeout={PROBE_TIMEOUT // 2}",
-        "-o", f"StrictHostKeyChecking={strict}",
-        "-o", f"UserKnownHostsFile={known_hosts}",
-        "-p", str(target.port),
-    ]  # fmt: skip
-    if target.key is not None:
-        command += ["-i", str(target.key), "-o", "IdentitiesOnly=yes"]
-    return [*command, f"{target.user}@{target.address}"]
+    return ssh.command(
+        target.user,
+        target.address,
+        target.port,
+        known_hosts=known_hosts,
+        strict=strict,
+        key=target.key,
+        connect_timeout=PROBE_TIMEOUT // 2,
+    )
 
 
 def _explain_ssh_failure(target: Target, stderr: str) -> str:

@@ -155,12 +155,9 @@ def prepare(ws: Workspace, request: Request, now: datetime | None = None) -> Pre
     ):
         if reason is not None and not reason.strip():
             raise BadInput(f"{option} needs a reason the client can read")
-    client_dir = ws.existing_client_dir(request.client)
-    tasks = catalog.by_name(ws)
-    task = catalog.get(ws, request.task)
-    hosts = inventory.load(client_dir / inventory.HOSTS_FILE)
-    loaded = scope.load(client_dir / scope.SCOPE_FILE)
-    scope.check_against(loaded, client=request.client, catalog=tasks, inventory_names=hosts.names)
+    contract = scope.load_checked(ws, request.client)
+    loaded, hosts = contract.loaded, contract.hosts
+    task = catalog.find(contract.tasks, request.task, ws)
     targets = hosts.resolve(request.limit)
     entry = loaded.scope.entry(task)
     covered = hosts.covered(entry.hosts) if entry is not None else None

@@ -23,9 +23,11 @@ from pydantic import (
     field_validator,
 )
 
-from omctl import yamlfile
+from omctl import catalog as task_catalog
+from omctl import inventory, yamlfile
 from omctl.catalog import Category, Task
 from omctl.errors import ScopeInvalid
+from omctl.workspace import Workspace
 
 SCOPE_FILE = "scope.yml"
 CONTRACTED = (Category.OPERATION, Category.MAINTENANCE)
@@ -212,6 +214,25 @@ def parse(located: yamlfile.LocatedYaml) -> LoadedScope:
 
 def load(path: Path) -> LoadedScope:
     return parse(yamlfile.load(path, cls=ScopeInvalid))
+
+
+@dataclass(frozen=True)
+class ClientContract:
+    """A client's scope.yml checked against the task catalog and its inventory, with both."""
+
+    loaded: LoadedScope
+    tasks: dict[str, Task]
+    hosts: inventory.Inventory
+
+
+def load_checked(ws: Workspace, client: str) -> ClientContract:
+    """Load and cross-check a client's contract: BadInput family errors name file and line."""
+    client_dir = ws.existing_client_dir(client)
+    tasks = task_catalog.by_name(ws)
+    hosts = inventory.load(client_dir / inventory.HOSTS_FILE)
+    loaded = load(client_dir / SCOPE_FILE)
+    check_against(loaded, client=client, catalog=tasks, inventory_names=hosts.names)
+    return ClientContract(loaded, tasks, hosts)
 
 
 def check_against(

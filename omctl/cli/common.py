@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,8 @@ from typer.core import TyperGroup
 from omctl import console, ledger, ledger_key
 from omctl.errors import OmctlError
 from omctl.settings import Settings
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 class OmctlGroup(TyperGroup):

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from omctl import console, ledger
 from omctl.cli import common, evidence
-from omctl.cli.run import print_summary
-from omctl.cli.tasks import JsonOption
+from omctl.cli.common import JsonOption
+from omctl.cli.run_output import print_summary
 from omctl.errors import BadInput
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from omctl import console, lab
 from omctl.cli import common
-from omctl.cli.tasks import JsonOption
+from omctl.cli.common import JsonOption
 
 app = common.new_app("Local lab hosts: Debian web servers in podman containers.")
 

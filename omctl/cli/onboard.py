@@ -11,8 +11,8 @@ import typer
 from omctl import console
 from omctl import onboard as onboarding
 from omctl.cli import common
-from omctl.cli.run import exit_code_of, print_progress, print_start, print_summary
-from omctl.cli.tasks import JsonOption
+from omctl.cli.common import JsonOption
+from omctl.cli.run_output import exit_code_of, print_progress, print_start, print_summary
 from omctl.runs import Request, execute
 
 # How the login becomes root, as the confirmation line says it.

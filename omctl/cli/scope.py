@@ -8,27 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from omctl import catalog, console, inventory, scope
+from omctl import console, scope
 from omctl.cli import common
-from omctl.cli.tasks import JsonOption
+from omctl.cli.common import JsonOption
 
 app = common.new_app("Contract scope of a client: inventories/<client>/scope.yml.")
 ClientArg = Annotated[str, typer.Argument(help="Client name (a folder under inventories/).")]
-
-
-def load_checked(
-    ctx: typer.Context, client: str
-) -> tuple[scope.LoadedScope, list[catalog.Task], inventory.Inventory]:
-    """The client's scope checked against the task catalog and its inventory, with both."""
-    ws = common.settings(ctx).workspace
-    client_dir = ws.existing_client_dir(client)
-    tasks = catalog.discover(ws)
-    hosts = inventory.load(client_dir / inventory.HOSTS_FILE)
-    loaded = scope.load(client_dir / scope.SCOPE_FILE)
-    scope.check_against(
-        loaded, client=client, catalog={t.name: t for t in tasks}, inventory_names=hosts.names
-    )
-    return loaded, tasks, hosts
 
 
 def _entry_dict(entry: scope.TaskScope | None) -> dict[str, Any] | None:
@@ -54,7 +39,7 @@ def _contract_dict(contract: scope.Scope) -> dict[str, Any]:
 @app.command("check")
 def check(ctx: typer.Context, client: ClientArg) -> None:
     """Validate scope.yml (errors name scope.yml:LINE, exit 2) and print the contract."""
-    loaded, _, _ = load_checked(ctx, client)
+    loaded = scope.load_checked(common.settings(ctx).workspace, client).loaded
     scope.check_in_force(loaded, date.today())
     contract = loaded.scope
     console.out.print(
@@ -71,10 +56,10 @@ def check(ctx: typer.Context, client: ClientArg) -> None:
 @app.command("show")
 def show(ctx: typer.Context, client: ClientArg, as_json: JsonOption = False) -> None:
     """Show the full catalog side by side with what the contract covers."""
-    loaded, tasks, _ = load_checked(ctx, client)
-    contract = loaded.scope
+    checked = scope.load_checked(common.settings(ctx).workspace, client)
+    contract = checked.loaded.scope
     rows = []
-    for task in tasks:
+    for task in checked.tasks.values():
         if not task.category.contracted:
             continue
         entry = contract.entry(task)

@@ -10,10 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, ledger
+from omctl import console, coverage, ledger, scope
 from omctl.cli import common
-from omctl.cli import scope as scope_cli
-from omctl.cli.tasks import JsonOption
+from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode
 
 
@@ -103,9 +102,9 @@ def status(
     time zone): per task its last success, next due date and OVERDUE flag; out-of-scope and
     refused work this month; failures not yet followed by a success. Exits 5 when a task is
     overdue, so that a scheduler can alert."""
-    loaded, _, client_hosts = scope_cli.load_checked(ctx, client)
-    contract = loaded.scope
-    hosts = coverage.contracted_hosts(contract, client_hosts)
+    checked = scope.load_checked(common.settings(ctx).workspace, client)
+    contract = checked.loaded.scope
+    hosts = coverage.contracted_hosts(contract, checked.hosts)
     with common.open_ledger(ctx) as book:
         found_runs = ledger.runs(book, client)
     now = datetime.now(UTC)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
 from omctl import catalog, console
 from omctl.cli import common
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+from omctl.cli.common import JsonOption
 
 
 def list_tasks(ctx: typer.Context, as_json: JsonOption = False) -> None:

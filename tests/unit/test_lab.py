@@ -194,7 +194,7 @@ def test_image_tag_follows_the_recipe(tmp_path: Path, monkeypatch: pytest.Monkey
     assert lab.recipe_hash(script) != original
 
     assert lab.recipe_hash(lab.PROVISION_SCRIPT, (*lab.PACKAGES, "vim")) != original
-    monkeypatch.setattr(lab, "BUILD_VERSION", lab.BUILD_VERSION + "-next")
+    monkeypatch.setattr(lab.image, "BUILD_VERSION", lab.BUILD_VERSION + "-next")
     assert lab.recipe_hash(lab.PROVISION_SCRIPT) != original
 
 
@@ -268,7 +268,7 @@ def test_podman_failure_is_one_line_environment_problem(fake_podman: Path) -> No
 
 
 def test_missing_podman_is_environment_problem(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(lab.tools.shutil, "which", lambda _name: None)
     with pytest.raises(EnvironmentProblem, match="podman is not installed"):
         lab.podman("ps")
 
@@ -314,7 +314,7 @@ def test_free_port_is_bindable_and_avoids(monkeypatch: pytest.MonkeyPatch) -> No
         def getsockname(self) -> tuple[str, int]:
             return (lab.LOOPBACK, self.port)
 
-    monkeypatch.setattr(lab.socket, "socket", Kernel)
+    monkeypatch.setattr(lab.hosts.socket, "socket", Kernel)
     assert lab.free_port({5000}) == 5001
 
 
@@ -399,7 +399,7 @@ def test_hand_edited_files_are_kept(ws: Workspace) -> None:
 
 
 def test_down_removes_only_what_up_wrote(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab, "status", lambda _ws: [])
+    monkeypatch.setattr(lab.hosts, "status", lambda _ws: [])
     lab.write_inventory(ws, HOSTS)
     lab.write_scope(ws, catalog.discover(ws))
     lab.ensure_key(ws)
@@ -464,7 +464,7 @@ def test_unknown_flavour_is_bad_input_naming_the_valid_ones(
     def no_podman(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("podman must not be called for a bad flavour")
 
-    monkeypatch.setattr(lab, "podman", no_podman)
+    monkeypatch.setattr(lab.hosts, "podman", no_podman)
     with pytest.raises(BadInput) as caught:
         lab.up(ws, 1, flavour_name="nginx")
     assert str(caught.value) == (

@@ -9,7 +9,7 @@
 #              (blog.lab.test), each with its own database
 #   apache     Apache 2 with PHP-FPM (proxy_fcgi) serving Debian's package WordPress; nginx purged
 #
-# Run by omctl/lab.py as root inside the running container (podman exec ... bash -c SCRIPT NAME).
+# Run by omctl/lab/hosts.py as root inside the running container (podman exec ... bash -c SCRIPT NAME).
 # Packages come only from the image's offline repository (the lab has no network). Idempotent:
 # the marker /etc/omctl-lab-flavour is written last, and a host that has it is left alone.
 set -euo pipefail

@@ -1,11 +1,11 @@
 #!/bin/sh
-# Turns a debootstrapped Debian 12 root into the omctl lab image: a realistic client web server
+# Turns a minimal (mmdebstrap minbase) Debian 12 root into the omctl lab image: a realistic client web server
 # (nginx + PHP-FPM + MariaDB + the Debian wordpress package, installed and serving a site) that
 # boots systemd in a podman container and accepts key-only root SSH.
 #
-# Run by omctl/lab.py inside the chroot as: provision.sh PACKAGE...
-# lab.py has already written /etc/apt/sources.list.d/debian.sources and mounted /proc, /run,
-# /dev/pts and (as a .deb cache shared between builds) /var/cache/apt/archives.
+# Run by omctl/lab/image.py inside the chroot, as a hook of mmdebstrap: provision.sh PACKAGE...
+# image.py has already written /etc/apt/sources.list.d/debian.sources and mounted /proc, /dev,
+# a private /run and (as a .deb cache shared between builds) /var/cache/apt/archives.
 # Changing this file changes the image tag, so the next `omctl lab up` rebuilds the image.
 set -eu
 
@@ -30,7 +30,7 @@ EOF
 chmod 0755 /usr/sbin/policy-rc.d
 
 # --- locale ---------------------------------------------------------------------------------------
-# debootstrap writes none; pam_env then logs an error at every login, noise in every diagnosis.
+# mmdebstrap writes none; pam_env then logs an error at every login, noise in every diagnosis.
 echo 'LANG=C.UTF-8' > /etc/default/locale
 
 # --- packages -------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ fi
 # --- clean up -----------------------------------------------------------------------------------
 say "cleanup: apt caches, logs, policy-rc.d"
 if mountpoint -q /var/cache/apt/archives; then
-    : # the .deb cache is shared between builds: lab.py unmounts it
+    : # the .deb cache is shared between builds: image.py unmounts it
 else
     apt-get clean
 fi
