@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from omctl import evidence_text
+from omctl.evidence import text as evidence_text
 from omctl.report import CATEGORIES, Report
 
 FORMATS = ("md", "html", "json")

@@ -9,7 +9,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, evidence_text
+from omctl import console
+from omctl.evidence import text as evidence_text
 
 
 def _gib(value: Any) -> str:

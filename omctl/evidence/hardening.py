@@ -1,0 +1,44 @@
+"""``hardening``: what roles/hardening changed, proved and audited on one host."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from omctl.evidence.base import Evidence, Part
+
+
+class LynisAudit(Part):
+    index: int | float | None = None
+    warnings: int | None = None
+    warning_tests: list[str] | None = None
+    same_as_before: bool | None = None
+    fresh: bool | None = None
+    audited_at: str | None = None
+
+
+class Ssh(Part):
+    port: int | None = None
+    previous_port: int | None = None
+    fresh_login: str | None = None
+    # What ansible_port must become in the inventory after a port change (omctl sets it).
+    set_inventory_port: int | None = None
+
+
+class Hardening(Evidence):
+    KIND: ClassVar[str] = "hardening"
+
+    check_mode: bool = False
+    container: bool | None = None
+    lynis_before: LynisAudit | None = None
+    lynis_after: LynisAudit | None = None
+    changes: list[Any] | None = None
+    reverted: bool | None = None
+    skipped: list[Any] | None = None
+    notes: list[str] | None = None
+    error: str | None = None
+    sites: Any = None
+    # Before the sites were proved one by one the record held one ``site``.
+    site: Any = None
+    ssh: Ssh | None = None
+    services: dict[str, Any] | None = None
+    firewall: dict[str, Any] | None = None

@@ -1,0 +1,39 @@
+"""``restore_drill``: a restore of the latest backup into scratch, checked (roles/backup)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from omctl.evidence.base import Evidence, Part
+
+
+class DrillCheck(Part):
+    name: str | None = None
+    ok: bool | None = None
+    detail: str | None = None
+
+
+class RestoreDrill(Evidence):
+    KIND: ClassVar[str] = "restore_drill"
+
+    ok: bool
+    started_at: str | None = None
+    run: Any = None
+    snapshot_time: str | None = None
+    snapshot_age_seconds: int | float | None = None
+    snapshots: dict[str, Any] | None = None
+    check_subset: Any = None
+    restore_seconds: int | float | None = None
+    import_seconds: int | float | None = None
+    time_to_restore_seconds: int | float | None = None
+    files_restored: int | None = None
+    bytes_restored: int | None = None
+    siteurl: str | None = None
+    sites: list[Any] | None = None
+    checks: list[DrillCheck] | None = None
+    error: str | None = None
+    scratch_removed: bool | None = None
+
+    @property
+    def failed_checks(self) -> list[DrillCheck]:
+        return [check for check in self.checks or [] if not check.ok]
