@@ -8,6 +8,7 @@ through ``parse``, so old ledger entries (stored raw) are checked the same way o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,4 +83,23 @@ def check(kind: str, data: Any) -> tuple[Any, str | None]:
     return data, None
 
 
-__all__ = ["MODELS", "Evidence", "Invalid", "check", "parse"]
+def invalid_records(hosts: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The records of a run (its ``hosts``: name -> result with ``.evidence``) that do not
+    match their model, as ``{host, kind, error, message}``, in host and kind order."""
+    found = []
+    for host, result in sorted(hosts.items()):
+        for kind, data in sorted(result.evidence.items()):
+            parsed = parse(kind, data)
+            if isinstance(parsed, Invalid):
+                found.append(
+                    {
+                        "host": host,
+                        "kind": kind,
+                        "error": parsed.error,
+                        "message": parsed.message(host),
+                    }
+                )
+    return found
+
+
+__all__ = ["MODELS", "Evidence", "Invalid", "check", "invalid_records", "parse"]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 class Part(BaseModel):
     """A nested part of a record (a check, a setting): typed where read, the rest kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 class Evidence(Part):
@@ -31,7 +31,7 @@ class Evidence(Part):
 
     def dump(self) -> dict[str, Any]:
         """The record as stored: the keys it came with (and no defaults added), JSON types."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
 def summary(error: ValidationError, limit: int = 3) -> str:

@@ -17,11 +17,6 @@ class Source(Part):
     commit: str | None = None
 
 
-class Health(Part):
-    ok: bool | None = None
-    detail: str | None = None
-
-
 class ContentSync(Evidence):
     KIND: ClassVar[str] = "content_sync"
 
@@ -42,7 +37,8 @@ class ContentSync(Evidence):
     removed: list[Any] | None = None
     removed_incomplete: list[Any] | None = None
     db: dict[str, Any] | None = None
-    health: Health | None = None
+    # {ok, detail} of the check after the switch.
+    health: dict[str, Any] | None = None
     error: str | None = None
 
     @property

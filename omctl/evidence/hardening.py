@@ -15,6 +15,11 @@ class LynisAudit(Part):
     fresh: bool | None = None
     audited_at: str | None = None
 
+    @property
+    def score(self) -> int | float | None:
+        """The hardening index when it is a number (the report's table and chart)."""
+        return self.index if isinstance(self.index, int | float) else None
+
 
 class Ssh(Part):
     port: int | None = None

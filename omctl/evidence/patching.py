@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from omctl.evidence.base import Evidence
+from pydantic import Field
+
+from omctl.evidence.base import Evidence, Part
 
 Status = Literal["running", "failed", "planned", "patched", "up to date"]
+
+
+class Planned(Part):
+    name: str | None = None
+    security: bool | None = None
+
+
+class Applied(Part):
+    name: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+
+
+class Reboot(Part):
+    done: bool | None = None
+    required: bool | None = None
+    pending: bool | None = None
+    policy: str | None = None
+    required_by: list[str] | None = None
+
+    @property
+    def noted(self) -> bool:
+        """Whether the report lists it: done, required or pending."""
+        return bool(self.done or self.required or self.pending)
 
 
 class Patching(Evidence):
@@ -20,13 +46,17 @@ class Patching(Evidence):
     finished_at: str | None = None
     preflight: dict[str, Any] | None = None
     lists_refreshed: bool | None = None
-    plan: list[Any] | None = None
+    plan: list[Planned] | None = None
     deferred: list[Any] | None = None
-    applied: list[Any] | None = None
+    applied: list[Applied] | None = None
     services: dict[str, Any] | None = None
-    reboot: dict[str, Any] | None = None
+    reboot: Reboot | None = None
     health: dict[str, Any] | None = None
     wordpress: dict[str, Any] | None = None
     # Set by the rescue when the host failed.
     failed_task: str | None = None
     message: str | None = None
+
+    @property
+    def security_packages(self) -> set[str | None]:
+        return {item.name for item in self.plan or [] if item.security}

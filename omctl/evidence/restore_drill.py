@@ -8,6 +8,8 @@ from omctl.evidence.base import Evidence, Part
 
 
 class DrillCheck(Part):
+    # The site a check is of (the drill drills each discovered site); None for the whole host.
+    site: str | None = None
     name: str | None = None
     ok: bool | None = None
     detail: str | None = None
@@ -35,5 +37,10 @@ class RestoreDrill(Evidence):
     scratch_removed: bool | None = None
 
     @property
-    def failed_checks(self) -> list[DrillCheck]:
-        return [check for check in self.checks or [] if not check.ok]
+    def failed_checks(self) -> list[str | None]:
+        """The failed checks by name, a site's named with it."""
+        return [
+            f"{check.site}: {check.name}" if check.site else check.name
+            for check in self.checks or []
+            if not check.ok
+        ]
