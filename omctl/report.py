@@ -145,65 +145,14 @@ def _invalid_notes(runs: list[Run]) -> list[str]:
 def _operation(done: list[Run], zone: ZoneInfo) -> dict[str, list[dict[str, Any]]]:
     releases = []
     for run, host, sync in _evidence(done, ContentSync):
-        releases.append(
-            _row(
-                run,
-                host,
-                zone,
-                release=sync.release,
-                previous=sync.previous,
-                ref=sync.source.ref if sync.source else None,
-                commit=sync.short_commit,
-                state=sync.report_state,
-                error=sync.error,
-            )
-        )
+        releases.append(_row(run, host, zone, **sync.report_row()))
     tuning = []
     for run, host, tuned in _evidence(done, ConfigTuning):
-        for setting in tuned.changed_settings:
-            tuning.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    setting=setting.name,
-                    old=setting.old,
-                    new=setting.new,
-                    file=setting.file,
-                )
-            )
+        tuning += [_row(run, host, zone, **setting) for setting in tuned.report_rows()]
     reviews, proposals = [], []
     for run, host, review in _evidence(done, AccessReview):
-        found = review.findings
-        days = found.period or {}
-        classes = found.status_classes or {}
-        reviews.append(
-            _row(
-                run,
-                host,
-                zone,
-                first_day=days.get("first_day"),
-                last_day=days.get("last_day"),
-                requests=found.requests,
-                unique_visitors=found.unique_visitors,
-                errors_4xx=classes.get("4xx", 0),
-                errors_5xx=classes.get("5xx", 0),
-                not_found=[e.get("url") for e in found.top_404 or []][:5],
-                login_posts=(found.wp_login or {}).get("posts"),
-                proposals=len(review.proposals),
-            )
-        )
-        for proposal in review.proposals:
-            proposals.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    title=proposal.title,
-                    why=proposal.why,
-                    action=proposal.action,
-                )
-            )
+        reviews.append(_row(run, host, zone, **review.report_row()))
+        proposals += [_row(run, host, zone, **row) for row in review.proposal_rows()]
     return {
         "content_releases": releases,
         "tuning_changes": tuning,
@@ -217,31 +166,9 @@ def _patching(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
     for run, host, patched in _evidence(done, Patching):
         if patched.check:
             continue
-        security = patched.security_packages
-        for item in patched.applied or []:
-            packages.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    package=item.name,
-                    old=item.from_,
-                    new=item.to,
-                    security=item.name in security,
-                )
-            )
-        reboot = patched.reboot
-        if reboot is not None and reboot.noted:
-            reboots.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    state="rebooted" if reboot.done else "reboot pending",
-                    policy=reboot.policy,
-                    required_by=list(reboot.required_by or []),
-                )
-            )
+        packages += [_row(run, host, zone, **row) for row in patched.package_rows()]
+        if (reboot := patched.reboot_row()) is not None:
+            reboots.append(_row(run, host, zone, **reboot))
     return packages, reboots
 
 
@@ -250,20 +177,8 @@ def _hardening(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], l
     for run, host, hardened in _evidence(done, Hardening):
         if hardened.check_mode:
             continue
+        rows.append(_row(run, host, zone, **hardened.report_row()))
         before, after = hardened.lynis_before, hardened.lynis_after
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                index_before=before.score if before else None,
-                index_after=after.score if after else None,
-                warnings=after.warnings if after else None,
-                warning_tests=list(after.warning_tests or []) if after else [],
-                changes=len(hardened.changes or []),
-                error=hardened.error or None,
-            )
-        )
         for audit, moment in ((before, run.started_at), (after, run.ended_at or run.started_at)):
             if audit is None or audit.score is None:
                 continue
@@ -323,19 +238,7 @@ def _backups(
 def _drills(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     rows = []
     for run, host, drill in _evidence(done, RestoreDrill):
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                ok=drill.ok,
-                time_to_restore_seconds=drill.time_to_restore_seconds,
-                snapshot_age_seconds=drill.snapshot_age_seconds,
-                checks=len(drill.checks or []),
-                failed_checks=drill.failed_checks,
-                error=drill.error,
-            )
-        )
+        rows.append(_row(run, host, zone, **drill.report_row()))
     return rows
 
 
@@ -343,20 +246,7 @@ def _incidents(runs: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     """Evidence kind ``incident`` (role diagnose): summary, findings, actions."""
     rows = []
     for run, host, incident in _evidence(runs, Incident):
-        findings = list(incident.findings or [])
-        problems = [f for f in findings if not (isinstance(f, dict) and f.get("severity") == "ok")]
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                summary=incident.summary,
-                severity=incident.severity,
-                findings=problems,
-                checks_ok=len(findings) - len(problems),
-                actions=list(incident.actions or []),
-            )
-        )
+        rows.append(_row(run, host, zone, **incident.report_row()))
     return rows
 
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from omctl.evidence.base import Evidence, Part
+
+
+class TuningRow(TypedDict):
+    """A setting an applied run changed, in the report."""
+
+    setting: str | None
+    old: Any
+    new: Any
+    file: str | None
 
 
 class Setting(Part):
@@ -38,3 +47,9 @@ class ConfigTuning(Evidence):
         if not self.applied:
             return []
         return [setting for setting in self.settings or [] if setting.changes]
+
+    def report_rows(self) -> list[TuningRow]:
+        return [
+            TuningRow(setting=s.name, old=s.old, new=s.new, file=s.file)
+            for s in self.changed_settings
+        ]

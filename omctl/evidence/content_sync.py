@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from omctl.evidence.base import Evidence, Part
 
 # What became of the sync, read by `omctl show` and the report alike.
 Outcome = Literal["failed", "proposal", "up_to_date", "switched", "not_switched"]
+
+
+class ReleaseRow(TypedDict):
+    """A row of the report's content releases (with the run's at, run, task, host)."""
+
+    release: str | None
+    previous: str | None
+    ref: str | None
+    commit: str | None
+    state: str
+    error: str | None
 
 
 class Source(Part):
@@ -68,3 +79,13 @@ class ContentSync(Evidence):
     @property
     def short_commit(self) -> str | None:
         return str((self.source.commit if self.source else None) or "")[:12] or None
+
+    def report_row(self) -> ReleaseRow:
+        return ReleaseRow(
+            release=self.release,
+            previous=self.previous,
+            ref=self.source.ref if self.source else None,
+            commit=self.short_commit,
+            state=self.report_state,
+            error=self.error,
+        )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from omctl.evidence.base import Evidence, Part
+
+
+class HardeningRow(TypedDict):
+    """A real hardening run in the report."""
+
+    index_before: int | float | None
+    index_after: int | float | None
+    warnings: int | None
+    warning_tests: list[str]
+    changes: int
+    error: str | None
 
 
 class LynisAudit(Part):
@@ -47,3 +58,14 @@ class Hardening(Evidence):
     ssh: Ssh | None = None
     services: dict[str, Any] | None = None
     firewall: dict[str, Any] | None = None
+
+    def report_row(self) -> HardeningRow:
+        before, after = self.lynis_before, self.lynis_after
+        return HardeningRow(
+            index_before=before.score if before else None,
+            index_after=after.score if after else None,
+            warnings=after.warnings if after else None,
+            warning_tests=list(after.warning_tests or []) if after else [],
+            changes=len(self.changes or []),
+            error=self.error or None,
+        )

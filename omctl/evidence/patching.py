@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
 from omctl.evidence.base import Evidence, Part
 
 Status = Literal["running", "failed", "planned", "patched", "up to date"]
+
+
+class PackageRow(TypedDict):
+    """A package a real run changed, in the report."""
+
+    package: str | None
+    old: str | None
+    new: str | None
+    security: bool
+
+
+class RebootRow(TypedDict):
+    state: str
+    policy: str | None
+    required_by: list[str]
 
 
 class Planned(Part):
@@ -60,3 +75,21 @@ class Patching(Evidence):
     @property
     def security_packages(self) -> set[str | None]:
         return {item.name for item in self.plan or [] if item.security}
+
+    def package_rows(self) -> list[PackageRow]:
+        security = self.security_packages
+        return [
+            PackageRow(package=a.name, old=a.from_, new=a.to, security=a.name in security)
+            for a in self.applied or []
+        ]
+
+    def reboot_row(self) -> RebootRow | None:
+        """Whether the host rebooted or has a reboot pending (None when neither)."""
+        reboot = self.reboot
+        if reboot is None or not reboot.noted:
+            return None
+        return RebootRow(
+            state="rebooted" if reboot.done else "reboot pending",
+            policy=reboot.policy,
+            required_by=list(reboot.required_by or []),
+        )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from omctl.evidence.base import Evidence, Part
+
+
+class DrillRow(TypedDict):
+    """A drill in the report."""
+
+    ok: bool
+    time_to_restore_seconds: int | float | None
+    snapshot_age_seconds: int | float | None
+    checks: int
+    failed_checks: list[str | None]
+    error: str | None
 
 
 class DrillCheck(Part):
@@ -44,3 +55,13 @@ class RestoreDrill(Evidence):
             for check in self.checks or []
             if not check.ok
         ]
+
+    def report_row(self) -> DrillRow:
+        return DrillRow(
+            ok=self.ok,
+            time_to_restore_seconds=self.time_to_restore_seconds,
+            snapshot_age_seconds=self.snapshot_age_seconds,
+            checks=len(self.checks or []),
+            failed_checks=self.failed_checks,
+            error=self.error,
+        )
