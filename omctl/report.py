@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from omctl import __version__, coverage, evidence, files, inventory, ledger, scope
@@ -72,22 +72,66 @@ class LedgerCheck:
     verify_command: str | None = None
 
 
+Row = dict[str, Any]  # at, run, task (and host) of a run, then the values of its evidence
+
+
+class Contract(TypedDict):
+    contract: str
+    valid_from: str
+    valid_until: str
+    timezone: str
+
+
+class PeriodInfo(TypedDict):
+    label: str
+    start: str
+    end: str
+    last_day: str
+
+
+class Operation(TypedDict):
+    content_releases: list[Row]
+    tuning_changes: list[Row]
+    access_reviews: list[Row]
+    proposals: list[Row]
+
+
+class Backups(TypedDict):
+    count: int
+    failed: int
+    hosts: list[dict[str, Any]]
+
+
+class Maintenance(TypedDict):
+    packages: list[Row]
+    reboots: list[Row]
+    hardening: list[Row]
+    backups: Backups
+    restore_drills: list[Row]
+
+
+class Charts(TypedDict):
+    runs_per_week: list[dict[str, Any]]
+    hardening_index: list[dict[str, Any]]
+    backup_size: list[dict[str, Any]]
+
+
 @dataclass
 class Report:
     client: str
-    contract: dict[str, Any]
-    period: dict[str, str]
+    contract: Contract
+    period: PeriodInfo
     generated_at: str
     omctl_version: str
     tasks: list[dict[str, Any]]  # the contract: one row per contracted task
-    operation: dict[str, list[dict[str, Any]]]
-    maintenance: dict[str, Any]
+    operation: Operation
+    maintenance: Maintenance
     coverage: list[dict[str, Any]]
-    out_of_scope: list[dict[str, Any]]
-    refused: list[dict[str, Any]]
-    failures: list[dict[str, Any]]
-    incidents: list[dict[str, Any]]
-    charts: dict[str, Any]
+    out_of_scope: list[Row]
+    refused: list[Row]
+    failures: list[Row]
+    incidents: list[Row]
+    charts: Charts
     ledger: LedgerCheck
     runs: int = 0
     notes: list[str] = field(default_factory=list)
@@ -142,7 +186,7 @@ def _invalid_notes(runs: list[Run]) -> list[str]:
     ]
 
 
-def _operation(done: list[Run], zone: ZoneInfo) -> dict[str, list[dict[str, Any]]]:
+def _operation(done: list[Run], zone: ZoneInfo) -> Operation:
     releases = []
     for run, host, sync in _evidence(done, ContentSync):
         releases.append(_row(run, host, zone, **sync.report_row()))
@@ -153,12 +197,12 @@ def _operation(done: list[Run], zone: ZoneInfo) -> dict[str, list[dict[str, Any]
     for run, host, review in _evidence(done, AccessReview):
         reviews.append(_row(run, host, zone, **review.report_row()))
         proposals += [_row(run, host, zone, **row) for row in review.proposal_rows()]
-    return {
-        "content_releases": releases,
-        "tuning_changes": tuning,
-        "access_reviews": reviews,
-        "proposals": proposals,
-    }
+    return Operation(
+        content_releases=releases,
+        tuning_changes=tuning,
+        access_reviews=reviews,
+        proposals=proposals,
+    )
 
 
 def _patching(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -192,7 +236,7 @@ def _hardening(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], l
 
 def _backups(
     done: list[Run], zone: ZoneInfo, as_of: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Backups, list[dict[str, Any]]]:
     per_host: dict[str, dict[str, Any]] = {}
     series = []
     for run, host, backup in _evidence(done, Backup):
@@ -227,11 +271,11 @@ def _backups(
                     }
                 )
     hosts = sorted(per_host.values(), key=lambda e: e["host"])
-    summary = {
-        "count": sum(e["ok"] for e in hosts),
-        "failed": sum(e["failed"] for e in hosts),
-        "hosts": hosts,
-    }
+    summary = Backups(
+        count=sum(e["ok"] for e in hosts),
+        failed=sum(e["failed"] for e in hosts),
+        hosts=hosts,
+    )
     return summary, series
 
 
