@@ -16,6 +16,7 @@ from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
 from omctl.evidence.healthcheck import Healthcheck
 from omctl.evidence.inventory import Inventory
+from omctl.evidence.restore_drill import RestoreDrill
 
 
 def _gib(value: Any) -> str:
@@ -524,29 +525,26 @@ def restore_drill_check(host: str, record: Evidence) -> None:
     console.out.print(table)
 
 
-def restore_drill(host: str, record: Evidence) -> None:
-    data = record.dump()
-    verdict = "[green]passed[/]" if data.get("ok") else "[bold red]FAILED[/]"
-    age = data.get("snapshot_age_seconds")
-    rpo = f"{age / 3600:.1f} h" if isinstance(age, int | float) else "?"
+def restore_drill(host: str, record: RestoreDrill) -> None:
+    verdict = "[green]passed[/]" if record.ok else "[bold red]FAILED[/]"
+    age = record.snapshot_age_seconds
+    rpo = f"{age / 3600:.1f} h" if age is not None else "?"
     title = (
-        f"restore drill of {host}: {verdict} - backup run {data.get('run') or '?'}, "
+        f"restore drill of {host}: {verdict} - backup run {record.run or '?'}, "
         f"snapshot age (RPO) {rpo}, time to restore "
-        f"{_backup_seconds(data.get('time_to_restore_seconds'))}"
+        f"{_backup_seconds(record.time_to_restore_seconds)}"
     )
     table = Table(title=title, title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in data.get("checks") or []:
-        mark = "[green]ok[/]" if check.get("ok") else "[bold red]FAILED[/]"
-        name = str(check.get("name"))
-        if check.get("site"):
-            name = f"{check['site']}: {name}"
-        table.add_row(escape(name), f"{mark} {escape(str(check.get('detail')))}")
-    for site in data.get("sites") or []:
+    for check in record.checks or []:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
+        name = f"{check.site}: {check.name}" if check.site else str(check.name)
+        table.add_row(escape(name), f"{mark} {escape(str(check.detail))}")
+    for site in record.sites or []:
         table.add_row(f"site {escape(str(site.get('id')))}", _drill_site(site))
-    if data.get("error"):
-        table.add_row("[bold red]stopped[/]", escape(str(data["error"])))
+    if record.error:
+        table.add_row("[bold red]stopped[/]", escape(record.error))
     console.out.print(table)
 
 
