@@ -2,8 +2,13 @@
 
 A new kind gets a module here with its model (``KIND``, ``SCHEMA_VERSION``), an entry in
 ``MODELS``, and its JSON Schema regenerated (``make schemas``): the role's Molecule verify
-checks its published evidence against that file. ``omctl show`` and the report read records
-through ``parse``, so old ledger entries (stored raw) are checked the same way on read.
+checks its published evidence against that file.
+
+``runs.record_result`` stores each record through ``check``: a valid one as its model dumps it
+(the keys it came with, unknown ones kept), an invalid one exactly as sent with the error beside
+it in the entry (``{"host", "kind", "data": <raw>, "invalid": "<summary>"}``); nothing is dropped.
+``omctl show`` and the report read records through ``parse``, so entries written before the
+models (stored raw) are checked the same way on read, and an invalid one is named, not fatal.
 """
 
 from __future__ import annotations
