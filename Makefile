@@ -14,7 +14,7 @@ export ANSIBLE_HOME := $(CURDIR)/.omctl/ansible-home
 
 SYSTEM_PACKAGES := podman runc conmon uidmap slirp4netns openssh-client rsync mmdebstrap git python3-venv chromium chromium-driver
 
-.PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down
+.PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down schemas
 
 help:
 	@echo "make demo   start a lab host, onboard it as client 'demo', run in-scope and refused tasks"
@@ -49,6 +49,10 @@ lint: venv
 
 unit: venv
 	$(BIN)/pytest tests/unit
+
+# The JSON Schema of each evidence kind, from its model in omctl/evidence/ (committed).
+schemas: venv
+	$(BIN)/python -m omctl.evidence.schemas
 
 integration: image
 	$(BIN)/pytest tests/integration -n 2 --dist loadfile --durations=15

@@ -2,20 +2,42 @@
 
 The roles are verified the way omctl consumes them: the playbook is run again
 through ansible-runner against the Molecule instance, and the evidence is read
-from the run's aggregated stats (``omctl_evidence.<kind>.<host>``).
+from the run's aggregated stats (``omctl_evidence.<kind>.<host>``). Every record a run
+publishes must validate against its kind's committed JSON Schema
+(omctl/data/evidence-schemas, generated from omctl/evidence/), so that a role and the CLI
+cannot drift apart.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import ansible_runner
+import jsonschema
 import pytest
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[1]))
+SCHEMAS = PROJECT / "omctl" / "data" / "evidence-schemas"
+
+
+def schema_problems(evidence: dict) -> list[str]:
+    """Each published record that its kind's committed schema rejects, or that has none."""
+    problems = []
+    for kind, per_host in sorted(evidence.items()):
+        path = SCHEMAS / f"{kind}.json"
+        if not path.is_file():
+            problems.append(f"{kind}: no schema {path} (add a model in omctl/evidence/)")
+            continue
+        validator = jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+        for host, data in sorted(per_host.items()):
+            for error in validator.iter_errors(data):
+                where = "/".join(str(p) for p in error.absolute_path) or "(record)"
+                problems.append(f"{kind} evidence of {host} at {where}: {error.message}")
+    return problems
 
 
 @dataclass
@@ -73,10 +95,13 @@ def run_playbook(tmp_path_factory):
         events = list(runner.events)
         stats = next(e for e in events if e["event"] == "playbook_on_stats")
         artifact_data = stats["event_data"].get("artifact_data") or {}
+        evidence = artifact_data.get("omctl_evidence", {})
+        problems = schema_problems(evidence)
+        assert not problems, "evidence does not match its schema:\n" + "\n".join(problems)
         return PlaybookRun(
             status=runner.status,
             rc=runner.rc,
-            evidence=artifact_data.get("omctl_evidence", {}),
+            evidence=evidence,
             events=events,
             stdout=runner.stdout.read(),
             artifacts=Path(runner.config.artifact_dir),

@@ -12,12 +12,20 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, coverage, files, inventory, ledger, scope
+from omctl import __version__, coverage, evidence, files, inventory, ledger, scope
 from omctl.coverage import Period
 from omctl.errors import BadInput
+from omctl.evidence.access_review import AccessReview
+from omctl.evidence.backup import Backup
+from omctl.evidence.config_tuning import ConfigTuning
+from omctl.evidence.content_sync import ContentSync
+from omctl.evidence.hardening import Hardening
+from omctl.evidence.incident import Incident
+from omctl.evidence.patching import Patching
+from omctl.evidence.restore_drill import RestoreDrill
 from omctl.ledger import Ledger, Run, parse_stamp
 from omctl.workspace import Workspace
 
@@ -64,22 +72,66 @@ class LedgerCheck:
     verify_command: str | None = None
 
 
+Row = dict[str, Any]  # at, run, task (and host) of a run, then the values of its evidence
+
+
+class Contract(TypedDict):
+    contract: str
+    valid_from: str
+    valid_until: str
+    timezone: str
+
+
+class PeriodInfo(TypedDict):
+    label: str
+    start: str
+    end: str
+    last_day: str
+
+
+class Operation(TypedDict):
+    content_releases: list[Row]
+    tuning_changes: list[Row]
+    access_reviews: list[Row]
+    proposals: list[Row]
+
+
+class Backups(TypedDict):
+    count: int
+    failed: int
+    hosts: list[dict[str, Any]]
+
+
+class Maintenance(TypedDict):
+    packages: list[Row]
+    reboots: list[Row]
+    hardening: list[Row]
+    backups: Backups
+    restore_drills: list[Row]
+
+
+class Charts(TypedDict):
+    runs_per_week: list[dict[str, Any]]
+    hardening_index: list[dict[str, Any]]
+    backup_size: list[dict[str, Any]]
+
+
 @dataclass
 class Report:
     client: str
-    contract: dict[str, Any]
-    period: dict[str, str]
+    contract: Contract
+    period: PeriodInfo
     generated_at: str
     omctl_version: str
     tasks: list[dict[str, Any]]  # the contract: one row per contracted task
-    operation: dict[str, list[dict[str, Any]]]
-    maintenance: dict[str, Any]
+    operation: Operation
+    maintenance: Maintenance
     coverage: list[dict[str, Any]]
-    out_of_scope: list[dict[str, Any]]
-    refused: list[dict[str, Any]]
-    failures: list[dict[str, Any]]
-    incidents: list[dict[str, Any]]
-    charts: dict[str, Any]
+    out_of_scope: list[Row]
+    refused: list[Row]
+    failures: list[Row]
+    incidents: list[Row]
+    charts: Charts
     ledger: LedgerCheck
     runs: int = 0
     notes: list[str] = field(default_factory=list)
@@ -111,174 +163,83 @@ def _row(run: Run, host: str | None, zone: ZoneInfo, **values: Any) -> dict[str,
     return base
 
 
-def _evidence(runs: list[Run], kind: str) -> list[tuple[Run, str, dict[str, Any]]]:
+E = TypeVar("E", bound=evidence.Evidence)
+
+
+def _evidence(runs: list[Run], model: type[E]) -> list[tuple[Run, str, E]]:
+    """The records of one kind that match its model; the others are named in the notes."""
     found = []
     for run in runs:
         for host, result in sorted(run.hosts.items()):
-            data = result.evidence.get(kind)
-            if isinstance(data, dict):
-                found.append((run, host, data))
+            record = evidence.parse(model.KIND, result.evidence.get(model.KIND))
+            if isinstance(record, model):
+                found.append((run, host, record))
     return found
 
 
-def _operation(done: list[Run], zone: ZoneInfo) -> dict[str, list[dict[str, Any]]]:
+def _invalid_notes(runs: list[Run]) -> list[str]:
+    """A note per record that does not match its model: left out of the figures, named."""
+    return [
+        f"{found['message']} (run {run.id}; left out of this report)"
+        for run in runs
+        for found in evidence.invalid_records(run.hosts)
+    ]
+
+
+def _operation(done: list[Run], zone: ZoneInfo) -> Operation:
     releases = []
-    for run, host, data in _evidence(done, "content_sync"):
-        source = data.get("source") or {}
-        if data.get("error"):
-            state = "failed"
-        elif data.get("up_to_date"):
-            state = "up to date"
-        elif data.get("action") == "rollback":
-            state = "rolled back"
-        else:
-            state = "published" if data.get("switched") else "not switched"
-        releases.append(
-            _row(
-                run,
-                host,
-                zone,
-                release=data.get("release"),
-                previous=data.get("previous"),
-                ref=source.get("ref"),
-                commit=str(source.get("commit") or "")[:12] or None,
-                state=state,
-                error=data.get("error"),
-            )
-        )
+    for run, host, sync in _evidence(done, ContentSync):
+        releases.append(_row(run, host, zone, **sync.report_row()))
     tuning = []
-    for run, host, data in _evidence(done, "config_tuning"):
-        if not data.get("applied"):
-            continue
-        for setting in data.get("settings") or []:
-            if setting.get("old") != setting.get("new"):
-                tuning.append(
-                    _row(
-                        run,
-                        host,
-                        zone,
-                        setting=setting.get("name"),
-                        old=setting.get("old"),
-                        new=setting.get("new"),
-                        file=setting.get("file"),
-                    )
-                )
+    for run, host, tuned in _evidence(done, ConfigTuning):
+        tuning += [_row(run, host, zone, **setting) for setting in tuned.report_rows()]
     reviews, proposals = [], []
-    for run, host, data in _evidence(done, "access_review"):
-        found = data.get("findings") or {}
-        days = found.get("period") or {}
-        classes = found.get("status_classes") or {}
-        reviews.append(
-            _row(
-                run,
-                host,
-                zone,
-                first_day=days.get("first_day"),
-                last_day=days.get("last_day"),
-                requests=found.get("requests"),
-                unique_visitors=found.get("unique_visitors"),
-                errors_4xx=classes.get("4xx", 0),
-                errors_5xx=classes.get("5xx", 0),
-                not_found=[e.get("url") for e in found.get("top_404") or []][:5],
-                login_posts=(found.get("wp_login") or {}).get("posts"),
-                proposals=len(data.get("proposals") or []),
-            )
-        )
-        for proposal in data.get("proposals") or []:
-            proposals.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    title=proposal.get("title"),
-                    why=proposal.get("why"),
-                    action=proposal.get("action"),
-                )
-            )
-    return {
-        "content_releases": releases,
-        "tuning_changes": tuning,
-        "access_reviews": reviews,
-        "proposals": proposals,
-    }
+    for run, host, review in _evidence(done, AccessReview):
+        reviews.append(_row(run, host, zone, **review.report_row()))
+        proposals += [_row(run, host, zone, **row) for row in review.proposal_rows()]
+    return Operation(
+        content_releases=releases,
+        tuning_changes=tuning,
+        access_reviews=reviews,
+        proposals=proposals,
+    )
 
 
 def _patching(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     packages, reboots = [], []
-    for run, host, data in _evidence(done, "patching"):
-        if data.get("check"):
+    for run, host, patched in _evidence(done, Patching):
+        if patched.check:
             continue
-        security = {p.get("name") for p in data.get("plan") or [] if p.get("security")}
-        for item in data.get("applied") or []:
-            packages.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    package=item.get("name"),
-                    old=item.get("from"),
-                    new=item.get("to"),
-                    security=item.get("name") in security,
-                )
-            )
-        reboot = data.get("reboot") or {}
-        if reboot.get("done") or reboot.get("required") or reboot.get("pending"):
-            state = "rebooted" if reboot.get("done") else "reboot pending"
-            reboots.append(
-                _row(
-                    run,
-                    host,
-                    zone,
-                    state=state,
-                    policy=reboot.get("policy"),
-                    required_by=list(reboot.get("required_by") or []),
-                )
-            )
+        packages += [_row(run, host, zone, **row) for row in patched.package_rows()]
+        if (reboot := patched.reboot_row()) is not None:
+            reboots.append(_row(run, host, zone, **reboot))
     return packages, reboots
-
-
-def _index(audit: Any) -> int | float | None:
-    value = audit.get("index") if isinstance(audit, dict) else None
-    return value if isinstance(value, int | float) else None
 
 
 def _hardening(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict]]:
     rows, series = [], []
-    for run, host, data in _evidence(done, "hardening"):
-        if data.get("check_mode"):
+    for run, host, hardened in _evidence(done, Hardening):
+        if hardened.check_mode:
             continue
-        before, after = data.get("lynis_before"), data.get("lynis_after")
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                index_before=_index(before),
-                index_after=_index(after),
-                warnings=(after or {}).get("warnings") if isinstance(after, dict) else None,
-                warning_tests=list((after or {}).get("warning_tests") or [])
-                if isinstance(after, dict)
-                else [],
-                changes=len(data.get("changes") or []),
-                error=data.get("error") or None,
-            )
-        )
+        rows.append(_row(run, host, zone, **hardened.report_row()))
+        before, after = hardened.lynis_before, hardened.lynis_after
         for audit, moment in ((before, run.started_at), (after, run.ended_at or run.started_at)):
-            audited = _when(audit.get("audited_at") if isinstance(audit, dict) else None)
-            point = audited or _when(moment)
-            if _index(audit) is not None and point is not None:
+            if audit is None or audit.score is None:
+                continue
+            point = _when(audit.audited_at) or _when(moment)
+            if point is not None:
                 series.append(
-                    {"at": point.astimezone(zone).isoformat(), "host": host, "value": _index(audit)}
+                    {"at": point.astimezone(zone).isoformat(), "host": host, "value": audit.score}
                 )
     return rows, series
 
 
 def _backups(
     done: list[Run], zone: ZoneInfo, as_of: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Backups, list[dict[str, Any]]]:
     per_host: dict[str, dict[str, Any]] = {}
     series = []
-    for run, host, data in _evidence(done, "backup"):
+    for run, host, backup in _evidence(done, Backup):
         entry = per_host.setdefault(
             host,
             {
@@ -291,76 +252,45 @@ def _backups(
                 "latest_age_seconds": None,
             },
         )
-        if not data.get("ok"):
+        if not backup.ok:
             entry["failed"] += 1
             continue
         entry["ok"] += 1
-        entry["repository_size"] = data.get("repository_size_bytes")
-        entry["snapshots"] = data.get("repository_snapshots")
-        moment = _when(data.get("finished_at") or data.get("started_at") or run.started_at)
+        entry["repository_size"] = backup.repository_size_bytes
+        entry["snapshots"] = backup.repository_snapshots
+        moment = _when(backup.finished_at or backup.started_at or run.started_at)
         if moment is not None:
             entry["latest"] = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             entry["latest_age_seconds"] = max(0.0, (as_of - moment).total_seconds())
-            if isinstance(data.get("repository_size_bytes"), int | float):
+            if backup.repository_size_bytes is not None:
                 series.append(
                     {
                         "at": moment.astimezone(zone).isoformat(),
                         "host": host,
-                        "value": data["repository_size_bytes"],
+                        "value": backup.repository_size_bytes,
                     }
                 )
     hosts = sorted(per_host.values(), key=lambda e: e["host"])
-    summary = {
-        "count": sum(e["ok"] for e in hosts),
-        "failed": sum(e["failed"] for e in hosts),
-        "hosts": hosts,
-    }
+    summary = Backups(
+        count=sum(e["ok"] for e in hosts),
+        failed=sum(e["failed"] for e in hosts),
+        hosts=hosts,
+    )
     return summary, series
 
 
 def _drills(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     rows = []
-    for run, host, data in _evidence(done, "restore_drill"):
-        # A check of one site (the drill drills each discovered site) is named with it.
-        failed = [
-            f"{c['site']}: {c.get('name')}" if c.get("site") else c.get("name")
-            for c in data.get("checks") or []
-            if not c.get("ok")
-        ]
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                ok=bool(data.get("ok")),
-                time_to_restore_seconds=data.get("time_to_restore_seconds"),
-                snapshot_age_seconds=data.get("snapshot_age_seconds"),
-                checks=len(data.get("checks") or []),
-                failed_checks=failed,
-                error=data.get("error"),
-            )
-        )
+    for run, host, drill in _evidence(done, RestoreDrill):
+        rows.append(_row(run, host, zone, **drill.report_row()))
     return rows
 
 
 def _incidents(runs: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
-    """Evidence kind ``incident`` (role diagnose): summary, findings, actions; keys may vary."""
+    """Evidence kind ``incident`` (role diagnose): summary, findings, actions."""
     rows = []
-    for run, host, data in _evidence(runs, "incident"):
-        findings = list(data.get("findings") or [])
-        problems = [f for f in findings if not (isinstance(f, dict) and f.get("severity") == "ok")]
-        rows.append(
-            _row(
-                run,
-                host,
-                zone,
-                summary=data.get("summary"),
-                severity=data.get("severity"),
-                findings=problems,
-                checks_ok=len(findings) - len(problems),
-                actions=list(data.get("actions") or []),
-            )
-        )
+    for run, host, incident in _evidence(runs, Incident):
+        rows.append(_row(run, host, zone, **incident.report_row()))
     return rows
 
 
@@ -525,6 +455,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
     notes = []
     if by_status.get(ledger.RUNNING):
         notes.append(f"{by_status[ledger.RUNNING]} run(s) were still running when this was made")
+    notes += _invalid_notes(executed)
     return Report(
         client=client,
         contract={

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from omctl import evidence_text
+from omctl.evidence import text as evidence_text
 from omctl.report import CATEGORIES, Report
 
 FORMATS = ("md", "html", "json")
@@ -26,6 +26,8 @@ PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#2c7a7b")
 @dataclass
 class Paragraph:
     text: str
+    # A verdict says so itself ("ok" / "failed"); the HTML styles it by this, not by its text.
+    verdict: str | None = None
 
 
 @dataclass
@@ -493,7 +495,7 @@ def _footer(report: Report) -> Section:
             f"ledger verify: FAILED - {check.problem}. The figures above may not match "
             f"what was recorded."
         )
-    section.blocks.append(Paragraph(verdict))
+    section.blocks.append(Paragraph(verdict, verdict="ok" if check.ok else "failed"))
     if check.checkpoint:
         section.blocks.append(
             Paragraph(
@@ -766,11 +768,7 @@ def _html_chart(chart: Chart) -> str:
 
 def _html_block(block: Any) -> str:
     if isinstance(block, Paragraph):
-        css = ""
-        if block.text.startswith("ledger verify: PASSED"):
-            css = ' class="verdict-ok"'
-        elif block.text.startswith("ledger verify: FAILED"):
-            css = ' class="verdict-failed"'
+        css = f' class="verdict-{block.verdict}"' if block.verdict else ""
         return f"<p{css}>{esc(block.text)}</p>"
     if isinstance(block, Table):
         return _html_table(block)

@@ -27,6 +27,7 @@ import yaml
 from omctl import (
     __version__,
     catalog,
+    evidence,
     guards,
     inventory,
     inventory_edit,
@@ -444,7 +445,12 @@ def record_result(
         )
     for kind, per_host in result.evidence.items():
         for host, data in per_host.items():
-            items.append((run_id, ledger.EVIDENCE, {"host": host, "kind": kind, "data": data}))
+            # A record that does not match its model is kept as sent, with why (never dropped).
+            stored, invalid = evidence.check(kind, data)
+            payload = {"host": host, "kind": kind, "data": stored}
+            if invalid is not None:
+                payload["invalid"] = invalid
+            items.append((run_id, ledger.EVIDENCE, payload))
     if signal_name is not None or result.status == "canceled":
         status = ledger.STATUS_INTERRUPTED
         message = f"cancelled by {signal_name or 'the operator'}"

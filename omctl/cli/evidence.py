@@ -9,14 +9,22 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, evidence_text
+from omctl import console, evidence
+from omctl.evidence import Evidence
+from omctl.evidence import text as evidence_text
+from omctl.evidence.config_tuning import ConfigTuning
+from omctl.evidence.content_sync import ContentSync
+from omctl.evidence.healthcheck import Healthcheck
+from omctl.evidence.inventory import Inventory
+from omctl.evidence.restore_drill import RestoreDrill
 
 
 def _gib(value: Any) -> str:
     return f"{int(value) / 2**30:.1f} GiB" if isinstance(value, int | float) else "?"
 
 
-def baseline(host: str, data: dict[str, Any]) -> None:
+def baseline(host: str, record: Evidence) -> None:
+    data = record.dump()
     table = Table(title=f"baseline of {host} at {data.get('collected_at', '?')}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
@@ -122,14 +130,14 @@ def _discovered(table: Table, found: dict[str, Any]) -> None:
         table.add_row("[yellow]warnings[/]" if index == 0 else "", escape(str(warning)))
 
 
-def healthcheck(host: str, data: dict[str, Any]) -> None:
-    verdict = "[green]healthy[/]" if data.get("ok") else "[bold red]unhealthy[/]"
+def healthcheck(host: str, record: Healthcheck) -> None:
+    verdict = "[green]healthy[/]" if record.ok else "[bold red]unhealthy[/]"
     table = Table(title=f"healthcheck of {host}: {verdict}", title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in data.get("checks") or []:
-        mark = "[green]ok[/]" if check.get("ok") else "[bold red]FAILED[/]"
-        table.add_row(escape(str(check.get("name"))), f"{mark} {escape(str(check.get('detail')))}")
+    for check in record.checks:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
+        table.add_row(escape(check.name), f"{mark} {escape(str(check.detail))}")
     console.out.print(table)
 
 
@@ -140,7 +148,8 @@ def _pairs(entries: list[dict[str, Any]], key: str, value: str = "requests") -> 
     return ", ".join(f"{escape(str(e.get(key)))} {e.get(value)}" for e in entries) or "none"
 
 
-def access_review(host: str, data: dict[str, Any]) -> None:
+def access_review(host: str, record: Evidence) -> None:
+    data = record.dump()
     found = data.get("findings") or {}
     period = found.get("period") or {}
     lines = found.get("lines") or {}
@@ -275,7 +284,8 @@ def _patching_gate(gate: dict[str, Any]) -> str:
     return f"[bold red]unhealthy[/]: {escape('; '.join(gate.get('failed') or []))}"
 
 
-def patching(host: str, data: dict[str, Any]) -> None:
+def patching(host: str, record: Evidence) -> None:
+    data = record.dump()
     status = str(data.get("status", "?"))
     style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "")
     check = " (--check: nothing changed)" if data.get("check") else ""
@@ -311,7 +321,8 @@ _backup_bytes = evidence_text.size
 _backup_seconds = evidence_text.seconds
 
 
-def backup(host: str, data: dict[str, Any]) -> None:
+def backup(host: str, record: Evidence) -> None:
+    data = record.dump()
     error = data.get("error") or {}
     verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
     table = Table(title=f"backup of {host} (run {data.get('run', '?')}): {verdict}",
@@ -434,7 +445,8 @@ def _check_notes(table: Table, data: dict[str, Any]) -> None:
         table.add_row("[yellow]notice[/]", escape(str(notice)))
 
 
-def backup_check(host: str, data: dict[str, Any]) -> None:
+def backup_check(host: str, record: Evidence) -> None:
+    data = record.dump()
     """`omctl run CLIENT backup --check`: what the backup would find and store."""
     table = _check_title("backup check", host, data, "nothing backed up")
     _check_latest(table, data)
@@ -467,7 +479,8 @@ def backup_check(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
-def restore_drill_check(host: str, data: dict[str, Any]) -> None:
+def restore_drill_check(host: str, record: Evidence) -> None:
+    data = record.dump()
     """`omctl run CLIENT restore_drill --check`: what the drill would restore, and where."""
     table = _check_title("restore drill check", host, data, "nothing restored")
     drill = data.get("drill") or {}
@@ -512,28 +525,26 @@ def restore_drill_check(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
-def restore_drill(host: str, data: dict[str, Any]) -> None:
-    verdict = "[green]passed[/]" if data.get("ok") else "[bold red]FAILED[/]"
-    age = data.get("snapshot_age_seconds")
-    rpo = f"{age / 3600:.1f} h" if isinstance(age, int | float) else "?"
+def restore_drill(host: str, record: RestoreDrill) -> None:
+    verdict = "[green]passed[/]" if record.ok else "[bold red]FAILED[/]"
+    age = record.snapshot_age_seconds
+    rpo = f"{age / 3600:.1f} h" if age is not None else "?"
     title = (
-        f"restore drill of {host}: {verdict} - backup run {data.get('run') or '?'}, "
+        f"restore drill of {host}: {verdict} - backup run {record.run or '?'}, "
         f"snapshot age (RPO) {rpo}, time to restore "
-        f"{_backup_seconds(data.get('time_to_restore_seconds'))}"
+        f"{_backup_seconds(record.time_to_restore_seconds)}"
     )
     table = Table(title=title, title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in data.get("checks") or []:
-        mark = "[green]ok[/]" if check.get("ok") else "[bold red]FAILED[/]"
-        name = str(check.get("name"))
-        if check.get("site"):
-            name = f"{check['site']}: {name}"
-        table.add_row(escape(name), f"{mark} {escape(str(check.get('detail')))}")
-    for site in data.get("sites") or []:
+    for check in record.checks or []:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
+        name = f"{check.site}: {check.name}" if check.site else str(check.name)
+        table.add_row(escape(name), f"{mark} {escape(str(check.detail))}")
+    for site in record.sites or []:
         table.add_row(f"site {escape(str(site.get('id')))}", _drill_site(site))
-    if data.get("error"):
-        table.add_row("[bold red]stopped[/]", escape(str(data["error"])))
+    if record.error:
+        table.add_row("[bold red]stopped[/]", escape(record.error))
     console.out.print(table)
 
 
@@ -547,14 +558,14 @@ def _drill_site(site: dict[str, Any]) -> str:
     return f"{mark.get(site.get('ok'), '?')} {', '.join(parts)} ({site.get('checks', 0)} checks)"
 
 
-def config_tuning(host: str, data: dict[str, Any]) -> None:
-    if data.get("error"):
+def config_tuning(host: str, record: ConfigTuning) -> None:
+    if record.error:
         state = "[bold red]failed, the previous configuration kept[/]"
-    elif data.get("check_mode"):
+    elif record.check_mode:
         state = "[yellow]proposal (check mode)[/]"
     else:
-        state = "[green]applied[/]" if data.get("applied") else "not applied"
-    measured = data.get("measured") or {}
+        state = "[green]applied[/]" if record.applied else "not applied"
+    measured = record.measured or {}
     sizing = measured.get("sizing") or {}
     console.out.print(f"[bold]config tuning of {escape(host)}[/]: {state}", highlight=False)
     console.out.print(
@@ -568,30 +579,31 @@ def config_tuning(host: str, data: dict[str, Any]) -> None:
     table = Table(box=None, title_justify="left")
     for column in ("setting", "old", "new", "file"):
         table.add_column(column, overflow="fold")
-    for row in data.get("settings") or []:
-        old, new = row.get("old"), row.get("new")
+    for setting in record.settings or []:
+        old, new = setting.old, setting.new
         shown = escape("-" if new is None else str(new))
         table.add_row(
-            escape(str(row.get("name"))),
+            escape(str(setting.name)),
             escape("(default)" if old is None else str(old)),
-            shown if old == new else f"[bold yellow]{shown}[/]",
-            escape(str(row.get("file"))),
+            f"[bold yellow]{shown}[/]" if setting.changes else shown,
+            escape(str(setting.file)),
         )
     console.out.print(table)
-    for note in data.get("notes") or []:
+    for note in record.notes or []:
         console.out.print(f"  note: {escape(str(note))}", highlight=False)
-    if data.get("reloaded"):
-        console.out.print(f"  reloaded: {', '.join(data['reloaded'])}", highlight=False)
-    if data.get("error"):
-        console.out.print(f"  [red]{escape(str(data['error']))}[/]", highlight=False)
-    for diff in data.get("diffs") or []:
+    if record.reloaded:
+        console.out.print(f"  reloaded: {', '.join(record.reloaded)}", highlight=False)
+    if record.error:
+        console.out.print(f"  [red]{escape(record.error)}[/]", highlight=False)
+    for diff in record.diffs or []:
         console.out.print(escape(str(diff)).rstrip("\n"), highlight=False)
 
 
 _lynis = evidence_text.lynis
 
 
-def hardening(host: str, data: dict[str, Any]) -> None:
+def hardening(host: str, record: Evidence) -> None:
+    data = record.dump()
     mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
     table = Table(title=f"hardening of {host}{mode}", title_justify="left", show_header=False,
                   box=None)  # fmt: skip
@@ -637,28 +649,29 @@ def hardening(host: str, data: dict[str, Any]) -> None:
     console.out.print(table)
 
 
-def content_sync(host: str, data: dict[str, Any]) -> None:
-    action = "rollback" if data.get("action") == "rollback" else "content sync"
-    if data.get("error"):
-        state = "[bold red]failed[/]"
-    elif data.get("check_mode"):
-        state = "[yellow]proposal (check mode)[/]"
-    elif data.get("up_to_date"):
-        state = "[green]up to date[/]"
-    else:
-        state = "[green]switched[/]" if data.get("switched") else "not switched"
+CONTENT_SYNC_STATES = {
+    "failed": "[bold red]failed[/]",
+    "proposal": "[yellow]proposal (check mode)[/]",
+    "up_to_date": "[green]up to date[/]",
+    "switched": "[green]switched[/]",
+    "not_switched": "not switched",
+}
+
+
+def content_sync(host: str, record: ContentSync) -> None:
+    action = "rollback" if record.rollback else "content sync"
+    state = CONTENT_SYNC_STATES[record.outcome]
     console.out.print(f"[bold]{action} of {escape(host)}[/]: {state}", highlight=False)
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    table.add_row("release", escape(str(data.get("release") or "-")))
-    table.add_row("previous", escape(str(data.get("previous") or "-")))
-    source = data.get("source") or {}
-    if source:
-        commit = str(source.get("commit") or "")[:12]
-        ref = f" at {source.get('ref')} ({commit})" if source.get("ref") else ""
-        table.add_row("source", escape(f"{source.get('type')} {source.get('source')}{ref}"))
-    moved = data.get("transferred") or {}
+    table.add_row("release", escape(str(record.release or "-")))
+    table.add_row("previous", escape(str(record.previous or "-")))
+    source = record.source
+    if source is not None and source.model_dump(exclude_unset=True):
+        ref = f" at {source.ref} ({record.short_commit or ''})" if source.ref else ""
+        table.add_row("source", escape(f"{source.type} {source.source}{ref}"))
+    moved = record.transferred or {}
     if moved:
         table.add_row(
             "transferred",
@@ -666,24 +679,26 @@ def content_sync(host: str, data: dict[str, Any]) -> None:
             f"{_size(moved.get('literal_bytes'))} of data, {_size(moved.get('bytes_sent'))} sent "
             f"(tree {_size(moved.get('total_size'))}), {moved.get('deleted_files')} deleted",
         )
-    for key, label in (("changes", "would change"), ("releases", "releases kept"),
-                       ("removed", "removed"), ("removed_incomplete", "removed unfinished"),
-                       ("shared", "shared")):  # fmt: skip
-        if data.get(key):
-            table.add_row(label, escape(", ".join(str(item) for item in data[key])))
-    if data.get("db"):
-        table.add_row("database", escape(", ".join(f"{k} {v}" for k, v in data["db"].items())))
-    health = data.get("health")
+    for items, label in ((record.changes, "would change"), (record.releases, "releases kept"),
+                         (record.removed, "removed"),
+                         (record.removed_incomplete, "removed unfinished"),
+                         (record.shared, "shared")):  # fmt: skip
+        if items:
+            table.add_row(label, escape(", ".join(str(item) for item in items)))
+    if record.db:
+        table.add_row("database", escape(", ".join(f"{k} {v}" for k, v in record.db.items())))
+    health = record.health
     if health:
         table.add_row("health", "[green]ok[/]" if health.get("ok") else escape(str(health)))
-    if data.get("switched_back"):
+    if record.switched_back:
         table.add_row("switched back", "[yellow]yes[/]")
-    if data.get("error"):
-        table.add_row("error", f"[red]{escape(str(data['error']))}[/]")
+    if record.error:
+        table.add_row("error", f"[red]{escape(record.error)}[/]")
     console.out.print(table)
 
 
-def incident(host: str, data: dict[str, Any]) -> None:
+def incident(host: str, record: Evidence) -> None:
+    data = record.dump()
     severity = str(data.get("severity", "?"))
     style = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(severity, "")
     mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
@@ -724,16 +739,16 @@ def incident(host: str, data: dict[str, Any]) -> None:
         )
 
 
-def inventory(host: str, data: dict[str, Any]) -> None:
-    port, where = data.get("ansible_port"), escape(str(data.get("file")))
-    if data.get("updated"):
-        was = data.get("previous")
+def inventory(host: str, record: Inventory) -> None:
+    port, where = record.ansible_port, escape(record.file)
+    if record.updated:
+        was = record.previous
         change = f"{was} -> {port}" if was is not None else f"set to {port}"
         console.out.print(f"[bold]inventory[/] of {host}: ansible_port {change} in {where}")
     else:
         console.out.print(
             f"[bold]inventory[/] of {host}: [bold yellow]not updated[/]: "
-            f"{escape(str(data.get('reason')))}"
+            f"{escape(str(record.reason))}"
         )
 
 
@@ -745,7 +760,7 @@ def generic(kind: str) -> Callable[[str, Any], None]:
     return render
 
 
-RENDERERS: dict[str, Callable[[str, Any], None]] = {
+RENDERERS: dict[str, Callable[[str, Any], None]] = {  # kind -> renderer of its model
     "incident": incident,
     "baseline": baseline,
     "healthcheck": healthcheck,
@@ -762,15 +777,21 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {
 }
 
 
-def not_applicable(host: str, data: dict[str, Any]) -> None:
+def not_applicable(host: str, record: Evidence) -> None:
     """What a role skipped because the host lacks it ("no web server: site checks not
     applicable"): every kind may list it under ``not_applicable``, and it is always shown."""
-    for reason in data.get("not_applicable") or []:
+    for reason in record.not_applicable or []:
         console.out.print(f"  {escape(host)}: [yellow]not applicable[/] {escape(str(reason))}")
 
 
 def render(kind: str, host: str, data: Any) -> None:
-    renderer = RENDERERS.get(kind) if isinstance(data, dict) else None
-    (renderer or generic(kind))(host, data)
-    if renderer is not None:
-        not_applicable(host, data)
+    """One record through its model; one that does not match is named and shown raw."""
+    record = evidence.parse(kind, data)
+    if isinstance(record, evidence.Invalid):
+        console.out.print(f"[bold yellow]{escape(record.message(host))}[/]", highlight=False)
+    renderer = RENDERERS.get(kind)
+    if renderer is None or not isinstance(record, Evidence):
+        generic(kind)(host, data)
+        return
+    renderer(host, record)
+    not_applicable(host, record)

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from omctl import console, ledger
+from omctl import evidence as evidence_models
 from omctl.cli import common, evidence
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_summary
@@ -75,7 +76,11 @@ def show(
     with common.open_ledger(ctx) as book:
         found = _resolve(book, run_id)
     if as_json:
-        console.emit_json(found.as_dict())
+        shown = found.as_dict()
+        # Present only when a record does not match its model (omctl/evidence/).
+        if invalid := evidence_models.invalid_records(found.hosts):
+            shown["invalid_evidence"] = invalid
+        console.emit_json(shown)
         return
     details = found.as_dict()
     for key in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -377,3 +378,14 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch) -> None:
         report.write_atomic(target, "new report")
     assert target.read_text() == "previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_the_html_styles_the_ledger_verdict_by_what_it_is(november: report.Report) -> None:
+    html = report_render.render(november, "html")
+    assert '<p class="verdict-ok">ledger verify: PASSED' in html
+    broken = dataclasses.replace(
+        november, ledger=dataclasses.replace(november.ledger, ok=False, problem="entry 7 changed")
+    )
+    html = report_render.render(broken, "html")
+    assert '<p class="verdict-failed">ledger verify: FAILED - entry 7 changed.' in html
+    assert "verdict-ok" not in html.split("<style>")[1].split("</style>")[1]

@@ -1,0 +1,87 @@
+"""Realistic records of every evidence kind, as the roles publish them: the report's month
+(tests/unit/report_ledger.py, copied from the roles' READMEs and modules), the backup check
+renders (tests/unit/test_backup_check_render.py) and real runs of the lab (baseline,
+healthcheck, incident, a patching run that found apt locked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit import report_ledger as month
+from tests.unit.test_backup_check_render import BACKUP_CHECK
+
+HEALTHCHECK = {
+    "ok": False,
+    "checks": [
+        {"name": "service ssh", "ok": True, "detail": "service ssh is active"},
+        {"name": "service nginx", "ok": False, "detail": "service nginx is inactive"},
+        {"name": "disk /", "ok": True, "detail": "disk / is 24% full (max 90%)"},
+    ],
+    "not_applicable": ["no database server: database checks not applicable"],
+}
+BASELINE = {
+    "collected_at": "2026-11-28T13:43:54Z",
+    "os": {"hostname": "web1", "distribution": "Debian", "distribution_version": "12.15",
+           "distribution_release": "bookworm", "kernel": "6.1.0-31-amd64",
+           "virtualization_type": "kvm"},
+    "packages": {"manager": "apt", "supported": True, "installed_count": 258,
+                 "upgradable_count": 1, "security_count": 1, "simulation_error": None},
+    "services": {"manager": "systemd", "supported": True, "enabled_count": 9,
+                 "enabled": ["nginx.service"], "failed_count": 0, "failed": []},
+    "ports": [{"proto": "tcp", "address": "0.0.0.0", "port": 22, "process": "sshd"}],
+    "ports_error": None,
+    "disks": [{"mount": "/", "device": "/dev/vda1", "fstype": "ext4", "size_bytes": 270553174016,
+               "used_bytes": 26093088768, "used_percent": 24, "inodes_used_percent": 4}],
+    "webstack": {"nginx": {"installed": True, "version": "1.22.1", "source": "nginx -v"}},
+    "discovered": {"sites": [], "wordpress": [], "databases": {}, "php_fpm": {"pools": []}},
+}  # fmt: skip
+PATCHING_LOCKED = {
+    "applied": [], "batch": ["web1"], "check": False, "deferred": [],
+    "failed_task": "Stop when the host cannot be patched now",
+    "finished_at": "2026-12-02T02:40:35Z", "health": {}, "lists_refreshed": False,
+    "message": "apt is locked by PID 299 for more than 10 s; patching did not start",
+    "plan": [], "preflight": {"lock": {"free": False, "timeout_s": 10, "waited_s": 10.0}},
+    "reboot": {}, "scope": "security", "services": {},
+    "started_at": "2026-12-02T02:40:24Z", "status": "failed", "wordpress": {},
+}  # fmt: skip
+RESTORE_DRILL_CHECK = {
+    "ok": True, "check": True, "error": None, "problems": [], "notices": [],
+    "checked_at": "2026-12-01T20:17:00Z",
+    "repository": {"url": "sftp:root@10.88.0.6:/srv/omctl-backup/web1", "state": "ok"},
+    "latest": None, "locks": [], "snapshots": {"count": 4, "runs": 1},
+    "drill": {"run": "20261201T201300Z", "scratch_dir": "/var/tmp/omctl-drill"},
+    "sites": ["nginx:/etc/nginx/sites-enabled/wordpress:2"], "not_applicable": [],
+}  # fmt: skip
+INVENTORY = {"file": "inventories/acme/hosts.yml", "ansible_port": 2222, "previous": 22,
+             "updated": True}  # fmt: skip
+INVENTORY_REFUSED = {"file": "inventories/acme/hosts.yml", "ansible_port": 2222,
+                     "updated": False,
+                     "reason": "inventories/acme/hosts.yml:4: web1 is not a host here"}  # fmt: skip
+
+# kind -> realistic records of it
+RECORDS: dict[str, list[dict[str, Any]]] = {
+    "baseline": [BASELINE, {"collected_at": "2026-11-28T13:43:54Z"}],
+    "healthcheck": [HEALTHCHECK],
+    "patching": [
+        month.patching([("libssl3", "3.0.15-1", "3.0.16-1", True)], rebooted=True),
+        month.PATCHING_CHECK,
+        month.PATCHING_FAILED,
+        PATCHING_LOCKED,
+    ],
+    "hardening": [month.hardening(59, 80, "2026-11-09")],
+    "backup": [
+        month.backup("web1", "2026-11-06", 100, 4),
+        month.backup_failed("web2", "2026-11-07"),
+    ],
+    "backup_check": [BACKUP_CHECK],
+    "restore_drill": [month.RESTORE_DRILL],
+    "restore_drill_check": [RESTORE_DRILL_CHECK],
+    "content_sync": [
+        month.content_sync("20261105T100000Z", "20261028", "v1"),
+        {"error": "the source could not be read"},
+    ],
+    "config_tuning": [month.CONFIG_TUNING],
+    "access_review": [month.ACCESS_REVIEW],
+    "incident": [month.INCIDENT],
+    "inventory": [INVENTORY, INVENTORY_REFUSED],
+}
