@@ -11,6 +11,13 @@ _spec = importlib.util.spec_from_file_location("diagnose_filters", PLUGIN)
 assert _spec is not None and _spec.loader is not None
 df = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(df)
+# The states are parsed on the host, by the role's probe module.
+_probe_spec = importlib.util.spec_from_file_location(
+    "diagnose_probe", PLUGIN.parents[1] / "library/diagnose_probe.py"
+)
+assert _probe_spec is not None and _probe_spec.loader is not None
+probe = importlib.util.module_from_spec(_probe_spec)
+_probe_spec.loader.exec_module(probe)
 
 OPTIONS = {
     "restartable_units": ["nginx", "php8.2-fpm", "cron"],
@@ -86,7 +93,7 @@ def probes(**overrides) -> dict:
 
 
 def test_down_units_are_failed_ones_and_enabled_watched_ones_not_running():
-    states = df.unit_states(SHOW)
+    states = probe.unit_states(SHOW)
     down = df.down_units(states, ["broken.service"], ["nginx", "php8.2-fpm", "cron", "absent"])
     assert [(u["unit"], u["why"]) for u in down] == [
         ("broken.service", "failed"),
@@ -94,23 +101,7 @@ def test_down_units_are_failed_ones_and_enabled_watched_ones_not_running():
     ]
 
 
-def test_probe_sections_split_and_keep_each_exit_code():
-    out = (
-        "@@diagnose:failed@@\nnginx.service loaded failed failed x\n\n@@diagnose-rc:failed:0@@\n"
-        "@@diagnose:log:nginx.service@@\nline 1\nline 2\n\n@@diagnose-rc:log:nginx.service:0@@\n"
-        "@@diagnose:oom@@\n\n@@diagnose-rc:oom:1@@\n"
-    )
-    found = df.sections(out)
-    assert found["failed"] == {"out": "nginx.service loaded failed failed x\n", "rc": 0}
-    assert found["oom"]["rc"] == 1
-    assert df.unit_logs(found) == {"nginx.service": ["line 1", "line 2"]}
-    # A unit asked for twice is reported once.
-    assert len(df.unit_states(SHOW + "\n" + SHOW)) == 5
-
-
-def test_failed_units_parse_with_and_without_a_bullet():
-    out = "● nginx.service loaded failed failed nginx\nbroken.service loaded failed failed x\n"
-    assert df.failed_units(out) == ["broken.service", "nginx.service"]
+def test_unit_names_get_their_suffix_once():
     assert df.unit_names(["nginx", "php8.2-fpm", "x.timer", "nginx.service"]) == [
         "nginx.service",
         "php8.2-fpm.service",
@@ -167,7 +158,7 @@ def test_disks_over_threshold_are_critical_and_plan_the_apt_clean():
 
 
 def test_only_allow_listed_units_are_planned_for_a_restart():
-    down = df.down_units(df.unit_states(SHOW), ["broken.service"], ["nginx"])
+    down = df.down_units(probe.unit_states(SHOW), ["broken.service"], ["nginx"])
     incident = df.analyse(probes(down_units=down), OPTIONS)
     assert incident["plan"]["restart"] == ["nginx.service"]
     units = incident["findings"][0]

@@ -1,6 +1,6 @@
 """Parsers and the analysis of the diagnose role: probe output in, findings out.
 
-They run on the controller, so the managed host needs nothing but python3. Every
+They run on the controller on what library/diagnose_probe.py read on the host. Every
 parser is tolerant: a line it does not understand is skipped, never fatal.
 """
 
@@ -49,39 +49,6 @@ def _unit(name: str) -> str:
     )
 
 
-_SECTION = re.compile(r"^@@diagnose:(?P<name>.+)@@$")
-_SECTION_END = re.compile(r"^@@diagnose-rc:(?P<name>.+):(?P<rc>\d+)@@$")
-
-
-def sections(stdout: str) -> dict[str, dict]:
-    """Split the output of a probe script into ``{name: {"out": text, "rc": int}}``.
-
-    The scripts run several read-only commands in one round trip; each one's output sits
-    between ``@@diagnose:NAME@@`` and ``@@diagnose-rc:NAME:RC@@``.
-    """
-    found: dict[str, dict] = {}
-    name, lines = None, []
-    for line in stdout.splitlines():
-        start, end = _SECTION.match(line), _SECTION_END.match(line)
-        if end and name == end["name"]:
-            found[name] = {"out": "\n".join(lines).strip("\n") + "\n", "rc": int(end["rc"])}
-            name, lines = None, []
-        elif start and not end:
-            name, lines = start["name"], []
-        elif name is not None:
-            lines.append(line)
-    return found
-
-
-def unit_logs(found: dict[str, dict]) -> dict[str, list[str]]:
-    """``{unit: journal lines}`` from the ``log:<unit>`` sections of the units probe."""
-    return {
-        name.removeprefix("log:"): section["out"].strip("\n").splitlines()
-        for name, section in found.items()
-        if name.startswith("log:")
-    }
-
-
 def unit_names(names: list[str]) -> list[str]:
     """Unit names with their suffix (``php8.2-fpm`` -> ``php8.2-fpm.service``), in order, once."""
     return list(dict.fromkeys(_unit(n) for n in names or []))
@@ -126,41 +93,6 @@ def _journal(stdout: str) -> list[dict]:
         ):
             entries.append(entry)
     return entries
-
-
-def unit_states(stdout: str) -> list[dict]:
-    """Parse ``systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState,Result``."""
-    units, current, seen = [], {}, set()
-    for line in [*stdout.splitlines(), ""]:
-        if not line.strip():
-            if current.get("Id") and current["Id"] not in seen:
-                seen.add(current["Id"])
-                units.append(
-                    {
-                        "unit": current["Id"],
-                        "load": current.get("LoadState", ""),
-                        "active": current.get("ActiveState", ""),
-                        "sub": current.get("SubState", ""),
-                        "enabled": current.get("UnitFileState", ""),
-                        "result": current.get("Result", ""),
-                    }
-                )
-            current = {}
-            continue
-        key, _, value = line.partition("=")
-        current[key.strip()] = value.strip()
-    return units
-
-
-def failed_units(stdout: str) -> list[str]:
-    """Unit names from ``systemctl list-units --failed --plain --no-legend``."""
-    names = []
-    for line in stdout.splitlines():
-        # A leading status bullet may precede the name.
-        fields = re.sub(r"^[^a-zA-Z0-9_@.\\-]+", "", line).split()
-        if fields:
-            names.append(fields[0])
-    return sorted(set(names))
 
 
 def down_units(states: list[dict], failed: list[str], watched: list[str]) -> list[dict]:
@@ -552,11 +484,7 @@ class FilterModule:
 
     def filters(self):
         return {
-            "diagnose_sections": sections,
             "diagnose_unit_names": unit_names,
-            "diagnose_unit_logs": unit_logs,
-            "diagnose_unit_states": unit_states,
-            "diagnose_failed_units": failed_units,
             "diagnose_down_units": down_units,
             "diagnose_journal_errors": journal_errors,
             "diagnose_oom_events": oom_events,

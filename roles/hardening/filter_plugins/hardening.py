@@ -268,6 +268,263 @@ def change_labels(entries: list) -> list[str]:
     return labels
 
 
+def _on(value: Any) -> bool:
+    """A switch as Ansible passes it: a bool, or a string such as "true" or "False"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _managed(path: str, src: str, mode: str = "0644") -> dict[str, str]:
+    return {"path": path, "src": src, "mode": mode}
+
+
+def plan(on: dict, settings: dict) -> dict[str, Any]:
+    """The files and packages of a run, before anything is read from the host.
+
+    ``on``: the concerns this run selects (switch and tags). ``settings``: the role's paths
+    (``sshd_dropin``, ``nft_file``, ``fail2ban_jail``, ``sysctl_file``), its switches
+    (``enabled``: {concern: bool}, ``fail2ban_wordpress``, ``accounts_core_dumps``) and package
+    lists (``auto_updates_packages``, ``accounts_packages``). Returns ``managed_files`` (every
+    file the role writes for the selected concerns: path, template, mode), ``packages`` (those
+    of the switched-on concerns, whose state the probe reads) and ``packages_selected`` (those
+    of the selected concerns, installed in one transaction).
+    """
+    on = {concern: _on(value) for concern, value in (on or {}).items()}
+    enabled = {concern: _on(value) for concern, value in (settings.get("enabled") or {}).items()}
+    accounts_packages = list(settings.get("accounts_packages") or [])
+
+    def packages(chosen: dict[str, bool]) -> list[str]:
+        return (
+            (["nftables"] if chosen.get("firewall") else [])
+            + (["fail2ban", "python3-systemd"] if chosen.get("fail2ban") else [])
+            + (
+                list(settings.get("auto_updates_packages") or [])
+                if chosen.get("auto_updates")
+                else []
+            )
+            + (accounts_packages if chosen.get("accounts") else [])
+        )
+
+    files: list[dict[str, str]] = []
+    if on.get("ssh"):
+        files.append(
+            _managed(
+                settings["sshd_dropin"], "etc/ssh/sshd_config.d/00-omctl-hardening.conf.j2", "0600"
+            )
+        )
+    if on.get("firewall"):
+        files.append(_managed(settings["nft_file"], "etc/nftables.conf.j2"))
+    if on.get("fail2ban"):
+        files.append(_managed(settings["fail2ban_jail"], "etc/fail2ban/jail.local.j2"))
+        if _on(settings.get("fail2ban_wordpress")):
+            files.append(
+                _managed(
+                    "/etc/fail2ban/filter.d/omctl-wordpress.conf",
+                    "etc/fail2ban/filter.d/omctl-wordpress.conf.j2",
+                )
+            )
+    if on.get("sysctl"):
+        files.append(_managed(settings["sysctl_file"], "etc/sysctl.d/90-omctl-hardening.conf.j2"))
+        files.append(
+            _managed(
+                "/etc/modprobe.d/90-omctl-hardening.conf",
+                "etc/modprobe.d/90-omctl-hardening.conf.j2",
+            )
+        )
+    if on.get("auto_updates"):
+        for name in ("20auto-upgrades", "52omctl-unattended-upgrades"):
+            files.append(_managed(f"/etc/apt/apt.conf.d/{name}", f"etc/apt/apt.conf.d/{name}.j2"))
+    if on.get("accounts"):
+        if "libpam-pwquality" in accounts_packages:
+            files.append(
+                _managed(
+                    "/etc/security/pwquality.conf.d/90-omctl-hardening.conf",
+                    "etc/security/pwquality.conf.d/90-omctl-hardening.conf.j2",
+                )
+            )
+        if not _on(settings.get("accounts_core_dumps")):
+            for path in (
+                "/etc/security/limits.d/90-omctl-hardening.conf",
+                "/etc/systemd/coredump.conf.d/90-omctl-hardening.conf",
+            ):
+                files.append(_managed(path, path.lstrip("/") + ".j2"))
+        files.append(
+            _managed(
+                "/etc/profile.d/90-omctl-hardening.sh", "etc/profile.d/90-omctl-hardening.sh.j2"
+            )
+        )
+        files.append(_managed("/etc/issue", "etc/issue.j2"))
+        files.append(_managed("/etc/issue.net", "etc/issue.j2"))
+    return {
+        "managed_files": files,
+        "packages": packages(enabled),
+        "packages_selected": packages(on),
+    }
+
+
+def refusals(probe: dict, context: dict) -> list[str]:
+    """Every reason the preflight refuses the run before any change (the sites' apart).
+
+    ``probe``: what hardening_probe read. ``context``: ``selected`` (the concerns),
+    ``sshd`` (the candidate's settings), ``client_addr``, ``port_change``, ``revert_unit``,
+    ``revert_after``, ``verify_timeout``, ``ssh_sources`` and ``firewall`` (firewall_plan).
+    """
+    on = {concern: _on(value) for concern, value in (context.get("selected") or {}).items()}
+    client = context.get("client_addr") or ""
+    reasons: list[str] = []
+    if probe.get("revert_pending"):
+        reasons.append(
+            f"an automatic revert of an earlier run is still armed ({context['revert_unit']}"
+            ".timer): wait until it has fired"
+        )
+    if on.get("ssh"):
+        reasons += ssh_refusals(context.get("sshd") or {}, probe.get("user") or {}, client)
+        if not probe.get("sshd_includes_dropins"):
+            reasons.append(
+                "/etc/ssh/sshd_config does not include /etc/ssh/sshd_config.d/*.conf, so the "
+                "drop-in would not apply"
+            )
+        if _on(context.get("port_change")) and probe.get("ssh_socket_active"):
+            reasons.append(
+                "sshd is socket-activated (ssh.socket): changing its port needs ssh.socket "
+                "changed too"
+            )
+    if on.get("firewall"):
+        reasons += [
+            f"{unit} is active and manages the firewall: disable it or set "
+            "hardening_firewall_enabled: false"
+            for unit in probe.get("firewall_conflicts") or []
+        ]
+        conf = probe.get("nftables_conf") or {}
+        if conf.get("exists") and not conf.get("stock") and not conf.get("ours"):
+            reasons.append(
+                "/etc/nftables.conf holds rules omctl did not write: move them to "
+                "/etc/nftables.d/*.nft (it is included) or set hardening_firewall_enabled: false"
+            )
+        sources = list(context.get("ssh_sources") or [])
+        if client and not addr_in(client, sources):
+            reasons.append(
+                f"the firewall would drop SSH from {client}, the address this run connects "
+                f"from: hardening_firewall_ssh_sources {', '.join(map(str, sources))} does not "
+                "contain it"
+            )
+        dropped = (context.get("firewall") or {}).get("web_dropped") or []
+        if dropped:
+            reasons.append(
+                f"the firewall would drop web ports listening now: {', '.join(dropped)}; add "
+                "them to hardening_firewall_web_ports or hardening_firewall_allowed_tcp_ports"
+            )
+    revert_after, verify_timeout = context["revert_after"], context["verify_timeout"]
+    if int(revert_after) < int(verify_timeout) + 30:
+        reasons.append(
+            f"hardening_revert_after ({revert_after} s) must exceed hardening_verify_timeout "
+            f"({verify_timeout} s) by at least 30 s"
+        )
+    return reasons
+
+
+# What a run changed, in the order the evidence lists it: the label, the registered result
+# (check mode shows some changes with another task than the real run makes them) and, for a
+# loop, the item key named after the label. {placeholders} come from the context.
+_CHANGES: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("packages: installed {packages}", "__hardening_packages_install", None, None),
+    ("lynis: installed lynis", "__hardening_lynis_install", None, None),
+    ("ssh: {sshd_dropin}{port}", "__hardening_ssh_file", "__hardening_ssh_shown", None),
+    ("firewall: {nft_file}", "__hardening_fw_file", "__hardening_fw_shown", None),
+    ("firewall: loaded table inet {nft_table}", "__hardening_fw_load", None, None),
+    ("firewall: nftables.service enabled at boot", "__hardening_fw_boot", None, None),
+    ("fail2ban: /etc/fail2ban/filter.d/omctl-wordpress.conf", "__hardening_f2b_filter", None, None),
+    ("fail2ban: {fail2ban_jail}", "__hardening_f2b_jail", None, None),
+    ("fail2ban: service enabled and started", "__hardening_f2b_service", None, None),
+    ("sysctl: {sysctl_file}", "__hardening_sysctl_written", None, None),
+    ("sysctl: created /etc/modprobe.d", "__hardening_modprobe_dir", None, None),
+    ("sysctl: /etc/modprobe.d/90-omctl-hardening.conf", "__hardening_modprobe_written", None, None),
+    ("auto_updates: /etc/apt/apt.conf.d/20auto-upgrades", "__hardening_apt_periodic", None, None),
+    (
+        "auto_updates: /etc/apt/apt.conf.d/52omctl-unattended-upgrades",
+        "__hardening_unattended",
+        None,
+        None,
+    ),
+    ("accounts: /etc/login.defs", "__hardening_login_defs_set", None, "key"),
+    (
+        "accounts: /etc/security/pwquality.conf.d/90-omctl-hardening.conf",
+        "__hardening_pwquality",
+        None,
+        None,
+    ),
+    (
+        "accounts: /etc/security/limits.d/90-omctl-hardening.conf",
+        "__hardening_limits",
+        None,
+        None,
+    ),
+    (
+        "accounts: /etc/systemd/coredump.conf.d/90-omctl-hardening.conf",
+        "__hardening_coredump",
+        None,
+        None,
+    ),
+    ("accounts: /etc/profile.d/90-omctl-hardening.sh", "__hardening_profile", None, None),
+    ("accounts: banner", "__hardening_banner", None, None),
+    ("accounts: permissions of", "__hardening_permissions", None, "path"),
+    (
+        "accounts: WordPress configuration readable by owner and web server group only:",
+        "__hardening_wordpress_configs",
+        None,
+        "path",
+    ),
+    (
+        "accounts: compilers restricted to root:",
+        "__hardening_compilers_restricted",
+        None,
+        "path",
+    ),
+    ("services: stopped and disabled", "__hardening_services_disabled", None, None),
+)
+
+
+def change_sources(check_mode: Any) -> list[str]:
+    """The registered results changes() reads, in its order (for ``query('vars', ...)``)."""
+    check = _on(check_mode)
+    return [(shown if check and shown else real) for _label, real, shown, _key in _CHANGES]
+
+
+def changes(results: list, context: dict) -> list[str]:
+    """What this run changed (or would change, in check mode), for the evidence.
+
+    ``results``: the registered results change_sources() names, in order ({} for a task that
+    did not run). ``context``: ``packages`` (those missing before the run), ``sshd_dropin``,
+    ``nft_file``, ``nft_table``, ``fail2ban_jail``, ``sysctl_file``, and ``port_change``,
+    ``current_port`` and ``ssh_port`` for the port of the ssh entry.
+    """
+    if len(results or []) != len(_CHANGES):
+        raise AnsibleFilterError(
+            f"hardening_changes needs {len(_CHANGES)} results, got {len(results or [])}"
+        )
+    port = (
+        f" (port {context.get('current_port')} -> {context.get('ssh_port')})"
+        if _on(context.get("port_change"))
+        else ""
+    )
+    words = {
+        "packages": ", ".join(context.get("packages") or []),
+        "sshd_dropin": context.get("sshd_dropin", ""),
+        "nft_file": context.get("nft_file", ""),
+        "nft_table": context.get("nft_table", ""),
+        "fail2ban_jail": context.get("fail2ban_jail", ""),
+        "sysctl_file": context.get("sysctl_file", ""),
+        "port": port,
+    }
+    entries = []
+    for (label, _real, _shown, key), result in zip(_CHANGES, results, strict=True):
+        entries.append(
+            [label.format(**words), result, key] if key else [label.format(**words), result]
+        )
+    return change_labels(entries)
+
+
 def files_to_write(managed: list, contents: list, found: dict) -> list[str]:
     """Paths of the managed files whose content, mode, owner or group is not the wanted one."""
     paths = []
@@ -366,7 +623,10 @@ class FilterModule:
             "hardening_selected": selected,
             "hardening_mark_reverted": mark_reverted,
             "hardening_files_to_write": files_to_write,
-            "hardening_change_labels": change_labels,
+            "hardening_plan": plan,
+            "hardening_refusals": refusals,
+            "hardening_change_sources": change_sources,
+            "hardening_changes": changes,
             "hardening_services_plan": services_plan,
             "hardening_differing": differing,
             "hardening_permissions_to_fix": permissions_to_fix,

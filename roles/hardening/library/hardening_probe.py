@@ -1,16 +1,262 @@
-"""Read-only probe of what the hardening role needs to know about a host, as one JSON object.
+#!/usr/bin/python
+"""Read-only probe of what the hardening role needs to know about a host, in one round trip."""
 
-Run by the role as ``python3 -c <this file> <json arguments>``: one round trip instead of a
-task per question, which keeps an idempotent run fast. It changes nothing on the host (the
-candidate sshd configuration is tested in a private temporary folder that is removed), so it
-runs in check mode too. ``{"mode": "site"}`` only requests the site.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hardening_probe
+short_description: Read what the hardening role needs to know about a host, changing nothing
+description:
+  - One round trip instead of a task per question, which keeps an idempotent run fast.
+  - With O(mode=full) it reads the session, root, the host keys, C(sshd -T) of the candidate
+    drop-in (tested in a private temporary folder that is removed), the login user and its
+    authorized keys, the listeners, the firewall state, the packages and units, the running and
+    enabled services, whether the last Lynis audit still describes the host, the managed files'
+    checksums, the front pages, the permissions, the WordPress configurations, the compilers and
+    C(/etc/login.defs).
+  - With O(mode=sites) it only requests the sites, with O(mode=compilers) it only resolves the
+    compilers.
+  - Changes nothing, in check mode or not.
+options:
+  mode:
+    description: What to read.
+    type: str
+    choices: [full, sites, compilers]
+    default: full
+  user:
+    description: The login user (empty for the user the module runs as).
+    type: str
+    default: ""
+  session:
+    description:
+      - C(SSH_CONNECTION) of the login user, split ("client-address client-port server-address
+        server-port"); sudo clears it. Empty to read the module's own environment.
+    type: list
+    elements: str
+    default: []
+  sshd_candidate:
+    description: The sshd drop-in to test, included before C(/etc/ssh/sshd_config); null tests the
+      configuration as it is.
+    type: str
+  ssh_port:
+    description: The SSH port the candidate is tested for (C(lport) of C(sshd -T -C)).
+    type: int
+    default: 22
+  state_dir:
+    description: The role's state folder (Lynis reports, the loaded ruleset's fingerprint).
+    type: path
+    default: /var/lib/omctl-hardening
+  nft_file:
+    description: The ruleset file.
+    type: path
+    default: /etc/nftables.conf
+  nft_table:
+    description: The role's nftables table (family inet).
+    type: str
+    default: omctl_hardening
+  marker:
+    description: The text that marks a ruleset file as written by the role.
+    type: str
+    default: omctl hardening firewall
+  revert_unit:
+    description: The transient unit of the armed automatic revert.
+    type: str
+    default: omctl-hardening-revert
+  packages:
+    description: Packages whose installed state is read.
+    type: list
+    elements: str
+    default: []
+  units:
+    description: Units whose enabled and active state is read.
+    type: list
+    elements: str
+    default: []
+  lynis_reuse_hours:
+    description: How old the last recorded audit may be to be reused; 0 never reuses it.
+    type: float
+    default: 0
+  permission_paths:
+    description: Paths whose mode and owner are read.
+    type: list
+    elements: path
+    default: []
+  wordpress_paths:
+    description:
+      - Folders searched (4 levels deep) for WordPress configurations holding C(DB_PASSWORD).
+    type: list
+    elements: path
+    default: []
+  compilers:
+    description: Compiler names resolved to real files in C(/usr/bin:/usr/local/bin:/bin).
+    type: list
+    elements: str
+    default: []
+  login_defs_keys:
+    description: Keys read from C(/etc/login.defs).
+    type: list
+    elements: str
+    default: []
+  managed_paths:
+    description: The files the role writes, whose sha1, mode and owner are read.
+    type: list
+    elements: path
+    default: []
+  sites:
+    description:
+      - Front pages to request, each C(url) with optional C(headers), C(validate_certs) (default
+        true) and C(follow_redirects) (default true). The body stays on the host.
+    type: list
+    elements: dict
+    default: []
+author: omctl
+"""
+
+EXAMPLES = r"""
+- name: Request the front pages
+  hardening_probe:
+    mode: sites
+    sites: [{url: "http://127.0.0.1/", follow_redirects: false}]
+  register: found
+"""
+
+RETURN = r"""
+sites:
+  description: Per wanted site, in order (O(mode=full) and O(mode=sites)); C(status) -1 and
+    C(error) when it did not answer.
+  returned: mode is full or sites
+  type: list
+  elements: dict
+  sample: [{status: 200, sha256: "9f86d0...", bytes: 5120}]
+compilers:
+  description: The compilers found, by real path, with C(mode), C(owner), C(group) and
+    C(override) (a dpkg-statoverride exists).
+  returned: mode is full or compilers
+  type: list
+  elements: dict
+uid:
+  description: The uid the module runs as.
+  returned: mode is full
+  type: int
+session:
+  description: The session addresses used ("client-address client-port server-address server-port").
+  returned: mode is full
+  type: list
+  elements: str
+container:
+  description: The container type (C(systemd-detect-virt --container)), empty on a machine.
+  returned: mode is full
+  type: str
+host_keys:
+  description: The public host keys ("type base64"), ed25519 first.
+  returned: mode is full
+  type: list
+  elements: str
+sshd:
+  description: C(rc), C(stdout) and C(stderr) of C(sshd -T) of the candidate; the candidate's
+    path reads CANDIDATE in C(stderr).
+  returned: mode is full
+  type: dict
+user:
+  description: The login user (C(name), C(exists), C(uid), C(home), C(groups), C(authorized_keys)
+    counted in the C(key_files) sshd reads).
+  returned: mode is full
+  type: dict
+listeners:
+  description: Listening sockets (C(proto), C(addr), C(port), C(iface), C(process), C(loopback)).
+  returned: mode is full
+  type: list
+  elements: dict
+ssh_socket_active:
+  description: Whether sshd is socket-activated (ssh.socket active).
+  returned: mode is full
+  type: bool
+sshd_includes_dropins:
+  description: Whether C(/etc/ssh/sshd_config) includes C(/etc/ssh/sshd_config.d/*.conf).
+  returned: mode is full
+  type: bool
+firewall_conflicts:
+  description: Other firewall managers active (ufw, firewalld).
+  returned: mode is full
+  type: list
+  elements: str
+nftables_conf:
+  description: Whether the ruleset file C(exists), is Debian's C(stock) one or C(ours).
+  returned: mode is full
+  type: dict
+nft:
+  description: sha256 of the C(live) table ("absent" when not loaded, null without nft) and the
+    C(recorded) one of the last load.
+  returned: mode is full
+  type: dict
+revert_pending:
+  description: Whether an automatic revert is still armed.
+  returned: mode is full
+  type: bool
+packages:
+  description: Installed state per asked package.
+  returned: mode is full
+  type: dict
+services_hash:
+  description: sha256 of the running services' names, one a line.
+  returned: mode is full
+  type: str
+services_running:
+  description: The running service units.
+  returned: mode is full
+  type: list
+  elements: str
+services_enabled:
+  description: The enabled services, without the C(.service) suffix.
+  returned: mode is full
+  type: list
+  elements: str
+lynis_reuse:
+  description: Whether the last recorded audit still describes the host (C(valid), C(reason),
+    and when valid C(report), C(audited_at) and its C(lines)).
+  returned: mode is full
+  type: dict
+units:
+  description: C(enabled) and C(active) per asked unit.
+  returned: mode is full
+  type: dict
+managed:
+  description: Per managed path C(exists) and C(sha1) ("" when absent), with C(mode), C(owner)
+    and C(group) when it exists.
+  returned: mode is full
+  type: dict
+files:
+  description: Mode and owner of the permission paths that exist.
+  returned: mode is full
+  type: list
+  elements: dict
+wordpress_configs:
+  description: Mode and owner of the WordPress configurations found.
+  returned: mode is full
+  type: list
+  elements: dict
+login_defs:
+  description: The asked keys of C(/etc/login.defs) that are set.
+  returned: mode is full
+  type: dict
+state_dir:
+  description: Whether the state folder exists.
+  returned: mode is full
+  type: bool
+modules_dir:
+  description: Whether C(/etc/modprobe.d) exists.
+  returned: mode is full
+  type: bool
+coredump_dir:
+  description: Whether C(/etc/systemd/coredump.conf.d) exists.
+  returned: mode is full
+  type: bool
 """
 
 import contextlib
 import fnmatch
 import grp
 import hashlib
-import json
 import os
 import pwd
 import re
@@ -18,13 +264,13 @@ import shutil
 import ssl
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
-ARGS = json.loads(sys.argv[1])
+from ansible.module_utils.basic import AnsibleModule
+
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 
 
@@ -102,36 +348,42 @@ def user_info(name, key_files):
 _SS_PROCESS = re.compile(r'\("([^"]+)",pid=')
 
 
+def parse_ss(out, proto):
+    """The listeners of ``ss -Hl{t,u}np`` output."""
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        local = fields[3]
+        addr, _, port = local.rpartition(":")
+        if not port.isdigit():
+            continue
+        addr = addr.strip("[]")
+        if "%" in addr:  # 0.0.0.0%lo
+            addr, _, iface = addr.partition("%")
+        else:
+            iface = ""
+        match = _SS_PROCESS.search(line)
+        found.append(
+            {
+                "proto": proto,
+                "addr": addr,
+                "port": int(port),
+                "iface": iface,
+                "process": match.group(1) if match else "",
+                "loopback": addr.startswith("127.") or addr == "::1" or iface == "lo",
+            }
+        )
+    return found
+
+
 def listeners():
     found = []
     for proto, flag in (("tcp", "-Hltnp"), ("udp", "-Hlunp")):
         rc, out = run("ss", flag)
-        if rc != 0:
-            continue
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            local = fields[3]
-            addr, _, port = local.rpartition(":")
-            if not port.isdigit():
-                continue
-            addr = addr.strip("[]")
-            if "%" in addr:  # 0.0.0.0%lo
-                addr, _, iface = addr.partition("%")
-            else:
-                iface = ""
-            match = _SS_PROCESS.search(line)
-            found.append(
-                {
-                    "proto": proto,
-                    "addr": addr,
-                    "port": int(port),
-                    "iface": iface,
-                    "process": match.group(1) if match else "",
-                    "loopback": addr.startswith("127.") or addr == "::1" or iface == "lo",
-                }
-            )
+        if rc == 0:
+            found.extend(parse_ss(out, proto))
     return found
 
 
@@ -375,6 +627,18 @@ def sshd_candidate(text, connection):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def includes_dropins(path):
+    """Whether sshd_config includes the drop-in folder the role writes to."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return any(
+                re.match(r"^\s*Include\s+/etc/ssh/sshd_config\.d/\*\.conf\s*$", line, re.I)
+                for line in handle
+            )
+    except OSError:
+        return False
+
+
 def sshd_key_files(stdout):
     for line in stdout.splitlines():
         key, _, value = line.partition(" ")
@@ -462,38 +726,24 @@ def read_report(path):
     return "\n".join(lines)
 
 
-def main():
-    if ARGS.get("mode") == "compilers":
-        print(json.dumps(compilers(ARGS["compilers"])))
-        return
-    if ARGS.get("mode") == "sites":
-        print(json.dumps(sites(ARGS["sites"])))
-        return
-    state_dir = ARGS["state_dir"]
+def probe(args: dict) -> dict:
+    """Everything the role reads before it changes anything (O(mode=full))."""
+    state_dir = args["state_dir"]
     # Read by the controller as the login user: sudo clears SSH_CONNECTION.
-    session = ARGS.get("session") or os.environ.get("SSH_CONNECTION", "").split()
-    user = ARGS["user"] or pwd.getpwuid(os.getuid()).pw_name
+    session = args.get("session") or os.environ.get("SSH_CONNECTION", "").split()
+    user = args["user"] or pwd.getpwuid(os.getuid()).pw_name
     client = session[0] if len(session) == 4 else "127.0.0.1"
     local = session[2] if len(session) == 4 else "127.0.0.1"
     sshd = sshd_candidate(
-        ARGS.get("sshd_candidate"),
-        f"user={user},host={client},addr={client},laddr={local},lport={ARGS['ssh_port']}",
+        args.get("sshd_candidate"),
+        f"user={user},host={client},addr={client},laddr={local},lport={args['ssh_port']}",
     )
     services = running_services()
     services_hash = hashlib.sha256("\n".join(services).encode()).hexdigest()
-    includes = False
-    try:
-        with open("/etc/ssh/sshd_config", encoding="utf-8", errors="replace") as handle:
-            includes = any(
-                re.match(r"^\s*Include\s+/etc/ssh/sshd_config\.d/\*\.conf\s*$", line, re.I)
-                for line in handle
-            )
-    except OSError:
-        pass
-    reuse = lynis_reuse(state_dir, float(ARGS["lynis_reuse_hours"]), services_hash)
+    reuse = lynis_reuse(state_dir, float(args["lynis_reuse_hours"]), services_hash)
     if reuse.get("valid"):
         reuse["lines"] = read_report(reuse["report"])
-    result = {
+    return {
         "uid": os.getuid(),
         "session": session,
         "container": container(),
@@ -502,28 +752,61 @@ def main():
         "user": user_info(user, sshd_key_files(sshd["stdout"])),
         "listeners": listeners(),
         "ssh_socket_active": unit_active("ssh.socket"),
-        "sshd_includes_dropins": includes,
+        "sshd_includes_dropins": includes_dropins("/etc/ssh/sshd_config"),
         "firewall_conflicts": [u for u in ("ufw", "firewalld") if unit_active(u)],
-        "nftables_conf": nftables_conf(ARGS["nft_file"], ARGS["marker"]),
-        "nft": nft_state(ARGS["nft_table"], state_dir),
-        "revert_pending": revert_pending(ARGS["revert_unit"]),
-        "packages": dpkg_status(ARGS["packages"]),
+        "nftables_conf": nftables_conf(args["nft_file"], args["marker"]),
+        "nft": nft_state(args["nft_table"], state_dir),
+        "revert_pending": revert_pending(args["revert_unit"]),
+        "packages": dpkg_status(args["packages"]),
         "services_hash": services_hash,
         "services_running": services,
         "services_enabled": enabled_services(),
         "lynis_reuse": reuse,
-        "units": {name: unit_state(name) for name in ARGS.get("units", [])},
-        "managed": managed_files(ARGS.get("managed_paths", [])),
-        "sites": sites(ARGS.get("sites") or []),
-        "files": [i for i in (file_info(p) for p in ARGS["permission_paths"]) if i],
-        "wordpress_configs": wordpress_configs(ARGS["wordpress_paths"]),
-        "compilers": compilers(ARGS["compilers"]),
-        "login_defs": login_defs(ARGS["login_defs_keys"]),
+        "units": {name: unit_state(name) for name in args.get("units") or []},
+        "managed": managed_files(args.get("managed_paths") or []),
+        "sites": sites(args.get("sites") or []),
+        "files": [i for i in (file_info(p) for p in args["permission_paths"]) if i],
+        "wordpress_configs": wordpress_configs(args["wordpress_paths"]),
+        "compilers": compilers(args["compilers"]),
+        "login_defs": login_defs(args["login_defs_keys"]),
         "state_dir": os.path.isdir(state_dir),
         "modules_dir": os.path.isdir("/etc/modprobe.d"),
         "coredump_dir": os.path.isdir("/etc/systemd/coredump.conf.d"),
     }
-    print(json.dumps(result))
 
 
-main()
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "mode": {"type": "str", "choices": ["full", "sites", "compilers"], "default": "full"},
+            "user": {"type": "str", "default": ""},
+            "session": {"type": "list", "elements": "str", "default": []},
+            "sshd_candidate": {"type": "str"},
+            "ssh_port": {"type": "int", "default": 22},
+            "state_dir": {"type": "path", "default": "/var/lib/omctl-hardening"},
+            "nft_file": {"type": "path", "default": "/etc/nftables.conf"},
+            "nft_table": {"type": "str", "default": "omctl_hardening"},
+            "marker": {"type": "str", "default": "omctl hardening firewall"},
+            "revert_unit": {"type": "str", "default": "omctl-hardening-revert"},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
+            "lynis_reuse_hours": {"type": "float", "default": 0},
+            "permission_paths": {"type": "list", "elements": "path", "default": []},
+            "wordpress_paths": {"type": "list", "elements": "path", "default": []},
+            "compilers": {"type": "list", "elements": "str", "default": []},
+            "login_defs_keys": {"type": "list", "elements": "str", "default": []},
+            "managed_paths": {"type": "list", "elements": "path", "default": []},
+            "sites": {"type": "list", "elements": "dict", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    args = module.params
+    if args["mode"] == "compilers":
+        module.exit_json(changed=False, compilers=compilers(args["compilers"]))
+    if args["mode"] == "sites":
+        module.exit_json(changed=False, sites=sites(args["sites"]))
+    module.exit_json(changed=False, **probe(args))
+
+
+if __name__ == "__main__":
+    main()
