@@ -15,7 +15,12 @@ process each time, as an operator or a scheduler would call it):
 ``ledger verify``. Targets: every read command at most 0.5 s and at most 1.5x its time on the
 small ledger; verify at most 10 s.
 
+With ``--keep DIR`` the workspaces (and their ledger keys) are built under DIR and kept; a
+later call with the same DIR and the same ``--runs``/``--clients``/``--small`` reuses them
+instead of building again (the large build takes minutes).
+
 Usage: python bench/ledger_scale.py [--runs 200000] [--clients 100] [--small 100] [--repeat 5]
+       [--keep DIR]
 """
 
 from __future__ import annotations
@@ -159,6 +164,31 @@ def timed(args: list[str], ws: Path, env: dict[str, str], repeat: int) -> float:
     return statistics.median(times)
 
 
+def build(
+    root: Path, env: dict[str, str], options: argparse.Namespace, now: datetime
+) -> tuple[Path, Path, float]:
+    """The small and large workspaces under ``root`` (reused with ``--keep`` when built with
+    the same sizes) and the seconds the large build took."""
+    marker = root / "built"
+    wanted = f"{options.runs} {options.clients} {options.small}"
+    small, large = root / "small" / "ws", root / "large" / "ws"
+    if options.keep and marker.is_file() and marker.read_text().split("\n")[0] == wanted:
+        return small, large, float(marker.read_text().split("\n")[1])
+    for old in (root / "small", root / "large", root / "config"):
+        shutil.rmtree(old, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    clients = [CLIENT] + [f"client{n:03d}" for n in range(1, options.clients)]
+    small_start = now - timedelta(days=30)
+    large_start = now - timedelta(days=730)
+    small = workspace(root / "small", env, [CLIENT], small_start)
+    large = workspace(root / "large", env, clients, large_start)
+    fill(small, options.small, [CLIENT], small_start, options.batch)
+    seconds = fill(large, options.runs, clients, large_start, options.batch)
+    if options.keep:
+        marker.write_text(f"{wanted}\n{seconds}\n")
+    return small, large, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200_000)
@@ -166,19 +196,19 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="build under this folder, keep and reuse it")
     options = parser.parse_args()
     env = bench_env()
-    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # the in-process appends' keys
     now = datetime.now(UTC)
-    root = Path(tempfile.mkdtemp(prefix="omctl-ledger-scale-"))
+    if options.keep:
+        shutil.rmtree(env["XDG_CONFIG_HOME"], ignore_errors=True)
+        root = options.keep.resolve()
+        env["XDG_CONFIG_HOME"] = str(root / "config")
+    else:
+        root = Path(tempfile.mkdtemp(prefix="omctl-ledger-scale-"))
+    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # the in-process appends' keys
     try:
-        clients = [CLIENT] + [f"client{n:03d}" for n in range(1, options.clients)]
-        small_start = now - timedelta(days=30)
-        large_start = now - timedelta(days=730)
-        small = workspace(root / "small", env, [CLIENT], small_start)
-        large = workspace(root / "large", env, clients, large_start)
-        fill(small, options.small, [CLIENT], small_start, options.batch)
-        seconds = fill(large, options.runs, clients, large_start, options.batch)
+        small, large, seconds = build(root, env, options, now)
         size = (large / ".omctl" / "ledger.sqlite3").stat().st_size
         print(f"large ledger: {options.runs} runs of {options.clients} clients over two years, "
               f"built in {seconds:.0f} s, {size / 2**20:.0f} MiB; small: {options.small} runs "
@@ -205,8 +235,9 @@ def main() -> None:
             print(f"{name:<34} {small_time:7.2f}s {large_time:7.2f}s {ratio:6.2f}  {target}: "
                   f"{'met' if met else 'NOT met'}")  # fmt: skip
     finally:
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(env["XDG_CONFIG_HOME"], ignore_errors=True)
+        if not options.keep:
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(env["XDG_CONFIG_HOME"], ignore_errors=True)
 
 
 if __name__ == "__main__":

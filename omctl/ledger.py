@@ -29,7 +29,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
 
 GENESIS = "0" * 64
+_IN_CHUNK = 500  # run ids per ``IN (...)`` query, well below SQLite's variable limit
 # 1: entries; 2: the run index beside them.
 SCHEMA_VERSION = 2
 
@@ -110,7 +111,20 @@ STATUS_INTERRUPTED = "interrupted"
 
 
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` as the ledger writes times (``utcnow()``), to the millisecond (cut)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stamp_bound(moment: datetime) -> str:
+    """The stamp that bounds ``moment`` exactly in a text comparison (stamps are fixed-width
+    and to the millisecond): ``at >= stamp_bound(m)`` when the stamp's time is at or after
+    ``m``, ``at < stamp_bound(m)`` when it is before ``m``."""
+    cut = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return stamp(cut if cut == moment else cut + timedelta(milliseconds=1))
 
 
 def parse_stamp(stamp: str) -> datetime:
@@ -332,12 +346,34 @@ class Ledger(Protocol):
         """Append (run_id, kind, payload) items atomically: all of them or none."""
         ...
 
-    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
-        """Entries in ledger order: all, one run's, or those of one client's runs."""
+    def entries(
+        self,
+        run_id: str | None = None,
+        client: str | None = None,
+        run_ids: Iterable[str] | None = None,
+    ) -> Iterator[Entry]:
+        """Entries in ledger order: all, one run's, those of one client's runs, or those of
+        the runs ``run_ids``."""
         ...
 
     def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
         """The run index, oldest first, of one client (and task) or all."""
+        ...
+
+    def scan(
+        self,
+        client: str,
+        task: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+        counting: bool = False,
+        newest_first: bool = False,
+    ) -> Iterator[IndexedRun]:
+        """The client's index rows (of ``task``) started in ``[since, until)`` (ledger stamps,
+        see ``stamp_bound``) with one of ``statuses``; with ``counting`` only in-scope,
+        non-check runs (those coverage counts). In start order (then ledger order), or the
+        reverse; read lazily, so a caller that stops early reads no further."""
         ...
 
     def run_ids(self, prefix: str) -> list[str]:
@@ -640,7 +676,15 @@ class SqliteLedger:
             raise
         return count
 
-    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self,
+        run_id: str | None = None,
+        client: str | None = None,
+        run_ids: Iterable[str] | None = None,
+    ) -> Iterator[Entry]:
+        if run_ids is not None:
+            yield from self._entries_of(sorted(set(run_ids)))
+            return
         query = "SELECT seq, run_id, kind, at, payload FROM entries"
         where: list[str] = []
         params: list[str] = []
@@ -654,6 +698,53 @@ class SqliteLedger:
             query += " WHERE " + " AND ".join(where)
         for seq, rid, kind, at, payload in self._db.execute(query + " ORDER BY seq", params):
             yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def _entries_of(self, run_ids: list[str]) -> Iterator[Entry]:
+        """The entries of ``run_ids`` through the entries' run_id index, in ledger order."""
+        rows: list[tuple[int, str, str, str, str]] = []
+        for first in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[first : first + _IN_CHUNK]
+            rows.extend(
+                self._db.execute(
+                    "SELECT seq, run_id, kind, at, payload FROM entries"
+                    f" WHERE run_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        rows.sort()
+        for seq, rid, kind, at, payload in rows:
+            yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def scan(
+        self,
+        client: str,
+        task: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+        counting: bool = False,
+        newest_first: bool = False,
+    ) -> Iterator[IndexedRun]:
+        where = ["client = ?"]
+        params: list[Any] = [client]
+        for clause, value in (("task = ?", task), ("started_at >= ?", since),
+                              ("started_at < ?", until)):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if statuses is not None:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if counting:
+            where.append("in_scope = 1 AND check_mode = 0")
+        order = "DESC" if newest_first else "ASC"
+        rows = self._db.execute(
+            f"SELECT {INDEX_COLUMNS} FROM run_index WHERE {' AND '.join(where)}"
+            f" ORDER BY started_at {order}, first_seq {order}",
+            params,
+        )
+        for row in rows:
+            yield IndexedRun.from_row(row)
 
     def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
         query = f"SELECT {INDEX_COLUMNS} FROM run_index"
@@ -837,6 +928,13 @@ def runs(ledger: Ledger, client: str | None = None) -> list[Run]:
     """Whole run records (host counts and evidence), oldest first; only the entries of
     ``client``'s runs are read (the run index knows which)."""
     return list(fold(ledger.entries(client=client)).values())
+
+
+def runs_of(ledger: Ledger, run_ids: Iterable[str]) -> list[Run]:
+    """Whole run records of ``run_ids`` (those in the ledger), oldest first: only their
+    entries are read."""
+    folded = fold(ledger.entries(run_ids=run_ids))
+    return sorted(folded.values(), key=lambda run: run.first_seq)
 
 
 def get_run(ledger: Ledger, run_id: str) -> Run | None:

@@ -512,7 +512,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
     zone = ZoneInfo(current.timezone)
     moment = now or datetime.now(UTC)
     as_of = min(moment, span.end)
-    every = ledger.runs(book, client)
+    every = coverage.runs_needed(book, client, current, span.start, span.end, moment, about.hosts)
     inside = [r for r in every if (w := _when(r.started_at)) is not None and span.contains(w)]
     executed = [r for r in inside if r.status != ledger.STATUS_REFUSED]
     done = [r for r in executed if not r.check]

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from omctl import console, ledger
 from omctl.cli import common, evidence
-from omctl.cli.run import print_summary
+from omctl.cli import run as run_cli
 from omctl.cli.tasks import JsonOption
 from omctl.errors import BadInput
 
@@ -88,7 +88,7 @@ def show(
         if value not in (None, [], ""):
             console.out.print(f"{key + ':':<20} {escape(str(value))}", highlight=False)
     if found.hosts:
-        print_summary(found)
+        run_cli.print_summary(found)
     for host, result in found.hosts.items():
         for kind, data in result.evidence.items():
             evidence.render(kind, host, data)

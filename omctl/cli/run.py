@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, ledger, runner
+from omctl import console, ledger
 from omctl.cli import common
 from omctl.cli.tasks import JsonOption
 from omctl.errors import ExitCode
-from omctl.runs import Prepared, Request, execute, parse_extra_vars
+
+if TYPE_CHECKING:  # imported by run(): `omctl show` prints summaries without them
+    from omctl import runner
+    from omctl.runs import Prepared
 
 STATE_STYLE = {
     "ok": "green",
@@ -109,6 +112,8 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run TASK on CLIENT's hosts if the contract covers it (or with --out-of-scope REASON)."""
+    from omctl.runs import Request, execute, parse_extra_vars
+
     request = Request(
         client=client,
         task=task,

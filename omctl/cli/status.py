@@ -106,10 +106,10 @@ def status(
     loaded, _, client_hosts = scope_cli.load_checked(ctx, client)
     contract = loaded.scope
     hosts = coverage.contracted_hosts(contract, client_hosts)
-    with common.open_ledger(ctx) as book:
-        found_runs = ledger.runs(book, client)
     now = datetime.now(UTC)
     start, end = coverage.current_month(now, ZoneInfo(contract.timezone))
+    with common.open_ledger(ctx) as book:
+        found_runs = coverage.runs_needed(book, client, contract, start, end, now, hosts)
     found = coverage.compute(contract, found_runs, start, end, now, hosts)
     if as_json:
         console.emit_json(found.as_dict())

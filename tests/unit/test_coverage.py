@@ -56,7 +56,25 @@ def add(replay: Replay, template: str, at: datetime, task: str = "healthcheck") 
 def status(replay: Replay, now: datetime, agreed: scope.Scope | None = None, month: str = ""):
     agreed = agreed or contract()
     start, end = coverage.month(month, BERLIN) if month else coverage.current_month(now, BERLIN)
-    return coverage.compute(agreed, replay.runs(), start, end, now)
+    return compute(agreed, replay, start, end, now)
+
+
+def compute(
+    agreed: scope.Scope,
+    replay: Replay,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    hosts: dict[str, set[str]] | None = None,
+) -> coverage.Coverage:
+    """Coverage over all of the client's runs, checked against coverage over the runs the run
+    index selects for the question (``runs_needed``, what status and report read)."""
+    every = replay.runs()
+    result = coverage.compute(agreed, every, start, end, now, hosts)
+    needed = coverage.runs_needed(replay.book, "acme", agreed, start, end, now, hosts)
+    assert {run.id for run in needed} <= {run.id for run in every}
+    assert coverage.compute(agreed, needed, start, end, now, hosts).as_dict() == result.as_dict()
+    return result
 
 
 def task(result: coverage.Coverage, name: str) -> coverage.TaskCoverage:
@@ -208,9 +226,7 @@ def test_month_boundary_is_in_the_contract_time_zone(replay: Replay) -> None:
     assert labels(october.missed) == ["2026-10"]
 
     in_utc = contract(timezone="UTC")
-    utc_oct = coverage.compute(
-        in_utc, replay.runs(), *coverage.month("2026-10", ZoneInfo("UTC")), now
-    )
+    utc_oct = compute(in_utc, replay, *coverage.month("2026-10", ZoneInfo("UTC")), now)
     assert task(utc_oct, "patching").done == 1  # the same run is October in UTC
 
 
@@ -353,7 +369,7 @@ def test_per_host_a_period_is_done_only_when_every_contracted_host_had_a_success
     agreed = contract()
     start, end = coverage.month("2026-11", BERLIN)
     now = berlin(2026, 11, 5, 12)
-    per_host = task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+    per_host = task(compute(agreed, replay, start, end, now, web), "healthcheck")
     assert labels(per_host.missed) == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert per_host.missing_hosts["2026-11-02"] == ["web2"]
     assert per_host.missing_hosts["2026-11-03"] == ["web2"]
@@ -373,7 +389,7 @@ def test_per_host_the_last_success_is_that_of_the_least_recently_done_host(
     start, end = coverage.month("2026-11", BERLIN)
 
     def healthcheck(now: datetime) -> coverage.TaskCoverage:
-        return task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+        return task(compute(agreed, replay, start, end, now, web), "healthcheck")
 
     add(replay, "ok", berlin(2026, 11, 2, 10))  # web1 only
     failed = add(replay, "failed", berlin(2026, 11, 3, 10))  # web1 ok, web2 failed
