@@ -62,6 +62,8 @@ class LedgerCheck:
     # command that fails once the ledger no longer holds exactly that history.
     checkpoint: str | None = None
     verify_command: str | None = None
+    # What was verified when not the whole chain (see Ledger.verify_runs); None: all of it.
+    verified: str | None = None
 
 
 @dataclass
@@ -438,8 +440,10 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
-    result = book.verify()
+def _ledger_check(book: Ledger, used: list[Run], read: list[Run]) -> LedgerCheck:
+    """The chain checked for the runs the report ``read`` (``verify_runs``: in proportion
+    to them once a full ``ledger verify`` recorded its checkpoint, else in full)."""
+    result = book.verify_runs(run.id for run in read)
     if result.ok:
         head_seq, head_hash = result.head_seq, result.head_hash
     else:
@@ -455,6 +459,7 @@ def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
         last_seq=max((r.last_seq for r in used), default=None),
         checkpoint=checkpoint,
         verify_command=f"omctl ledger verify --checkpoint {checkpoint}" if checkpoint else None,
+        verified=result.scope if result.since is not None else None,
     )
 
 
@@ -598,7 +603,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "hardening_index": sorted(hardening_series, key=lambda p: p["at"]),
             "backup_size": sorted(backup_series, key=lambda p: p["at"]),
         },
-        ledger=_ledger_check(book, inside),
+        ledger=_ledger_check(book, inside, every),
         runs=len(inside),
         notes=notes,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -407,3 +408,68 @@ def test_per_host_the_last_success_is_that_of_the_least_recently_done_host(
     assert later.last_success_at.startswith("2026-11-04T09")  # 10:00 in Berlin is 09:00 UTC
     assert later.last_success_by_host["web1"].startswith("2026-11-05T09")
     assert later.as_dict()["last_success_by_host"] == later.last_success_by_host
+
+
+# --- the runs the run index selects ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/New_York", "Pacific/Auckland"])
+def test_the_selected_runs_answer_as_all_runs_do_across_month_ends(replay: Replay, zone) -> None:
+    """Runs of every shape at pseudo-random times, and on the month boundaries of the zone
+    (one millisecond before, exactly on them); for each month, several moments of asking and
+    per host and per task, the coverage over the selected runs equals that over all runs
+    (``compute`` above asserts it)."""
+    rng = random.Random(13)
+    tz = ZoneInfo(zone)
+    shapes = ["ok", "ok_web", "failed", "check", "out_of_scope", "refused", "ok_web"]
+    tasks = ["healthcheck", "patching", "restore_drill", "content_sync", "access_review"]
+    moment = datetime(2026, 8, 25, tzinfo=UTC)
+    while moment < datetime(2026, 12, 20, tzinfo=UTC):
+        moment += timedelta(hours=rng.randint(2, 70), seconds=rng.random() * 60)
+        add(replay, rng.choice(shapes), moment, task=rng.choice(tasks))
+    months = ("2026-09", "2026-10", "2026-11", "2026-12")
+    for month in months:
+        first = coverage.month(month, tz)[0]
+        add(replay, "ok_web", first - timedelta(milliseconds=1), task="patching")
+        add(replay, "failed", first, task="restore_drill")
+    replay.interrupted(datetime(2026, 11, 5, tzinfo=UTC), task="patching")
+    agreed = contract(timezone=zone)
+    per_host = {"healthcheck": {"web1", "web2"}, "patching": {"web1"}, "content_sync": set()}
+    for month in months:
+        start, end = coverage.month(month, tz)
+        for now in (start, start + timedelta(milliseconds=1), start + timedelta(days=9, hours=7),
+                    end - timedelta(milliseconds=1), end, end + timedelta(days=40)):  # fmt: skip
+            for hosts in (None, per_host):
+                compute(agreed, replay, start, end, now, hosts)
+
+
+def test_status_reads_the_recent_runs_not_the_whole_history(replay: Replay) -> None:
+    old = [add(replay, "ok", berlin(2026, 3, day, 10)) for day in range(1, 21)]
+    failed = add(replay, "failed", berlin(2026, 4, 2, 10))  # web2 failed
+    resolving = add(replay, "ok_web", berlin(2026, 4, 3, 10))
+    later = [add(replay, "ok_web", berlin(2026, 4, day, 10)) for day in range(4, 11)]
+    recent = add(replay, "ok", berlin(2026, 11, 10, 10))  # web1 only
+    start, end = coverage.month("2026-11", BERLIN)
+    now = berlin(2026, 11, 15, 12)
+    agreed = contract()
+    per_task = coverage.runs_needed(replay.book, "acme", agreed, start, end, now)
+    assert {run.id for run in per_task} == {recent, failed, resolving}
+    web = {"healthcheck": {"web1", "web2"}}
+    per_host = coverage.runs_needed(replay.book, "acme", agreed, start, end, now, web)
+    # web2's latest success is the last April run; nothing older is read
+    assert {run.id for run in per_host} == {recent, later[-1], failed, resolving}
+    assert not {run.id for run in per_host} & set(old)
+    compute(agreed, replay, start, end, now, web)
+
+
+def test_an_earlier_period_asked_later_reads_the_periods_around_now(replay: Replay) -> None:
+    """September's report made on 9 November: whether patching is overdue now depends on
+    October, which is neither in the period nor the latest success."""
+    add(replay, "ok_web", berlin(2026, 9, 6, 3), task="patching")
+    october = add(replay, "ok_web", berlin(2026, 10, 11, 3), task="patching")
+    add(replay, "ok_web", berlin(2026, 11, 3, 3), task="patching")
+    start, end = coverage.month("2026-09", BERLIN)
+    now = berlin(2026, 11, 9, 12)
+    needed = coverage.runs_needed(replay.book, "acme", contract(), start, end, now)
+    assert october in {run.id for run in needed}
+    assert not task(compute(contract(), replay, start, end, now), "patching").overdue
