@@ -977,7 +977,7 @@ class SqliteLedger:
         entries.extend(
             Entry(seq, rid, kind, at, json.loads(payload))
             for seq, rid, kind, at, payload, _, _ in rows
-            if seq > upto and kind in _RUN_KINDS
+            if seq > upto
         )
         try:
             folded = fold(entries, evidence=False)
@@ -1069,7 +1069,6 @@ class SqliteLedger:
 
 
 ENTRY_ROWS = "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries"
-_RUN_KINDS = frozenset((STARTED, REFUSED, HOST, EVIDENCE, FINISHED, INTERRUPTED))
 
 
 class _Hasher:
@@ -1093,7 +1092,7 @@ class _Hasher:
 class _Chain:
     """Checks rows of the entries table in seq order, one pass: each row follows the one
     before (seq, prev_hash) and has the hash it must have (keyed from ``keyed_from``); the
-    report checkpoints the rows record are collected. ``read`` yields the run entries (for a
+    report checkpoints the rows record are collected. ``read`` yields the entries (for a
     fold) and stops at the first bad row, naming it in ``problem``."""
 
     def __init__(
@@ -1133,12 +1132,10 @@ class _Chain:
                 self._fail(seq, f"row {seq} was altered: hash mismatch")
                 return
             self.prev, self.seq = digest, seq
-            if kind in _RUN_KINDS:
-                yield Entry(seq, run_id, kind, at, json.loads(payload))
-            elif kind == CHECKPOINT:
-                data = json.loads(payload)
-                if isinstance(data.get("seq"), int):  # None: a report on an empty ledger
-                    self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
+            data = json.loads(payload)
+            if kind == CHECKPOINT and isinstance(data.get("seq"), int):  # None: empty ledger
+                self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
+            yield Entry(seq, run_id, kind, at, data)  # every kind: fold() decides, as ever
 
 
 def _verified_mac(secret: bytes, ledger_id: str, record: dict[str, Any]) -> str:
