@@ -463,6 +463,118 @@ def contracted_hosts(contract: scope.Scope, hosts: inventory.Inventory) -> dict[
     }
 
 
+_BROKEN = ("failed", "unreachable")  # a host's index status that is no success
+
+
+def runs_needed(
+    book: ledger.Ledger,
+    client: str,
+    contract: scope.Scope,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    hosts: dict[str, set[str]] | None = None,
+) -> list[Run]:
+    """The runs of ``client`` that ``compute`` needs for ``[start, end)`` as of ``now``, found
+    through the run index and folded; ``compute`` over them gives what it gives over all of
+    the client's runs. They are: every run started in ``[start, end)``; per contracted task, its
+    counting runs in the periods its coverage looks at (those overlapping ``[start, end)``, the
+    current and the previous one); the latest success of the task (on each contracted host);
+    each failed or interrupted run started before ``end`` and ``now``, with the later
+    successes that resolve it (all of them when none does)."""
+    tz = ZoneInfo(contract.timezone)
+    start, end, now = start.astimezone(tz), end.astimezone(tz), now.astimezone(tz)
+    bound = ledger.stamp_bound
+    before_now = bound(now)
+    wanted = {run.id for run in book.scan(client, since=bound(start), until=bound(end))}
+    counted = (ledger.SUCCESSFUL, ledger.FAILED)
+    for category in scope.CONTRACTED:
+        for name, entry in contract.tasks(category).items():
+            for low, high in _windows(entry.every, contract, tz, start, end, now):
+                wanted.update(
+                    run.id
+                    for run in book.scan(client, name, bound(low), min(bound(high), before_now),
+                                         counted, counting=True)
+                )  # fmt: skip
+            wanted.update(_latest_successes(book, client, name, (hosts or {}).get(name), now))
+    failures = book.scan(
+        client,
+        until=bound(min(end, now)),
+        statuses=(ledger.FAILED, ledger.STATUS_INTERRUPTED),
+    )
+    for failed in ledger.runs_of(book, [run.id for run in failures]):
+        wanted.add(failed.id)
+        wanted.update(_resolving(book, failed, before_now))
+    return ledger.runs_of(book, wanted)
+
+
+def _windows(
+    cadence: Cadence,
+    contract: scope.Scope,
+    tz: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[tuple[datetime, datetime]]:
+    """The spans of the periods ``_task_coverage`` checks for a cadence."""
+    if cadence is Cadence.ON_REQUEST:
+        return []
+    calendar = _Calendar(cadence, contract, tz)
+    periods = calendar.overlapping(start, end)
+    found = [(periods[0].start, periods[-1].end)] if periods else []
+    if _midnight(contract.valid_from, tz) <= now < _midnight(calendar.end_day, tz):
+        current_first = calendar.holding(now)
+        current = calendar.period(current_first)
+        previous = calendar.period(_previous_period_start(cadence, current_first))
+        around = [period for period in (previous, current) if period is not None]
+        found.append((around[0].start, around[-1].end))
+    return found
+
+
+def _latest_successes(
+    book: ledger.Ledger, client: str, task: str, hosts: set[str] | None, now: datetime
+) -> set[str]:
+    """The task's latest covering run before ``now``, or per contracted host the latest run
+    it succeeded in (newest first through the index, until every host has one)."""
+    found: set[str] = set()
+    left = set(hosts or ())
+    statuses = (ledger.SUCCESSFUL, ledger.FAILED) if hosts else (ledger.SUCCESSFUL,)
+    rows = book.scan(client, task, until=ledger.stamp_bound(now), statuses=statuses,
+                     counting=True, newest_first=True)  # fmt: skip
+    for row in rows:
+        succeeded = {host for host, state in row.hosts.items() if state not in _BROKEN}
+        if not hosts:
+            if row.hosts and len(succeeded) == len(row.hosts):
+                found.add(row.id)
+                break
+            continue
+        if succeeded & left:
+            found.add(row.id)
+            left -= succeeded
+            if not left:
+                break
+    return found
+
+
+def _resolving(book: ledger.Ledger, failed: Run, before_now: str) -> set[str]:
+    """The later successes that resolve ``failed`` (see ``unresolved_failures``), read in
+    start order until it is resolved: all of them when it stays open."""
+    found: set[str] = set()
+    remaining = _failing_hosts(failed)
+    rows = book.scan(failed.client, failed.task, since=failed.started_at, until=before_now,
+                     statuses=(ledger.SUCCESSFUL,))  # fmt: skip
+    for row in rows:
+        if (row.started_at, row.first_seq) <= (failed.started_at, failed.first_seq):
+            continue
+        if row.check and not failed.check:
+            continue
+        found.add(row.id)
+        remaining -= {host for host, state in row.hosts.items() if state not in _BROKEN}
+        if not remaining:
+            break
+    return found
+
+
 def compute(
     contract: scope.Scope,
     runs: list[Run],

@@ -19,6 +19,7 @@ shared PostgreSQL ledger can be added behind it later.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -29,17 +30,18 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from omctl import ledger_key
+from omctl import files, ledger_key
 from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
 
 GENESIS = "0" * 64
-# 1: entries; 2: the run index beside them.
-SCHEMA_VERSION = 2
+_IN_CHUNK = 500  # run ids per ``IN (...)`` query, well below SQLite's variable limit
+# 1: entries; 2: the run index beside them; 3: its (client, status) index for failures.
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -82,6 +84,7 @@ CREATE TABLE IF NOT EXISTS run_index (
 CREATE INDEX IF NOT EXISTS run_index_client ON run_index (client, started_at);
 CREATE INDEX IF NOT EXISTS run_index_task ON run_index (client, task, started_at);
 CREATE INDEX IF NOT EXISTS run_index_status ON run_index (status);
+CREATE INDEX IF NOT EXISTS run_index_client_status ON run_index (client, status, started_at);
 """
 INDEX_COLUMNS = (
     "run_id, client, task, category, status, in_scope, check_mode, started_at, ended_at,"
@@ -110,7 +113,20 @@ STATUS_INTERRUPTED = "interrupted"
 
 
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` as the ledger writes times (``utcnow()``), to the millisecond (cut)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stamp_bound(moment: datetime) -> str:
+    """The stamp that bounds ``moment`` exactly in a text comparison (stamps are fixed-width
+    and to the millisecond): ``at >= stamp_bound(m)`` when the stamp's time is at or after
+    ``m``, ``at < stamp_bound(m)`` when it is before ``m``."""
+    cut = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return stamp(cut if cut == moment else cut + timedelta(milliseconds=1))
 
 
 def parse_stamp(stamp: str) -> datetime:
@@ -135,10 +151,10 @@ def entry_hash(
 ) -> str:
     """HMAC-SHA256 with ``key``; plain SHA-256 (entries from before the ledger was keyed)
     without."""
-    material = "\x1f".join((prev_hash, str(seq), run_id, kind, at, payload)).encode()
+    material = f"{prev_hash}\x1f{seq}\x1f{run_id}\x1f{kind}\x1f{at}\x1f{payload}".encode()
     if key is None:
         return hashlib.sha256(material).hexdigest()
-    return hmac.new(key, material, hashlib.sha256).hexdigest()
+    return hmac.digest(key, material, "sha256").hex()
 
 
 CHECKPOINT_RE = re.compile(r"^([1-9][0-9]*):([0-9a-f]{64})$")
@@ -321,6 +337,24 @@ class VerifyResult:
     head_hash: str | None = None
     keyed_from: int | None = None  # the seq of the ledger.keyed entry
     checkpoints: int = 0  # checkpoints given and held
+    # What was checked, when not the whole chain (``verify_runs``): the verified checkpoint
+    # it started from (seq, hash, when ``ledger verify`` recorded it) and the older entries
+    # it checked one by one (those of the runs asked about).
+    since: tuple[int, str, str] | None = None
+    older_checked: int = 0
+
+    @property
+    def scope(self) -> str:
+        """What was verified, in a sentence."""
+        if self.since is None:
+            return f"the whole hash chain ({self.entries} entries) and the run index"
+        seq, _, at = self.since
+        return (
+            f"the hash chain from entry {seq} (the head the last full `omctl ledger verify` "
+            f"checked and recorded, at {at}) to the head, that nothing up to entry {seq} is "
+            f"missing, and the {self.older_checked} older entries of the runs used with their "
+            f"links and index rows; the other older entries were verified by that full check"
+        )
 
 
 class Ledger(Protocol):
@@ -332,12 +366,34 @@ class Ledger(Protocol):
         """Append (run_id, kind, payload) items atomically: all of them or none."""
         ...
 
-    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
-        """Entries in ledger order: all, one run's, or those of one client's runs."""
+    def entries(
+        self,
+        run_id: str | None = None,
+        client: str | None = None,
+        run_ids: Iterable[str] | None = None,
+    ) -> Iterator[Entry]:
+        """Entries in ledger order: all, one run's, those of one client's runs, or those of
+        the runs ``run_ids``."""
         ...
 
     def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
         """The run index, oldest first, of one client (and task) or all."""
+        ...
+
+    def scan(
+        self,
+        client: str,
+        task: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+        counting: bool = False,
+        newest_first: bool = False,
+    ) -> Iterator[IndexedRun]:
+        """The client's index rows (of ``task``) started in ``[since, until)`` (ledger stamps,
+        see ``stamp_bound``) with one of ``statuses``; with ``counting`` only in-scope,
+        non-check runs (those coverage counts). In start order (then ledger order), or the
+        reverse; read lazily, so a caller that stops early reads no further."""
         ...
 
     def run_ids(self, prefix: str) -> list[str]:
@@ -357,6 +413,16 @@ class Ledger(Protocol):
         ``checkpoints`` (seq, hash) given: the ledger must still hold exactly that history."""
         ...
 
+    def verify_runs(self, run_ids: Iterable[str]) -> VerifyResult:
+        """Verify in proportion to a question about ``run_ids``: from the checkpoint the last
+        full ``verify`` recorded (``record_verified``) to the head, plus the older entries of
+        those runs; the whole chain (``verify()``) when no valid checkpoint is recorded."""
+        ...
+
+    def record_verified(self, result: VerifyResult) -> None:
+        """Record the head a full, passed ``verify()`` checked, keyed with the ledger key."""
+        ...
+
     def head(self) -> tuple[int, str] | None:
         """The newest entry's sequence number and hash as the head file remembers them."""
         ...
@@ -364,8 +430,9 @@ class Ledger(Protocol):
     def close(self) -> None: ...
 
 
-def fold(entries: Iterable[Entry]) -> dict[str, Run]:
-    """Build run records from entries, in ledger order."""
+def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
+    """Build run records from entries, in ledger order; without ``evidence`` the evidence
+    entries only name their host (what the run index holds)."""
     runs: dict[str, Run] = {}
     for entry in entries:
         data = entry.payload
@@ -406,9 +473,9 @@ def fold(entries: Iterable[Entry]) -> dict[str, Run]:
                     **counts, evidence=run.hosts.get(data["host"], HostResult()).evidence
                 )
             elif entry.kind == EVIDENCE:
-                run.hosts.setdefault(data["host"], HostResult()).evidence[data["kind"]] = data[
-                    "data"
-                ]
+                host = run.hosts.setdefault(data["host"], HostResult())
+                if evidence:
+                    host.evidence[data["kind"]] = data["data"]
             elif entry.kind in (FINISHED, INTERRUPTED):
                 run.status = data.get("status", STATUS_INTERRUPTED)
                 run.ended_at = entry.at
@@ -425,6 +492,7 @@ class SqliteLedger:
         self.path = path
         self.head_path = path.with_name(path.name + ".head")
         self.lock_path = path.with_name(path.name + ".lock")
+        self.verified_path = path.with_name(path.name + ".verified")
         self.key_file = key_file
         self._key: LedgerKey | None = None
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -432,11 +500,14 @@ class SqliteLedger:
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a recorded run survives a power cut
+        # Reads of a big ledger (verify, the index) map the file instead of copying pages.
+        self._db.execute("PRAGMA mmap_size=1073741824")
+        self._db.execute("PRAGMA cache_size=-32768")  # KiB
         self._migrate()
         for own in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
             if own.exists():
                 os.chmod(own, 0o600)  # also tightens the files of an older omctl
-        for own in (self.head_path, self.lock_path):
+        for own in (self.head_path, self.lock_path, self.verified_path):
             if own.exists():
                 os.chmod(own, 0o600)
 
@@ -459,7 +530,7 @@ class SqliteLedger:
                 for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
                     if statement.strip():
                         self._db.execute(statement)
-                if version >= 1:
+                if version == 1:  # 2 -> 3 only adds an index of the index
                     self._rebuild_index()
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")
@@ -640,7 +711,15 @@ class SqliteLedger:
             raise
         return count
 
-    def entries(self, run_id: str | None = None, client: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self,
+        run_id: str | None = None,
+        client: str | None = None,
+        run_ids: Iterable[str] | None = None,
+    ) -> Iterator[Entry]:
+        if run_ids is not None:
+            yield from self._entries_of(sorted(set(run_ids)))
+            return
         query = "SELECT seq, run_id, kind, at, payload FROM entries"
         where: list[str] = []
         params: list[str] = []
@@ -654,6 +733,53 @@ class SqliteLedger:
             query += " WHERE " + " AND ".join(where)
         for seq, rid, kind, at, payload in self._db.execute(query + " ORDER BY seq", params):
             yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def _entries_of(self, run_ids: list[str]) -> Iterator[Entry]:
+        """The entries of ``run_ids`` through the entries' run_id index, in ledger order."""
+        rows: list[tuple[int, str, str, str, str]] = []
+        for first in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[first : first + _IN_CHUNK]
+            rows.extend(
+                self._db.execute(
+                    "SELECT seq, run_id, kind, at, payload FROM entries"
+                    f" WHERE run_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        rows.sort()
+        for seq, rid, kind, at, payload in rows:
+            yield Entry(seq, rid, kind, at, json.loads(payload))
+
+    def scan(
+        self,
+        client: str,
+        task: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+        counting: bool = False,
+        newest_first: bool = False,
+    ) -> Iterator[IndexedRun]:
+        where = ["client = ?"]
+        params: list[Any] = [client]
+        for clause, value in (("task = ?", task), ("started_at >= ?", since),
+                              ("started_at < ?", until)):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if statuses is not None:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if counting:
+            where.append("in_scope = 1 AND check_mode = 0")
+        order = "DESC" if newest_first else "ASC"
+        rows = self._db.execute(
+            f"SELECT {INDEX_COLUMNS} FROM run_index WHERE {' AND '.join(where)}"
+            f" ORDER BY started_at {order}, first_seq {order}",
+            params,
+        )
+        for row in rows:
+            yield IndexedRun.from_row(row)
 
     def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
         query = f"SELECT {INDEX_COLUMNS} FROM run_index"
@@ -708,50 +834,192 @@ class SqliteLedger:
             except LedgerBroken as exc:
                 return VerifyResult(False, 0, keyed[0], f"{exc.message} ({exc.path})")
         keyed_from = keyed[0] if keyed else None
-        prev = GENESIS
-        expected_seq = 1
-        count = 0
-        rows = self._db.execute(
-            "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries ORDER BY seq"
-        )
-        hashes: dict[int, str] = {}
-        witnessed: list[tuple[int, int, str]] = []  # (checkpoint entry, seq, hash)
-        for seq, run_id, kind, at, payload, prev_hash, digest in rows:
-            count += 1
-            if seq != expected_seq:
-                return VerifyResult(
-                    False, count, expected_seq, f"row {expected_seq} is missing (next is {seq})"
-                )
-            if prev_hash != prev:
-                return VerifyResult(
-                    False, count, seq, f"row {seq} does not follow row {seq - 1}: chain broken"
-                )
-            key = secret if keyed_from is not None and seq >= keyed_from else None
-            if entry_hash(prev, seq, run_id, kind, at, payload, key) != digest:
-                return VerifyResult(False, count, seq, f"row {seq} was altered: hash mismatch")
-            if kind == CHECKPOINT:
-                data = json.loads(payload)
-                if isinstance(data.get("seq"), int):  # None: a report on an empty ledger
-                    witnessed.append((seq, data["seq"], str(data.get("hash"))))
-            hashes[seq] = digest
-            prev = digest
-            expected_seq += 1
-        head_seq, head_hash = (count, prev) if count else (None, None)
+        chain = _Chain(secret, keyed_from)
+        read = chain.read(self._db.execute(ENTRY_ROWS + " ORDER BY seq"))
+        folded: dict[str, Run] | None = None
+        try:  # the index check's fold, in the same pass
+            folded = fold(read, evidence=False)
+        except (KeyError, TypeError, AttributeError):
+            for _ in read:  # a run entry of an unknown shape: the chain is checked on
+                pass
+        count = chain.count
+        if chain.problem is not None:
+            return VerifyResult(False, count, chain.bad_seq, chain.problem)
+        head_seq, head_hash = (count, chain.prev) if count else (None, None)
+        head = self._read_head()
+        needed = [seq for seq, _ in given] + [seq for _, seq, _ in chain.witnessed]
+        hashes = self._hashes(needed + ([head[0]] if head else []))
         failed = self._check_head(hashes, count)
         if failed is None:
-            failed = _check_witnesses(hashes, witnessed)
+            failed = _check_witnesses(hashes, chain.witnessed)
         if failed is None:
             failed = _check_checkpoints(hashes, given, count)
-        if failed is None:
-            failed = self._check_index()
+        if failed is None and folded is None:
+            failed = None, "the entries do not fold into runs: the run index cannot be checked"
+        if failed is None and folded is not None:
+            failed = self._check_index(folded)
         if failed is not None:
             bad, problem = failed
             return VerifyResult(False, count, bad, problem, head_seq, head_hash, keyed_from)
         return VerifyResult(True, count, None, None, head_seq, head_hash, keyed_from, len(given))
 
-    def _check_index(self) -> tuple[int | None, str] | None:
-        """The run index must say what the entries say (it is what history and status read)."""
-        expected = {run.id: index_row(run) for run in fold(self.entries()).values()}
+    def record_verified(self, result: VerifyResult) -> None:
+        if not result.ok or result.since is not None or result.head_seq is None:
+            return
+        keyed = self._keying()
+        if keyed is None:
+            return  # an unkeyed ledger has no key to seal the record with: reports verify all
+        key = self._key_for(keyed[1])
+        at = utcnow()
+        record = {"seq": result.head_seq, "hash": result.head_hash, "at": at}
+        record["mac"] = _verified_mac(key.secret, key.ledger_id, record)
+        # Only a shortcut for later reports: without it they verify the whole chain.
+        with contextlib.suppress(OSError):
+            files.write_atomic(self.verified_path, canonical(record) + "\n", 0o600)
+
+    def _verified(self, secret: bytes, ledger_id: str) -> tuple[int, str, str] | None:
+        """The recorded verified head (seq, hash, at) if its seal holds."""
+        try:
+            record = json.loads(self.verified_path.read_text())
+            seq, digest, at = int(record["seq"]), str(record["hash"]), str(record["at"])
+            sealed = hmac.compare_digest(
+                str(record["mac"]), _verified_mac(secret, ledger_id, record)
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return (seq, digest, at) if sealed and seq >= 1 else None
+
+    def verify_runs(self, run_ids: Iterable[str]) -> VerifyResult:
+        wanted = sorted(set(run_ids))
+        self._db.execute("BEGIN")  # one snapshot, as verify()
+        try:
+            result = self._verify_runs(wanted)
+        finally:
+            self._db.execute("COMMIT")
+        return result if result is not None else self.verify()
+
+    def _verify_runs(self, run_ids: list[str]) -> VerifyResult | None:
+        """None when there is no valid verified checkpoint to start from."""
+        try:
+            keyed = self._keying()
+        except LedgerBroken:
+            return None
+        if keyed is None:
+            return None
+        try:
+            key = self._key_for(keyed[1])
+        except LedgerBroken:
+            return None
+        since = self._verified(key.secret, key.ledger_id)
+        if since is None:
+            return None
+        seq_c, hash_c, _ = since
+        row = self._db.execute(ENTRY_ROWS + " WHERE seq = ?", (seq_c,)).fetchone()
+        if row is None or row[6] != hash_c or seq_c < keyed[0]:
+            return None  # not the history that was verified: check everything
+        chain = _Chain(key.secret, keyed[0], prev=row[5], seq=seq_c - 1)
+        list(chain.read([row]))
+        present = self._db.execute("SELECT count(*) FROM entries WHERE seq <= ?", (seq_c,))
+        count = present.fetchone()[0]
+        if chain.problem is not None:
+            return VerifyResult(False, count, seq_c, chain.problem, since=since)
+        if count != seq_c:
+            return VerifyResult(
+                False, count, None,
+                f"rows are missing up to entry {seq_c}, which the last full verify checked",
+                since=since,
+            )  # fmt: skip
+        newer = self._db.execute(ENTRY_ROWS + " WHERE seq > ? ORDER BY seq", (seq_c,))
+        for _ in chain.read(newer):
+            pass
+        total = seq_c + chain.count - 1
+        if chain.problem is not None:
+            return VerifyResult(False, total, chain.bad_seq, chain.problem, since=since)
+        head_seq, head_hash = chain.seq, chain.prev
+        head = self._read_head()
+        hashes = self._hashes([seq for _, seq, _ in chain.witnessed] + ([head[0]] if head else []))
+        failed = self._check_head(hashes, total) or _check_witnesses(hashes, chain.witnessed)
+        if failed is None:
+            failed, older = self._check_runs(run_ids, key.secret, keyed[0], seq_c)
+        if failed is not None:
+            bad, problem = failed
+            return VerifyResult(False, total, bad, problem, head_seq, head_hash, keyed[0],
+                                since=since)  # fmt: skip
+        return VerifyResult(True, total, None, None, head_seq, head_hash, keyed[0], since=since,
+                            older_checked=older)  # fmt: skip
+
+    def _check_runs(
+        self, run_ids: list[str], secret: bytes, keyed_from: int, upto: int
+    ) -> tuple[tuple[int | None, str] | None, int]:
+        """The entries of ``run_ids`` up to entry ``upto`` each have their hash and follow
+        the row before; their index rows say what their entries say. (The problem, the
+        number of entries checked.)"""
+        rows: list[tuple[Any, ...]] = []
+        for first in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[first : first + _IN_CHUNK]
+            rows.extend(
+                self._db.execute(
+                    ENTRY_ROWS + f" WHERE run_id IN ({', '.join('?' * len(chunk))})", chunk
+                )
+            )
+        rows.sort()
+        older = [row for row in rows if row[0] <= upto]
+        before = self._hashes(row[0] - 1 for row in older)
+        entries: list[Entry] = []
+        for row in older:
+            seq = row[0]
+            if seq > 1 and before.get(seq - 1) != row[5]:
+                return (seq, f"row {seq} does not follow row {seq - 1}: chain broken"), 0
+            chain = _Chain(secret, keyed_from, prev=row[5], seq=seq - 1)
+            entries.extend(chain.read([row]))
+            if chain.problem is not None:
+                return (seq, chain.problem), 0
+        entries.extend(
+            Entry(seq, rid, kind, at, json.loads(payload))
+            for seq, rid, kind, at, payload, _, _ in rows
+            if seq > upto
+        )
+        try:
+            folded = fold(entries, evidence=False)
+        except (KeyError, TypeError, AttributeError):
+            return (None, "the entries of the runs used do not fold into runs"), len(older)
+        indexed = {row[0]: tuple(row) for row in self._index_rows(run_ids)}
+        for run in folded.values():
+            if run.id in indexed and index_row(run) != indexed[run.id]:
+                return (run.first_seq, (
+                    f"the run index differs from the entries of run {run.id}: "
+                    f"`omctl ledger reindex` rebuilds it"
+                )), len(older)  # fmt: skip
+        return None, len(older)
+
+    def _index_rows(self, run_ids: list[str]) -> Iterator[tuple[Any, ...]]:
+        for first in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[first : first + _IN_CHUNK]
+            yield from self._db.execute(
+                f"SELECT {INDEX_COLUMNS} FROM run_index"
+                f" WHERE run_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+
+    def _hashes(self, seqs: Iterable[int]) -> dict[int, str]:
+        """The stored hashes of the rows ``seqs`` that exist (once the chain verified, each is
+        the hash its row was checked to have)."""
+        wanted = sorted(set(seqs))
+        found: dict[int, str] = {}
+        for first in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[first : first + _IN_CHUNK]
+            found.update(
+                self._db.execute(
+                    f"SELECT seq, hash FROM entries WHERE seq IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return found
+
+    def _check_index(self, folded: dict[str, Run]) -> tuple[int | None, str] | None:
+        """The run index must say what the entries (``folded``) say: it is what history,
+        status and the report select runs by."""
+        expected = {run.id: index_row(run) for run in folded.values()}
         found = {
             row[0]: tuple(row) for row in self._db.execute(f"SELECT {INDEX_COLUMNS} FROM run_index")
         }
@@ -800,6 +1068,81 @@ class SqliteLedger:
             raise LedgerBroken("head file is unreadable", path=self.head_path) from None
 
 
+ENTRY_ROWS = "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries"
+
+
+class _Hasher:
+    """``entry_hash`` for many rows with one key: HMAC-SHA256 from the key's precomputed
+    inner and outer states (RFC 2104), cheaper per row than ``hmac.digest``."""
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest()
+        block = block.ljust(64, b"\0")
+        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __call__(self, material: bytes) -> str:
+        inner = self.inner.copy()
+        inner.update(material)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+class _Chain:
+    """Checks rows of the entries table in seq order, one pass: each row follows the one
+    before (seq, prev_hash) and has the hash it must have (keyed from ``keyed_from``); the
+    report checkpoints the rows record are collected. ``read`` yields the entries (for a
+    fold) and stops at the first bad row, naming it in ``problem``."""
+
+    def __init__(
+        self,
+        secret: bytes | None,
+        keyed_from: int | None,
+        prev: str = GENESIS,
+        seq: int = 0,
+    ) -> None:
+        self.keyed = _Hasher(secret) if secret is not None else None
+        self.keyed_from = keyed_from
+        self.prev, self.seq = prev, seq  # the last row checked: seq and hash
+        self.count = 0
+        self.problem: str | None = None
+        self.bad_seq: int | None = None
+        self.witnessed: list[tuple[int, int, str]] = []  # (checkpoint entry, seq, hash)
+
+    def _fail(self, seq: int, problem: str) -> None:
+        self.bad_seq, self.problem = seq, problem
+
+    def read(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[Entry]:
+        keyed, keyed_from, plain = self.keyed, self.keyed_from, hashlib.sha256
+        for seq, run_id, kind, at, payload, prev_hash, digest in rows:
+            self.count += 1
+            if seq != self.seq + 1:
+                self._fail(self.seq + 1, f"row {self.seq + 1} is missing (next is {seq})")
+                return
+            if prev_hash != self.prev:
+                self._fail(seq, f"row {seq} does not follow row {seq - 1}: chain broken")
+                return
+            material = f"{prev_hash}\x1f{seq}\x1f{run_id}\x1f{kind}\x1f{at}\x1f{payload}".encode()
+            if keyed is not None and keyed_from is not None and seq >= keyed_from:
+                computed = keyed(material)
+            else:
+                computed = plain(material).hexdigest()
+            if computed != digest:
+                self._fail(seq, f"row {seq} was altered: hash mismatch")
+                return
+            self.prev, self.seq = digest, seq
+            data = json.loads(payload)
+            if kind == CHECKPOINT and isinstance(data.get("seq"), int):  # None: empty ledger
+                self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
+            yield Entry(seq, run_id, kind, at, data)  # every kind: fold() decides, as ever
+
+
+def _verified_mac(secret: bytes, ledger_id: str, record: dict[str, Any]) -> str:
+    material = f"omctl-ledger-verified\x1f{ledger_id}\x1f{record['seq']}\x1f{record['hash']}"
+    return hmac.digest(secret, f"{material}\x1f{record['at']}".encode(), "sha256").hex()
+
+
 def _check_witnesses(
     hashes: dict[int, str], witnessed: list[tuple[int, int, str]]
 ) -> tuple[int, str] | None:
@@ -837,6 +1180,13 @@ def runs(ledger: Ledger, client: str | None = None) -> list[Run]:
     """Whole run records (host counts and evidence), oldest first; only the entries of
     ``client``'s runs are read (the run index knows which)."""
     return list(fold(ledger.entries(client=client)).values())
+
+
+def runs_of(ledger: Ledger, run_ids: Iterable[str]) -> list[Run]:
+    """Whole run records of ``run_ids`` (those in the ledger), oldest first: only their
+    entries are read."""
+    folded = fold(ledger.entries(run_ids=run_ids))
+    return sorted(folded.values(), key=lambda run: run.first_seq)
 
 
 def get_run(ledger: Ledger, run_id: str) -> Run | None:

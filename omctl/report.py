@@ -70,6 +70,8 @@ class LedgerCheck:
     # command that fails once the ledger no longer holds exactly that history.
     checkpoint: str | None = None
     verify_command: str | None = None
+    # What was verified when not the whole chain (see Ledger.verify_runs); None: all of it.
+    verified: str | None = None
 
 
 Row = dict[str, Any]  # at, run, task (and host) of a run, then the values of its evidence
@@ -368,8 +370,10 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
-    result = book.verify()
+def _ledger_check(book: Ledger, used: list[Run], read: list[Run]) -> LedgerCheck:
+    """The chain checked for the runs the report ``read`` (``verify_runs``: in proportion
+    to them once a full ``ledger verify`` recorded its checkpoint, else in full)."""
+    result = book.verify_runs(run.id for run in read)
     if result.ok:
         head_seq, head_hash = result.head_seq, result.head_hash
     else:
@@ -385,6 +389,7 @@ def _ledger_check(book: Ledger, used: list[Run]) -> LedgerCheck:
         last_seq=max((r.last_seq for r in used), default=None),
         checkpoint=checkpoint,
         verify_command=f"omctl ledger verify --checkpoint {checkpoint}" if checkpoint else None,
+        verified=result.scope if result.since is not None else None,
     )
 
 
@@ -442,7 +447,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
     zone = ZoneInfo(current.timezone)
     moment = now or datetime.now(UTC)
     as_of = min(moment, span.end)
-    every = ledger.runs(book, client)
+    every = coverage.runs_needed(book, client, current, span.start, span.end, moment, about.hosts)
     inside = [r for r in every if (w := _when(r.started_at)) is not None and span.contains(w)]
     executed = [r for r in inside if r.status != ledger.STATUS_REFUSED]
     done = [r for r in executed if not r.check]
@@ -529,7 +534,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "hardening_index": sorted(hardening_series, key=lambda p: p["at"]),
             "backup_size": sorted(backup_series, key=lambda p: p["at"]),
         },
-        ledger=_ledger_check(book, inside),
+        ledger=_ledger_check(book, inside, every),
         runs=len(inside),
         notes=notes,
     )

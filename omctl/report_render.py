@@ -481,11 +481,17 @@ def _footer(report: Report) -> Section:
     )
     section.blocks.append(
         Paragraph(
-            f"Built from {used} ({report.runs} runs) of the {check.entries} entries verified, "
+            f"Built from {used} ({report.runs} runs) of the {check.entries} entries "
+            f"{'in the ledger' if check.verified else 'verified'}, "
             f"by omctl {report.omctl_version} at {report.generated_at}."
         )
     )
-    if check.ok:
+    if check.ok and check.verified:
+        verdict = (
+            f"ledger verify: PASSED - verified {check.verified}; head entry {check.head_seq}, "
+            f"hash {check.head_hash}."
+        )
+    elif check.ok:
         verdict = (
             f"ledger verify: PASSED - the hash chain is intact up to the head, entry "
             f"{check.head_seq}, hash {check.head_hash}."

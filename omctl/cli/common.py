@@ -56,15 +56,15 @@ def settings(ctx: typer.Context) -> Settings:
 @contextmanager
 def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Ledger]:
     """The workspace's ledger; first marks runs whose process died as interrupted."""
-    from omctl.runs import recover_interrupted
-
     current = settings(ctx)
     current.workspace.ensure_state()
     if current.ledger_key_file is not None:
         ledger_key.check_outside(current.ledger_key_file, current.workspace.root)
     book = ledger.open_ledger(current.ledger, current.ledger_key_file)
     try:
-        if recover:
+        if recover and book.unfinished():  # omctl.runs (what a run needs) only when needed
+            from omctl.runs import recover_interrupted
+
             recover_interrupted(current.workspace, book)
         yield book
     finally:

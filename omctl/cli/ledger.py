@@ -31,6 +31,7 @@ def verify(
     given = [ledger.parse_checkpoint(text) for text in checkpoint or []]
     with common.open_ledger(ctx, recover=False) as book:
         result = book.verify(given)
+        book.record_verified(result)  # where reports start verifying from
     if not result.ok:
         raise LedgerBroken(
             f"ledger does not verify: {result.problem}", path=common.settings(ctx).ledger

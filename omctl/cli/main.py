@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.models import TyperInfo
 
 from omctl import __version__, settings
-from omctl.cli import common, history, init, lab, onboard, run, scope, tasks
-from omctl.cli import ledger as ledger_cli
-from omctl.cli import report as report_cli
-from omctl.cli import status as status_cli
+from omctl.cli import common
+
+# name: (module, attribute), in the order of `omctl --help`; a function is a command, a Typer
+# app a group of them. Imported when the command is looked up, so that `omctl history` does
+# not import what `omctl run` or `omctl lab` need (start-up time is most of a read command's).
+COMMANDS = {
+    "tasks": ("omctl.cli.tasks", "list_tasks"),
+    "run": ("omctl.cli.run", "run"),
+    "history": ("omctl.cli.history", "history"),
+    "show": ("omctl.cli.history", "show"),
+    "onboard": ("omctl.cli.onboard", "onboard"),
+    "init": ("omctl.cli.init", "init"),
+    "status": ("omctl.cli.status", "status"),
+    "report": ("omctl.cli.report", "report"),
+    "scope": ("omctl.cli.scope", "app"),
+    "ledger": ("omctl.cli.ledger", "app"),
+    "lab": ("omctl.cli.lab", "app"),
+}
 
 EXIT_CODES = """\
 Exit codes: 0 success; 1 a host failed or was unreachable; 2 bad input (file, name or
@@ -20,6 +38,55 @@ option); 3 refused by the client's contract scope; 4 client locked by another ru
 its key is missing; 7 a required tool (podman, ssh, ansible) is missing or failed.
 """
 
+
+class LazyCommands(MutableMapping[str, Any]):
+    """``COMMANDS`` as click commands, each built (as Typer would) on first access."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            module, attribute = COMMANDS[name]
+            target = getattr(importlib.import_module(module), attribute)
+            if isinstance(target, typer.Typer):
+                self._built[name] = typer.main.get_group_from_info(
+                    TyperInfo(target, name=name),
+                    pretty_exceptions_short=True,
+                    suggest_commands=True,
+                    rich_markup_mode=None,
+                )
+            else:
+                single = typer.Typer(rich_markup_mode=None, add_completion=False)
+                single.command(name)(target)
+                self._built[name] = typer.main.get_command(single)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS
+
+
+class LazyGroup(common.OmctlGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+
 app = typer.Typer(
     name="omctl",
     help=(
@@ -27,7 +94,7 @@ app = typer.Typer(
         "scope, and record every run in a tamper-evident ledger."
     ),
     epilog=EXIT_CODES,
-    cls=common.OmctlGroup,
+    cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -62,19 +129,6 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = settings.load(workspace, cli={"vault_password_file": vault_password_file})
-
-
-app.command("tasks")(tasks.list_tasks)
-app.command("run")(run.run)
-app.command("history")(history.history)
-app.command("show")(history.show)
-app.command("onboard")(onboard.onboard)
-app.command("init")(init.init)
-app.command("status")(status_cli.status)
-app.command("report")(report_cli.report)
-app.add_typer(scope.app, name="scope")
-app.add_typer(ledger_cli.app, name="ledger")
-app.add_typer(lab.app, name="lab")
 
 
 def main() -> None:

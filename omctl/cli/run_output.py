@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, ledger, runner
+from omctl import console, ledger
 from omctl.errors import ExitCode
-from omctl.runs import Prepared
+
+if TYPE_CHECKING:  # `omctl show` and `history` print summaries without the run machinery
+    from omctl import runner
+    from omctl.runs import Prepared
 
 STATE_STYLE = {
     "ok": "green",

@@ -105,10 +105,10 @@ def status(
     checked = scope.load_checked(common.settings(ctx).workspace, client)
     contract = checked.loaded.scope
     hosts = coverage.contracted_hosts(contract, checked.hosts)
-    with common.open_ledger(ctx) as book:
-        found_runs = ledger.runs(book, client)
     now = datetime.now(UTC)
     start, end = coverage.current_month(now, ZoneInfo(contract.timezone))
+    with common.open_ledger(ctx) as book:
+        found_runs = coverage.runs_needed(book, client, contract, start, end, now, hosts)
     found = coverage.compute(contract, found_runs, start, end, now, hosts)
     if as_json:
         console.emit_json(found.as_dict())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,25 @@ def add(replay: Replay, template: str, at: datetime, task: str = "healthcheck") 
 def status(replay: Replay, now: datetime, agreed: scope.Scope | None = None, month: str = ""):
     agreed = agreed or contract()
     start, end = coverage.month(month, BERLIN) if month else coverage.current_month(now, BERLIN)
-    return coverage.compute(agreed, replay.runs(), start, end, now)
+    return compute(agreed, replay, start, end, now)
+
+
+def compute(
+    agreed: scope.Scope,
+    replay: Replay,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    hosts: dict[str, set[str]] | None = None,
+) -> coverage.Coverage:
+    """Coverage over all of the client's runs, checked against coverage over the runs the run
+    index selects for the question (``runs_needed``, what status and report read)."""
+    every = replay.runs()
+    result = coverage.compute(agreed, every, start, end, now, hosts)
+    needed = coverage.runs_needed(replay.book, "acme", agreed, start, end, now, hosts)
+    assert {run.id for run in needed} <= {run.id for run in every}
+    assert coverage.compute(agreed, needed, start, end, now, hosts).as_dict() == result.as_dict()
+    return result
 
 
 def task(result: coverage.Coverage, name: str) -> coverage.TaskCoverage:
@@ -208,9 +227,7 @@ def test_month_boundary_is_in_the_contract_time_zone(replay: Replay) -> None:
     assert labels(october.missed) == ["2026-10"]
 
     in_utc = contract(timezone="UTC")
-    utc_oct = coverage.compute(
-        in_utc, replay.runs(), *coverage.month("2026-10", ZoneInfo("UTC")), now
-    )
+    utc_oct = compute(in_utc, replay, *coverage.month("2026-10", ZoneInfo("UTC")), now)
     assert task(utc_oct, "patching").done == 1  # the same run is October in UTC
 
 
@@ -353,7 +370,7 @@ def test_per_host_a_period_is_done_only_when_every_contracted_host_had_a_success
     agreed = contract()
     start, end = coverage.month("2026-11", BERLIN)
     now = berlin(2026, 11, 5, 12)
-    per_host = task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+    per_host = task(compute(agreed, replay, start, end, now, web), "healthcheck")
     assert labels(per_host.missed) == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert per_host.missing_hosts["2026-11-02"] == ["web2"]
     assert per_host.missing_hosts["2026-11-03"] == ["web2"]
@@ -373,7 +390,7 @@ def test_per_host_the_last_success_is_that_of_the_least_recently_done_host(
     start, end = coverage.month("2026-11", BERLIN)
 
     def healthcheck(now: datetime) -> coverage.TaskCoverage:
-        return task(coverage.compute(agreed, replay.runs(), start, end, now, web), "healthcheck")
+        return task(compute(agreed, replay, start, end, now, web), "healthcheck")
 
     add(replay, "ok", berlin(2026, 11, 2, 10))  # web1 only
     failed = add(replay, "failed", berlin(2026, 11, 3, 10))  # web1 ok, web2 failed
@@ -391,3 +408,68 @@ def test_per_host_the_last_success_is_that_of_the_least_recently_done_host(
     assert later.last_success_at.startswith("2026-11-04T09")  # 10:00 in Berlin is 09:00 UTC
     assert later.last_success_by_host["web1"].startswith("2026-11-05T09")
     assert later.as_dict()["last_success_by_host"] == later.last_success_by_host
+
+
+# --- the runs the run index selects ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/New_York", "Pacific/Auckland"])
+def test_the_selected_runs_answer_as_all_runs_do_across_month_ends(replay: Replay, zone) -> None:
+    """Runs of every shape at pseudo-random times, and on the month boundaries of the zone
+    (one millisecond before, exactly on them); for each month, several moments of asking and
+    per host and per task, the coverage over the selected runs equals that over all runs
+    (``compute`` above asserts it)."""
+    rng = random.Random(13)
+    tz = ZoneInfo(zone)
+    shapes = ["ok", "ok_web", "failed", "check", "out_of_scope", "refused", "ok_web"]
+    tasks = ["healthcheck", "patching", "restore_drill", "content_sync", "access_review"]
+    moment = datetime(2026, 8, 25, tzinfo=UTC)
+    while moment < datetime(2026, 12, 20, tzinfo=UTC):
+        moment += timedelta(hours=rng.randint(2, 70), seconds=rng.random() * 60)
+        add(replay, rng.choice(shapes), moment, task=rng.choice(tasks))
+    months = ("2026-09", "2026-10", "2026-11", "2026-12")
+    for month in months:
+        first = coverage.month(month, tz)[0]
+        add(replay, "ok_web", first - timedelta(milliseconds=1), task="patching")
+        add(replay, "failed", first, task="restore_drill")
+    replay.interrupted(datetime(2026, 11, 5, tzinfo=UTC), task="patching")
+    agreed = contract(timezone=zone)
+    per_host = {"healthcheck": {"web1", "web2"}, "patching": {"web1"}, "content_sync": set()}
+    for month in months:
+        start, end = coverage.month(month, tz)
+        for now in (start, start + timedelta(milliseconds=1), start + timedelta(days=9, hours=7),
+                    end - timedelta(milliseconds=1), end, end + timedelta(days=40)):  # fmt: skip
+            for hosts in (None, per_host):
+                compute(agreed, replay, start, end, now, hosts)
+
+
+def test_status_reads_the_recent_runs_not_the_whole_history(replay: Replay) -> None:
+    old = [add(replay, "ok", berlin(2026, 3, day, 10)) for day in range(1, 21)]
+    failed = add(replay, "failed", berlin(2026, 4, 2, 10))  # web2 failed
+    resolving = add(replay, "ok_web", berlin(2026, 4, 3, 10))
+    later = [add(replay, "ok_web", berlin(2026, 4, day, 10)) for day in range(4, 11)]
+    recent = add(replay, "ok", berlin(2026, 11, 10, 10))  # web1 only
+    start, end = coverage.month("2026-11", BERLIN)
+    now = berlin(2026, 11, 15, 12)
+    agreed = contract()
+    per_task = coverage.runs_needed(replay.book, "acme", agreed, start, end, now)
+    assert {run.id for run in per_task} == {recent, failed, resolving}
+    web = {"healthcheck": {"web1", "web2"}}
+    per_host = coverage.runs_needed(replay.book, "acme", agreed, start, end, now, web)
+    # web2's latest success is the last April run; nothing older is read
+    assert {run.id for run in per_host} == {recent, later[-1], failed, resolving}
+    assert not {run.id for run in per_host} & set(old)
+    compute(agreed, replay, start, end, now, web)
+
+
+def test_an_earlier_period_asked_later_reads_the_periods_around_now(replay: Replay) -> None:
+    """September's report made on 9 November: whether patching is overdue now depends on
+    October, which is neither in the period nor the latest success."""
+    add(replay, "ok_web", berlin(2026, 9, 6, 3), task="patching")
+    october = add(replay, "ok_web", berlin(2026, 10, 11, 3), task="patching")
+    add(replay, "ok_web", berlin(2026, 11, 3, 3), task="patching")
+    start, end = coverage.month("2026-09", BERLIN)
+    now = berlin(2026, 11, 9, 12)
+    needed = coverage.runs_needed(replay.book, "acme", contract(), start, end, now)
+    assert october in {run.id for run in needed}
+    assert not task(compute(contract(), replay, start, end, now), "patching").overdue

@@ -1,5 +1,9 @@
+import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -477,3 +481,166 @@ def test_a_ledger_of_a_newer_omctl_is_refused(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(LedgerBroken, match="newer than this omctl"):
         ledger.SqliteLedger(path)
+
+
+# --- bounded reads ----------------------------------------------------------------------------
+
+
+def test_a_stamp_bound_is_exact_at_the_millisecond() -> None:
+    moment = datetime(2026, 11, 30, 23, 0, 0, 250_000, tzinfo=UTC)
+    assert ledger.stamp_bound(moment) == "2026-11-30T23:00:00.250Z"  # a whole millisecond
+    later = moment + timedelta(microseconds=1)
+    assert ledger.stamp_bound(later) == "2026-11-30T23:00:00.251Z"  # .250 is before it
+    assert ledger.stamp(moment) < ledger.stamp_bound(later)
+    berlin = moment.astimezone(ZoneInfo("Europe/Berlin"))  # the same moment elsewhere
+    assert ledger.stamp_bound(berlin) == ledger.stamp_bound(moment)
+
+
+def _run_at(book: ledger.SqliteLedger, run_id: str, at: str, task: str, status: str,
+            client: str = "acme", hosts: dict[str, int] | None = None) -> None:  # fmt: skip
+    with mock.patch.object(ledger, "utcnow", return_value=at):
+        book.append_many([
+            (run_id, ledger.STARTED, {"client": client, "task": task, "category": "maintenance",
+                                      "in_scope": True}),
+            *[(run_id, ledger.HOST, {"host": host, "ok": 1, "changed": 0, "failed": failed,
+                                     "unreachable": 0, "skipped": 0, "rescued": 0, "ignored": 0,
+                                     "changed_tasks": [], "failures": []})
+              for host, failed in (hosts or {"web1": 0}).items()],
+            (run_id, ledger.FINISHED, {"status": status}),
+        ])  # fmt: skip
+
+
+def test_scan_reads_a_client_period_through_the_index(book: ledger.SqliteLedger) -> None:
+    _run_at(book, "a", "2026-10-31T22:59:59.999Z", "backup", ledger.SUCCESSFUL)
+    _run_at(book, "b", "2026-10-31T23:00:00.000Z", "backup", ledger.FAILED, hosts={"web1": 1})
+    _run_at(book, "c", "2026-11-15T10:00:00.000Z", "patching", ledger.SUCCESSFUL)
+    _run_at(book, "d", "2026-11-30T23:00:00.000Z", "backup", ledger.SUCCESSFUL)
+    _run_at(book, "e", "2026-11-20T10:00:00.000Z", "backup", ledger.SUCCESSFUL, client="beta")
+    november = {"since": "2026-10-31T23:00:00.000Z", "until": "2026-11-30T23:00:00.000Z"}
+    assert [r.id for r in book.scan("acme", **november)] == ["b", "c"]  # [since, until)
+    assert [r.id for r in book.scan("acme", "backup", **november)] == ["b"]
+    assert [r.id for r in book.scan("acme", statuses=(ledger.SUCCESSFUL,))] == ["a", "c", "d"]
+    assert [r.id for r in book.scan("acme", "backup", newest_first=True)] == ["d", "b", "a"]
+    assert book.scan("acme", "backup", newest_first=True).__next__().id == "d"
+    assert [r.id for r in book.scan("beta")] == ["e"]
+    assert [r.hosts for r in book.scan("acme", "backup", statuses=(ledger.FAILED,))] == [
+        {"web1": "failed"}
+    ]
+    picked = ledger.runs_of(book, ["d", "a", "nope"])
+    assert [run.id for run in picked] == ["a", "d"]  # oldest first; unknown ids left out
+    whole = {run.id: run for run in ledger.runs(book, "acme")}
+    assert [run.as_dict() for run in picked] == [whole["a"].as_dict(), whole["d"].as_dict()]
+
+
+# --- verification in proportion to the question -----------------------------------------------
+
+
+def _month_of_runs(book: ledger.SqliteLedger) -> None:
+    for day in range(1, 11):
+        _run_at(book, f"r{day:02d}", f"2026-11-{day:02d}T10:00:00.000Z", "backup",
+                ledger.SUCCESSFUL)  # fmt: skip
+
+
+def _payload_edit(path: Path, run_id: str) -> None:
+    _tamper(path, "UPDATE entries SET payload = replace(payload, '\"ok\":1', '\"ok\":2')"
+                  f" WHERE run_id = '{run_id}' AND kind = 'run.host'")  # fmt: skip
+
+
+def test_without_a_recorded_verify_the_runs_check_is_the_whole_chain(book) -> None:
+    _month_of_runs(book)
+    result = book.verify_runs(["r09"])
+    assert result.ok and result.since is None and result.entries == book.head()[0]
+    assert "the whole hash chain" in result.scope
+
+
+def test_after_a_full_verify_the_runs_check_starts_from_its_sealed_checkpoint(book) -> None:
+    _month_of_runs(book)
+    full = book.verify()
+    book.record_verified(full)
+    _run_at(book, "r11", "2026-11-11T10:00:00.000Z", "backup", ledger.SUCCESSFUL)
+    result = book.verify_runs(["r02", "r11"])
+    assert result.ok and result.since is not None
+    assert result.since[:2] == (full.head_seq, full.head_hash)
+    assert result.older_checked == 3  # r02's entries; r11's are after the checkpoint
+    assert result.head_seq == book.head()[0]
+    assert f"from entry {full.head_seq}" in result.scope and "3 older entries" in result.scope
+
+
+def test_a_tampered_entry_of_a_used_run_fails_the_runs_check_and_verify(book) -> None:
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    _payload_edit(book.path, "r03")
+    result = book.verify_runs(["r03", "r04"])
+    assert not result.ok and "was altered" in result.problem and result.since is not None
+    assert not book.verify().ok
+
+
+def test_a_tampered_entry_outside_the_used_runs_is_left_to_verify(book) -> None:
+    """What the runs check does not read it does not vouch for (its scope says so): a full
+    verify names the row."""
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    _payload_edit(book.path, "r05")
+    assert book.verify_runs(["r03"]).ok
+    full = book.verify()
+    assert not full.ok and "was altered" in full.problem
+
+
+def test_anything_after_the_checkpoint_is_checked_whatever_the_runs(book) -> None:
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    _run_at(book, "r11", "2026-11-11T10:00:00.000Z", "backup", ledger.SUCCESSFUL)
+    _payload_edit(book.path, "r11")
+    result = book.verify_runs(["r01"])
+    assert not result.ok and "was altered" in result.problem
+
+
+def test_rows_removed_before_the_checkpoint_fail_the_runs_check(book) -> None:
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    _tamper(book.path, "DELETE FROM entries WHERE run_id = 'r05'")
+    result = book.verify_runs(["r01"])
+    assert not result.ok and "missing" in result.problem
+
+
+def test_a_forged_or_stale_verified_record_means_the_whole_chain(book) -> None:
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    record = json.loads(book.verified_path.read_text())
+    book.verified_path.write_text(json.dumps({**record, "seq": 3}))  # the seal no longer holds
+    assert book.verify_runs(["r01"]).since is None
+    book.record_verified(book.verify())
+    _tamper(book.path, "DELETE FROM entries WHERE seq > 20")  # the checkpoint row is gone
+    result = book.verify_runs(["r01"])
+    assert not result.ok and result.since is None  # fell back to the whole chain
+
+
+def test_an_index_row_of_a_used_run_must_match_its_entries(book) -> None:
+    _month_of_runs(book)
+    book.record_verified(book.verify())
+    raw = sqlite3.connect(book.path)
+    raw.execute("UPDATE run_index SET status = 'failed' WHERE run_id = 'r02'")
+    raw.commit()
+    raw.close()
+    result = book.verify_runs(["r02"])
+    assert not result.ok and "run index differs from the entries of run r02" in result.problem
+
+
+def test_a_ledger_of_schema_2_gets_the_failures_index_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    opened = ledger.SqliteLedger(path)
+    _fill(opened)
+    opened.close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP INDEX run_index_client_status")
+    raw.execute("PRAGMA user_version=2")
+    raw.commit()
+    raw.close()
+    reopened = ledger.SqliteLedger(path)
+    assert reopened.verify().ok
+    reopened.close()
+    raw = sqlite3.connect(path)
+    names = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "run_index_client_status" in names
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION == 3
+    raw.close()

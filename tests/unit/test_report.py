@@ -183,6 +183,37 @@ def test_tampered_ledger_makes_the_footer_say_failed(tmp_path) -> None:
     month.close()
 
 
+def test_after_a_full_verify_the_footer_says_what_the_report_checked(tmp_path) -> None:
+    month = build_month(make_workspace(tmp_path))
+    about = report.subject(month.ws, "acme", "2026-11")
+    whole = report.collect(month.book, about, now=NOW)
+    assert whole.ledger.verified is None  # no verify recorded yet: the whole chain
+    assert "the hash chain is intact up to the head" in report_render.to_markdown(whole)
+    verified = month.book.verify()
+    month.book.record_verified(verified)
+    built = report.collect(month.book, about, now=NOW)
+    check = built.ledger
+    assert check.ok and check.head_seq == verified.head_seq
+    assert f"the hash chain from entry {verified.head_seq}" in check.verified
+    text = report_render.to_markdown(built)
+    assert f"ledger verify: PASSED - verified the hash chain from entry {verified.head_seq}" in text
+    assert "entries in the ledger" in text
+    # An entry of a run the report uses, altered after that verify: the report fails.
+    raw = sqlite3.connect(month.book.path)
+    raw.execute("DROP TRIGGER entries_no_update")
+    raw.execute(
+        "UPDATE entries SET payload = replace(payload, '\"ok\":true', '\"ok\":false') "
+        "WHERE seq = (SELECT min(seq) FROM entries WHERE kind = ? AND run_id = ?)",
+        (ledger.EVIDENCE, month.ids["rd"]),
+    )
+    raw.commit()
+    raw.close()
+    tampered = report.collect(month.book, about, now=NOW)
+    assert not tampered.ledger.ok and "altered" in tampered.ledger.problem
+    assert "ledger verify: FAILED" in report_render.to_markdown(tampered)
+    month.close()
+
+
 def test_days_range_includes_both_days(month) -> None:
     week = report.subject(month.ws, "acme", start="2026-11-09", end="2026-11-15")
     built = report.collect(month.book, week, now=NOW)
