@@ -376,8 +376,15 @@ class Ledger(Protocol):
         the runs ``run_ids``."""
         ...
 
-    def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
-        """The run index, oldest first, of one client (and task) or all."""
+    def indexed(
+        self, client: str | None = None, task: str | None = None, last: int | None = None
+    ) -> list[IndexedRun]:
+        """The run index, oldest first, of one client (and task) or all; with ``last`` only
+        that many of the most recent."""
+        ...
+
+    def count_runs(self, client: str | None = None) -> int:
+        """How many runs the index holds, of one client or all."""
         ...
 
     def scan(
@@ -781,18 +788,33 @@ class SqliteLedger:
         for row in rows:
             yield IndexedRun.from_row(row)
 
-    def indexed(self, client: str | None = None, task: str | None = None) -> list[IndexedRun]:
+    def indexed(
+        self, client: str | None = None, task: str | None = None, last: int | None = None
+    ) -> list[IndexedRun]:
         query = f"SELECT {INDEX_COLUMNS} FROM run_index"
         where: list[str] = []
-        params: list[str] = []
+        params: list[str | int] = []
         for column, value in (("client", client), ("task", task)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         if where:
             query += " WHERE " + " AND ".join(where)
-        rows = self._db.execute(query + " ORDER BY first_seq", params)
+        if last is None:
+            rows = list(self._db.execute(query + " ORDER BY first_seq", params))
+        else:  # the newest ``last`` by the ledger's order, then oldest first again
+            newest = query + " ORDER BY first_seq DESC LIMIT ?"
+            rows = list(self._db.execute(newest, [*params, last]))
+            rows.reverse()
         return [IndexedRun.from_row(row) for row in rows]
+
+    def count_runs(self, client: str | None = None) -> int:
+        if client is None:
+            (count,) = self._db.execute("SELECT count(*) FROM run_index").fetchone()
+        else:
+            query = "SELECT count(*) FROM run_index WHERE client = ?"
+            (count,) = self._db.execute(query, (client,)).fetchone()
+        return int(count)
 
     def run_ids(self, prefix: str) -> list[str]:
         # A range, not LIKE: run ids may hold _ and %, and the range uses the primary key.

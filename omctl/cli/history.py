@@ -15,17 +15,31 @@ from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_summary
 from omctl.errors import BadInput
 
+# Enough for a month of a busy contract; a two-year ledger's thousands of rows need --last 0.
+DEFAULT_LAST = 100
+
 
 def history(
     ctx: typer.Context,
     client: Annotated[str | None, typer.Argument(help="Only this client's runs.")] = None,
+    last: Annotated[
+        int,
+        typer.Option("--last", min=0, help="Only the N most recent runs; 0 for every run."),
+    ] = DEFAULT_LAST,
     as_json: JsonOption = False,
 ) -> None:
-    """List recorded runs, oldest first: refused, in scope and out of scope alike."""
+    """List recorded runs, oldest first: refused, in scope and out of scope alike (the most
+    recent 100 unless --last says otherwise)."""
     if client is not None:
         common.settings(ctx).workspace.existing_client_dir(client)
     with common.open_ledger(ctx) as book:
-        found = book.indexed(client)  # the run index: no entry is folded for a list
+        # The run index: no entry is folded for a list, and only the rows shown are read.
+        found = book.indexed(client, last=last or None)
+        total = book.count_runs(client) if last and len(found) == last else len(found)
+    if total > len(found):
+        console.err.print(
+            f"the {len(found)} most recent of {total} runs (--last 0 for all)", highlight=False
+        )
     if as_json:
         console.emit_json([run.summary for run in found])
         return

@@ -1,6 +1,7 @@
 """The CLI end to end through CliRunner, with real ansible-runner on local-connection hosts."""
 
 import json
+import re
 import sqlite3
 
 from omctl import ledger, ledger_key
@@ -102,6 +103,22 @@ def test_refused_exit_3_and_recorded(omctl) -> None:
     history = json.loads(omctl("history", "--json").stdout)
     assert history[-1]["status"] == "refused"
     assert history[-1]["in_scope"] is False
+
+
+def test_history_shows_the_most_recent_runs_oldest_first(omctl) -> None:
+    for _ in range(5):  # refusals: recorded runs without a playbook
+        assert omctl("run", "acme", "healthcheck", "--limit", "db1").exit_code == ExitCode.REFUSED
+    every = json.loads(omctl("history", "acme", "--json").stdout)
+    assert len(every) == 5 and json.loads(omctl("history", "--last", "0", "--json").stdout) == every
+    last_two = omctl("history", "acme", "--last", "2", "--json")
+    assert json.loads(last_two.stdout) == every[-2:]
+    assert "the 2 most recent of 5 runs (--last 0 for all)" in last_two.stderr
+    text = omctl("history", "acme", "--last", "3")
+    shown = re.findall(r"^(\d{8}T\d{6}Z-\w+) ", text.stdout, re.MULTILINE)
+    assert shown == [run["id"] for run in every[-3:]]
+    assert "most recent" not in omctl("history", "acme", "--last", "5").stderr
+    negative = omctl("history", "--last", "-1")
+    assert negative.exit_code == ExitCode.BAD_INPUT
 
 
 def test_out_of_scope_run(omctl) -> None:
