@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic_core import from_json
+
 from omctl import files, ledger_key
 from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
@@ -138,6 +140,13 @@ def parse_stamp(stamp: str) -> datetime:
 
 def canonical(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_payload(text: str) -> Any:
+    """An entry's stored JSON back as Python data. pydantic-core's parser: the same values as
+    json.loads for what canonical() writes, about three times faster, and every read command
+    and ``ledger verify`` parse each entry they read."""
+    return from_json(text)
 
 
 def entry_hash(
@@ -323,7 +332,7 @@ class IndexedRun:
          summary, hosts) = row  # fmt: skip
         return cls(
             rid, client, task, category, status, bool(in_scope), bool(check), started, ended,
-            first, last, json.loads(summary), json.loads(hosts),
+            first, last, parse_payload(summary), parse_payload(hosts),
         )  # fmt: skip
 
 
@@ -739,7 +748,7 @@ class SqliteLedger:
         if where:
             query += " WHERE " + " AND ".join(where)
         for seq, rid, kind, at, payload in self._db.execute(query + " ORDER BY seq", params):
-            yield Entry(seq, rid, kind, at, json.loads(payload))
+            yield Entry(seq, rid, kind, at, parse_payload(payload))
 
     def _entries_of(self, run_ids: list[str]) -> Iterator[Entry]:
         """The entries of ``run_ids`` through the entries' run_id index, in ledger order."""
@@ -755,7 +764,7 @@ class SqliteLedger:
             )
         rows.sort()
         for seq, rid, kind, at, payload in rows:
-            yield Entry(seq, rid, kind, at, json.loads(payload))
+            yield Entry(seq, rid, kind, at, parse_payload(payload))
 
     def scan(
         self,
@@ -997,7 +1006,7 @@ class SqliteLedger:
             if chain.problem is not None:
                 return (seq, chain.problem), 0
         entries.extend(
-            Entry(seq, rid, kind, at, json.loads(payload))
+            Entry(seq, rid, kind, at, parse_payload(payload))
             for seq, rid, kind, at, payload, _, _ in rows
             if seq > upto
         )
@@ -1154,7 +1163,7 @@ class _Chain:
                 self._fail(seq, f"row {seq} was altered: hash mismatch")
                 return
             self.prev, self.seq = digest, seq
-            data = json.loads(payload)
+            data = parse_payload(payload)
             if kind == CHECKPOINT and isinstance(data.get("seq"), int):  # None: empty ledger
                 self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
             yield Entry(seq, run_id, kind, at, data)  # every kind: fold() decides, as ever
