@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime
 import gzip
 import http.server
-import importlib.util
 import os
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 MODULE = Path(__file__).resolve().parents[2] / "roles/access_review/library/access_review.py"
-_spec = importlib.util.spec_from_file_location("access_review", MODULE)
-assert _spec is not None and _spec.loader is not None
-ar = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ar)
+ar = role_code.load(MODULE, "access_review")
 
 TODAY = datetime.date(2026, 11, 27)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

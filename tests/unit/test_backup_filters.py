@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from tests.unit import role_code
+
 PLUGIN = Path(__file__).resolve().parents[2] / "roles/backup/filter_plugins/backup.py"
-_spec = importlib.util.spec_from_file_location("backup_filters", PLUGIN)
-assert _spec is not None and _spec.loader is not None
-bf = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bf)
+bf = role_code.load(PLUGIN, "backup_filters")
 
 NGINX_SITE = "nginx:/etc/nginx/sites-enabled/wordpress:2"
 SOCKET = "/run/php/php8.2-fpm.sock"

@@ -5,7 +5,6 @@ is given through its file descriptor."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -15,11 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.unit import role_code
+
 MODULE = Path(__file__).resolve().parents[2] / "roles/backup/library/backup_probe.py"
-_spec = importlib.util.spec_from_file_location("backup_probe", MODULE)
-assert _spec is not None and _spec.loader is not None
-bp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bp)
+bp = role_code.load(MODULE, "backup_probe")
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 REPO = "sftp:root@10.0.0.2:/srv/omctl-backup/web1"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 MODULE = Path(__file__).resolve().parents[2] / "roles/config_tuning/library/config_tuning_plan.py"
-_spec = importlib.util.spec_from_file_location("config_tuning_plan", MODULE)
-assert _spec is not None and _spec.loader is not None
-ct = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ct)
+ct = role_code.load(MODULE, "config_tuning_plan")
 
 MEMINFO = "MemTotal:       24684084 kB\nMemFree:        1000 kB\n"  # 24105 MiB
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from tests.unit import role_code
+
 PLUGIN = Path(__file__).resolve().parents[2] / "roles/content_sync/filter_plugins/content_sync.py"
-_spec = importlib.util.spec_from_file_location("content_sync_filters", PLUGIN)
-assert _spec is not None and _spec.loader is not None
-cs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cs)
+cs = role_code.load(PLUGIN, "content_sync_filters")
 
 STATS = """\
 >f.st...... omctl-release.txt

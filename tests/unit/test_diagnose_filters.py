@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
+from tests.unit import role_code
+
 PLUGIN = Path(__file__).resolve().parents[2] / "roles/diagnose/filter_plugins/diagnose.py"
-_spec = importlib.util.spec_from_file_location("diagnose_filters", PLUGIN)
-assert _spec is not None and _spec.loader is not None
-df = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(df)
+df = role_code.load(PLUGIN, "diagnose_filters")
 # The states are parsed on the host, by the role's probe module.
-_probe_spec = importlib.util.spec_from_file_location(
-    "diagnose_probe", PLUGIN.parents[1] / "library/diagnose_probe.py"
-)
-assert _probe_spec is not None and _probe_spec.loader is not None
-probe = importlib.util.module_from_spec(_probe_spec)
-_probe_spec.loader.exec_module(probe)
+probe = role_code.load(PLUGIN.parents[1] / "library/diagnose_probe.py", "diagnose_probe")
 
 OPTIONS = {
     "restartable_units": ["nginx", "php8.2-fpm", "cron"],

@@ -4,17 +4,15 @@ the module as Ansible runs it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.unit import role_code
+
 MODULE = Path(__file__).resolve().parents[2] / "roles/diagnose/library/diagnose_probe.py"
-_spec = importlib.util.spec_from_file_location("diagnose_probe", MODULE)
-assert _spec is not None and _spec.loader is not None
-dp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(dp)
+dp = role_code.load(MODULE, "diagnose_probe")
 
 PARAMS = {
     "probes": ["units"],
@@ -190,15 +188,7 @@ def test_a_missing_tool_or_a_hung_command_is_rc_127() -> None:
 
 
 def test_the_module_runs_in_check_mode_and_changes_nothing() -> None:
-    payload = {"ANSIBLE_MODULE_ARGS": {"probes": ["memory"], "_ansible_check_mode": True}}
-    done = subprocess.run(
-        [sys.executable, str(MODULE), json.dumps(payload)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    result = json.loads(done.stdout)
+    result = role_code.run_module(MODULE, {"probes": ["memory"]}, check=True, timeout=60)
     assert result["changed"] is False
     assert result["meminfo"]["rc"] == 0 and "MemTotal:" in result["meminfo"]["out"]
     assert set(result) >= {"meminfo", "oom"} and "units" not in result

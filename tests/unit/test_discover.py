@@ -7,23 +7,18 @@ kinds providers meet) and the module is pointed at them through its ``root`` par
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "roles/discover/library/omctl_discover.py"
 FIXTURES = Path(__file__).parent / "discover_fixtures"
-_spec = importlib.util.spec_from_file_location("omctl_discover", MODULE)
-assert _spec is not None and _spec.loader is not None
-dm = importlib.util.module_from_spec(_spec)
-sys.modules["omctl_discover"] = dm  # dataclasses look their module up
-_spec.loader.exec_module(dm)
+dm = role_code.load(MODULE, "omctl_discover")
 
 # The lab's secrets as provision.sh would generate them: none may reach the result.
 DB_PASSWORD = "LabDbPasswordCanary0123456789abc"
@@ -737,16 +732,7 @@ def test_refused_database_login_is_reported(tmp_path: Path) -> None:
 
 
 def run_module(args: dict, check: bool = False) -> dict:
-    """The module file run as Ansible runs it: AnsibleModule reads the arguments."""
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}}
-    done = subprocess.run(
-        [sys.executable, str(MODULE), json.dumps(payload)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    return json.loads(done.stdout)
+    return role_code.run_module(MODULE, args, check, timeout=60)
 
 
 def test_module_end_to_end_in_check_mode(tmp_path: Path) -> None:

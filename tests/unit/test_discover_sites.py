@@ -5,18 +5,14 @@ shapes the module returns."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "discover_sites", REPO / "roles/discover/filter_plugins/discover_sites.py"
-)
-assert _spec is not None and _spec.loader is not None
-ds = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ds)
+ds = role_code.load(REPO / "roles/discover/filter_plugins/discover_sites.py", "discover_sites")
 
 NGINX = {
     "installed": True,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 PLUGIN = Path(__file__).resolve().parents[2] / "roles/hardening/filter_plugins/hardening.py"
-_spec = importlib.util.spec_from_file_location("hardening_filters", PLUGIN)
-assert _spec is not None and _spec.loader is not None
-hf = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hf)
+hf = role_code.load(PLUGIN, "hardening_filters")
 
 ROOT = {"name": "root", "exists": True, "uid": 0, "groups": ["root"], "authorized_keys": 1}
 DEPLOY = {"name": "deploy", "exists": True, "uid": 1000, "groups": ["deploy", "sudo"],

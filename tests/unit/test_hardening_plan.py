@@ -4,20 +4,16 @@ evidence, as the role's YAML calls them."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from tests.unit import role_code
+
 ROLE = Path(__file__).resolve().parents[2] / "roles/hardening"
-_spec = importlib.util.spec_from_file_location(
-    "hardening_filters", ROLE / "filter_plugins/hardening.py"
-)
-assert _spec is not None and _spec.loader is not None
-hf = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hf)
+hf = role_code.load(ROLE / "filter_plugins/hardening.py", "hardening_filters")
 
 ALL = {c: True for c in ("ssh", "firewall", "fail2ban", "sysctl", "auto_updates", "accounts")}
 SETTINGS = {

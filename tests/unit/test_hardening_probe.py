@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import importlib.util
-import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,26 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit import role_code
+
 MODULE = Path(__file__).resolve().parents[2] / "roles/hardening/library/hardening_probe.py"
-_spec = importlib.util.spec_from_file_location("hardening_probe", MODULE)
-assert _spec is not None and _spec.loader is not None
-hp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hp)
+hp = role_code.load(MODULE, "hardening_probe")
 
 ME = os.getuid()
 
 
 def run_module(args: dict, check: bool = False) -> dict:
-    """The module file run as Ansible runs it: AnsibleModule reads the arguments."""
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}}
-    done = subprocess.run(
-        [sys.executable, str(MODULE), json.dumps(payload)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    return json.loads(done.stdout)
+    return role_code.run_module(MODULE, args, check)
 
 
 # --- parsers ----------------------------------------------------------------------------------
