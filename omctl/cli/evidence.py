@@ -287,7 +287,7 @@ def _patching_gate(gate: dict[str, Any]) -> str:
 def patching(host: str, record: Evidence) -> None:
     data = record.dump()
     status = str(data.get("status", "?"))
-    style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "")
+    style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "none")
     check = " (--check: nothing changed)" if data.get("check") else ""
     table = Table(title=f"patching of {host}: [{style}]{escape(status)}[/]{check}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
