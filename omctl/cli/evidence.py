@@ -15,8 +15,34 @@ from omctl.evidence import text as evidence_text
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
 from omctl.evidence.healthcheck import Healthcheck
+from omctl.evidence.incident import Incident
 from omctl.evidence.inventory import Inventory
 from omctl.evidence.restore_drill import RestoreDrill
+from omctl.evidence.rows import Mark, Piece, Row, State
+
+STYLES: dict[State, str] = {
+    "ok": "green",
+    "warning": "yellow",
+    "failed": "bold red",
+    "error": "red",
+    "changed": "bold yellow",
+}
+
+
+def _piece(piece: Piece) -> str:
+    """One piece of a model's row as markup: plain text escaped, a mark in its state's style."""
+    if isinstance(piece, Mark):
+        return f"[{STYLES[piece.state]}]{escape(piece.text)}[/]"
+    return escape(piece)
+
+
+def _cells(pieces: tuple[Piece, ...]) -> str:
+    return "".join(_piece(piece) for piece in pieces)
+
+
+def _add_rows(table: Table, rows: list[Row]) -> None:
+    for label, value in rows:
+        table.add_row(_cells(label), _cells(value))
 
 
 def _gib(value: Any) -> str:
@@ -697,42 +723,29 @@ def content_sync(host: str, record: ContentSync) -> None:
     console.out.print(table)
 
 
-def incident(host: str, record: Evidence) -> None:
-    data = record.dump()
-    severity = str(data.get("severity", "?"))
-    style = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(severity, "")
-    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
-    console.out.print(f"[bold]incident on {escape(host)}[/]: [{style}]{escape(severity)}[/]{mode}",
-                      highlight=False)  # fmt: skip
-    console.out.print(f"  {escape(str(data.get('summary', '')))}", highlight=False)
+def incident(host: str, record: Incident) -> None:
+    mode = " (check mode: nothing changed)" if record.check_mode else ""
+    severity = _piece(Mark(record.severity, record.state))
+    console.out.print(f"[bold]incident on {escape(host)}[/]: {severity}{mode}", highlight=False)
+    console.out.print(f"  {escape(str(record.summary or ''))}", highlight=False)
     table = Table(box=None, title_justify="left")
     for column in ("check", "severity", "finding"):
         table.add_column(column, overflow="fold")
-    for finding in data.get("findings") or []:
-        level = str(finding.get("severity"))
-        color = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(level, "")
-        table.add_row(escape(str(finding.get("check"))), f"[{color}]{escape(level)}[/]",
-                      escape(str(finding.get("message"))))  # fmt: skip
+    for finding in record.finding_rows():
+        table.add_row(escape(finding["check"]), _piece(finding["severity"]),
+                      escape(finding["finding"]))  # fmt: skip
     console.out.print(table)
-    for run in data.get("timeline") or []:
-        console.out.print(
-            f"  run {escape(str(run.get('id')))} {run.get('started_at')}: "
-            f"{escape(str(run.get('task')))} {escape(str(run.get('status')))}"
-            + (" (check)" if run.get("check") else "")
-            + (f" - {escape(str(run['message']))}" if run.get("message") else ""),
-            highlight=False,
-        )
-    actions = data.get("actions") or []
+    for line in record.timeline_lines():
+        console.out.print(f"  {escape(line)}", highlight=False)
+    actions = record.action_rows()
     if actions:
         done = Table(title="recovery actions", box=None, title_justify="left")
         for column in ("action", "target", "reason", "result"):
             done.add_column(column, overflow="fold")
         for action in actions:
-            done.add_row(
-                *(escape(str(action.get(k))) for k in ("action", "target", "reason", "result"))
-            )
+            done.add_row(*(escape(cell) for cell in action))
         console.out.print(done)
-    elif not data.get("recover"):
+    elif not record.recover:
         console.out.print(
             "  read-only: no recovery attempted (diagnose_recover=true applies the safe ones)",
             highlight=False,
