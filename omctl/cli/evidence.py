@@ -14,6 +14,7 @@ from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
+from omctl.evidence.hardening import Hardening
 from omctl.evidence.healthcheck import Healthcheck
 from omctl.evidence.incident import Incident
 from omctl.evidence.inventory import Inventory
@@ -625,53 +626,13 @@ def config_tuning(host: str, record: ConfigTuning) -> None:
         console.out.print(escape(str(diff)).rstrip("\n"), highlight=False)
 
 
-_lynis = evidence_text.lynis
-
-
-def hardening(host: str, record: Evidence) -> None:
-    data = record.dump()
-    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
+def hardening(host: str, record: Hardening) -> None:
+    mode = " (check mode: nothing changed)" if record.check_mode else ""
     table = Table(title=f"hardening of {host}{mode}", title_justify="left", show_header=False,
                   box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("lynis before", escape(_lynis(data.get("lynis_before"))))
-    table.add_row("lynis after", escape(_lynis(data.get("lynis_after"))))
-    # Runs recorded before discovery carry one "site"; later ones a list of "sites".
-    sites = data.get("sites") or ([data["site"]] if data.get("site") else [])
-    for index, site in enumerate(sites):
-        before, after = site.get("before") or {}, site.get("after") or {}
-        verdict = "[green]same content[/]" if site.get("same") else "[bold red]CHANGED[/]"
-        table.add_row(
-            "site" if index == 0 else "",
-            f"{escape(str(site.get('url')))} answered {before.get('status')} before and "
-            f"{after.get('status')} after: {verdict}",
-        )
-    ssh = data.get("ssh") or {}
-    if ssh:
-        table.add_row("ssh", escape(f"port {ssh.get('port')}; {ssh.get('fresh_login')}"))
-    firewall = data.get("firewall") or {}
-    if firewall:
-        admitted = (firewall.get("ssh_ports") or []) + (firewall.get("tcp_ports") or [])
-        ports = ", ".join(str(p) for p in admitted)
-        dropped = ", ".join(firewall.get("dropped_listeners") or []) or "none"
-        table.add_row("firewall", escape(f"admits tcp {ports}; listening but dropped: {dropped}"))
-    services = data.get("services") or {}
-    if services:
-        stopped = ", ".join(services.get("disabled") or []) or "none"
-        left = ", ".join(services.get("left_enabled_outside_allow_list") or []) or "none"
-        table.add_row("services", escape(f"disabled: {stopped}; outside the allow list: {left}"))
-    label = "would change" if data.get("check_mode") else "changed"
-    for index, change in enumerate(data.get("changes") or []):
-        table.add_row(label if index == 0 else "", escape(str(change)))
-    if not data.get("changes"):
-        table.add_row(label, "nothing")
-    for index, skipped in enumerate(data.get("skipped") or []):
-        table.add_row("skipped" if index == 0 else "", escape(str(skipped)))
-    for index, note in enumerate(data.get("notes") or []):
-        table.add_row("note" if index == 0 else "", escape(str(note)))
-    if data.get("error"):
-        table.add_row("[red]error[/]", f"[red]{escape(str(data['error']))}[/]")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 

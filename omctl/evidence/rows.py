@@ -30,7 +30,9 @@ class Row(NamedTuple):
 
 
 def row(label: Piece | tuple[Piece, ...], *value: Piece) -> Row:
-    return Row(label if isinstance(label, tuple) else (label,), value)
+    # A Mark is a tuple too: only a tuple of pieces is a label of several.
+    pieces = (label,) if isinstance(label, str | Mark) else label
+    return Row(pieces, value)
 
 
 def listed(label: Piece, items: list[str], *, empty: str | None = None) -> list[Row]:
