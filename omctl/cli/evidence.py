@@ -18,6 +18,7 @@ from omctl.evidence.hardening import Hardening
 from omctl.evidence.healthcheck import Healthcheck
 from omctl.evidence.incident import Incident
 from omctl.evidence.inventory import Inventory
+from omctl.evidence.patching import Patching
 from omctl.evidence.restore_drill import RestoreDrill
 from omctl.evidence.rows import Mark, Piece, Row, State
 
@@ -261,86 +262,14 @@ def access_review(host: str, record: Evidence) -> None:
         )
 
 
-def _patching_packages(table: Table, data: dict[str, Any]) -> None:
-    plan = data.get("plan") or []
-    applied = {a.get("name") for a in data.get("applied") or []}
-    for item in plan:
-        flags = [
-            "security" if item.get("security") else "",
-            "new" if item.get("new") else "",
-            "applied" if item.get("name") in applied else "",
-            "planned" if data.get("check") else "",
-        ]
-        table.add_row(
-            f"  {escape(str(item.get('name')))}",
-            f"{item.get('from') or '-'} -> {item.get('to')} ({', '.join(f for f in flags if f)})",
-        )
-    if not plan:
-        table.add_row("packages", "nothing to upgrade")
-    deferred = data.get("deferred") or []
-    if deferred:
-        text = ", ".join(f"{d.get('name')} {d.get('to')} ({d.get('reason')})" for d in deferred)
-        table.add_row("deferred", escape(text))
-
-
-def _patching_services(services: dict[str, Any]) -> str:
-    parts = [f"restarted: {', '.join(services.get('restarted') or []) or 'none'}"]
-    if services.get("restarted_by_reboot"):
-        parts.append(f"left to the reboot: {', '.join(services['restarted_by_reboot'])}")
-    if services.get("deferred"):
-        parts.append(f"not restarted (excluded): {', '.join(services['deferred'])}")
-    return escape("; ".join(parts))
-
-
-def _patching_reboot(reboot: dict[str, Any]) -> str:
-    if reboot.get("done"):
-        state = f"rebooted, boot id {reboot.get('boot_before')} -> {reboot.get('boot_after')}"
-    elif reboot.get("pending"):
-        state = "[yellow]reboot pending[/]"
-    else:
-        state = "required" if reboot.get("required") else "not needed"
-    by = ", ".join(reboot.get("required_by") or [])
-    return f"{state} (policy {reboot.get('policy')}{'; asked by ' + escape(by) if by else ''})"
-
-
-def _patching_gate(gate: dict[str, Any]) -> str:
-    if gate.get("ok") is None:
-        return f"skipped ({escape(str(gate.get('skipped')))})"
-    if gate.get("ok"):
-        return "[green]healthy[/]"
-    return f"[bold red]unhealthy[/]: {escape('; '.join(gate.get('failed') or []))}"
-
-
-def patching(host: str, record: Evidence) -> None:
-    data = record.dump()
-    status = str(data.get("status", "?"))
-    style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "none")
-    check = " (--check: nothing changed)" if data.get("check") else ""
-    table = Table(title=f"patching of {host}: [{style}]{escape(status)}[/]{check}",
+def patching(host: str, record: Patching) -> None:
+    status = _piece(Mark(record.status, record.state) if record.state else record.status)
+    check = " (--check: nothing changed)" if record.check else ""
+    table = Table(title=f"patching of {host}: {status}{check}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    if data.get("message"):
-        table.add_row("stopped", f"[bold red]{escape(str(data['message']))}[/]")
-    table.add_row("scope", escape(str(data.get("scope"))))
-    _patching_packages(table, data)
-    if data.get("services"):
-        table.add_row("services", _patching_services(data["services"]))
-    if data.get("reboot"):
-        table.add_row("reboot", _patching_reboot(data["reboot"]))
-    for phase in ("before", "after"):
-        gate = (data.get("health") or {}).get(phase)
-        if gate:
-            table.add_row(f"health {phase}", _patching_gate(gate))
-    for site in (data.get("wordpress") or {}).get("sites") or []:
-        before, after = site.get("before") or {}, site.get("after") or {}
-        verify = "checksums ok" if site.get("checksums_ok") else "[bold red]checksums FAILED[/]"
-        table.add_row(
-            f"wordpress {escape(str(site.get('path')))}",
-            f"core {before.get('core')} -> {after.get('core')}, {verify}",
-        )
-    for path in (data.get("wordpress") or {}).get("apt_managed") or []:
-        table.add_row(f"wordpress {escape(str(path))}", "Debian's package: updated by apt")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
