@@ -12,6 +12,7 @@ from rich.table import Table
 from omctl import console, evidence
 from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
+from omctl.evidence.backup import Backup
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
 from omctl.evidence.hardening import Hardening
@@ -273,79 +274,14 @@ def patching(host: str, record: Patching) -> None:
     console.out.print(table)
 
 
-_backup_bytes = evidence_text.size
-_backup_seconds = evidence_text.seconds
-
-
-def backup(host: str, record: Evidence) -> None:
-    data = record.dump()
-    error = data.get("error") or {}
-    verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
-    table = Table(title=f"backup of {host} (run {data.get('run', '?')}): {verdict}",
+def backup(host: str, record: Backup) -> None:
+    verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
+    table = Table(title=f"backup of {host} (run {record.run or '?'}): {verdict}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    if error:
-        table.add_row("error", f"[bold red]{escape(str(error.get('message')))}[/] "
-                               f"({escape(str(error.get('code')))})")  # fmt: skip
-    snapshots = data.get("snapshots") or {}
-    files = snapshots.get("files") or {}
-    if files:
-        table.add_row(
-            "files",
-            f"snapshot {files.get('id')}: {files.get('files_total')} files "
-            f"({files.get('files_new')} new, {files.get('files_changed')} changed), "
-            f"{_backup_bytes(files.get('bytes_total'))}, "
-            f"{_backup_bytes(files.get('bytes_added'))} added, "
-            f"{_backup_seconds(files.get('duration_seconds'))}",
-        )
-    for name, db in sorted((snapshots.get("databases") or {}).items()):
-        detail = (
-            f"snapshot {db.get('id')}: {_backup_bytes(db.get('bytes_total'))} dump, "
-            f"{_backup_bytes(db.get('bytes_added'))} added, "
-            f"{_backup_seconds(db.get('duration_seconds'))}"
-            if db.get("id")
-            else "[bold red]not backed up[/]"
-        )
-        table.add_row(f"database {escape(name)}", detail)
-    for site in data.get("sites") or []:
-        table.add_row("site", f"{escape(str(site.get('id')))}: {_backup_site(site, snapshots)}")
-    page = snapshots.get("frontpage") or {}
-    if page:
-        table.add_row("front page", f"snapshot {page.get('id')}" if page.get("id")
-                      else f"not kept: {escape(str(page.get('skipped')))}")  # fmt: skip
-    retention = data.get("retention") or {}
-    if retention:
-        policy = ", ".join(f"{k.replace('keep_', '')} {v}"
-                           for k, v in (retention.get("policy") or {}).items())  # fmt: skip
-        table.add_row(
-            "retention",
-            f"keep {policy}: {retention.get('snapshots_removed')} snapshots forgotten"
-            + (", pruned" if retention.get("pruned") else ""),
-        )
-    table.add_row(
-        "repository",
-        f"{escape(str(data.get('repository')))}: {_backup_bytes(data.get('repository_size_bytes'))}"
-        f", {data.get('repository_snapshots', '?')} snapshots",
-    )
-    table.add_row("duration", _backup_seconds(data.get("duration_seconds")))
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-def _backup_site(site: dict[str, Any], snapshots: dict[str, Any]) -> str:
-    """One discovered WordPress site: its files and database, and whether the run stored them."""
-    files = escape(", ".join(site.get("files") or [])) or "no files"
-    held = "backed up" if site.get("files_backed_up") else "[yellow]not in backup_paths[/]"
-    if not snapshots.get("files"):
-        held = "[bold red]not backed up[/]"
-    name = site.get("database")
-    if not name:
-        db = "no local database"
-    elif ((snapshots.get("databases") or {}).get(name) or {}).get("id"):
-        db = f"database {escape(str(name))} backed up"
-    else:
-        db = f"[bold red]database {escape(str(name))} not backed up[/]"
-    return f"{escape(str(site.get('layout')))}: {files} {held}; {db}"
 
 
 def _check_title(what: str, host: str, data: dict[str, Any], nothing: str) -> Table:
@@ -488,7 +424,7 @@ def restore_drill(host: str, record: RestoreDrill) -> None:
     title = (
         f"restore drill of {host}: {verdict} - backup run {record.run or '?'}, "
         f"snapshot age (RPO) {rpo}, time to restore "
-        f"{_backup_seconds(record.time_to_restore_seconds)}"
+        f"{evidence_text.seconds(record.time_to_restore_seconds)}"
     )
     table = Table(title=title, title_justify="left", box=None)
     table.add_column("check")
