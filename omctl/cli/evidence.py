@@ -13,6 +13,7 @@ from omctl import console, evidence
 from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
 from omctl.evidence.backup import Backup
+from omctl.evidence.backup_check import BackupCheck
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
 from omctl.evidence.hardening import Hardening
@@ -21,6 +22,7 @@ from omctl.evidence.incident import Incident
 from omctl.evidence.inventory import Inventory
 from omctl.evidence.patching import Patching
 from omctl.evidence.restore_drill import RestoreDrill
+from omctl.evidence.restore_drill_check import RestoreDrillCheck
 from omctl.evidence.rows import Mark, Piece, Row, State
 
 STYLES: dict[State, str] = {
@@ -284,137 +286,24 @@ def backup(host: str, record: Backup) -> None:
     console.out.print(table)
 
 
-def _check_title(what: str, host: str, data: dict[str, Any], nothing: str) -> Table:
-    verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
+def _check(what: str, host: str, record: BackupCheck | RestoreDrillCheck, nothing: str) -> None:
+    verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
     table = Table(title=f"{what} of {host}: {verdict} (check mode: {nothing})",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for problem in data.get("problems") or []:
-        table.add_row("[bold red]problem[/]", f"[bold red]{escape(str(problem.get('message')))}[/] "
-                      f"({escape(str(problem.get('code')))})")  # fmt: skip
-    repository = data.get("repository") or {}
-    state = str(repository.get("state", "?"))
-    style = {"ok": "green", "would_initialise": "yellow", "not_probed": "yellow"}.get(state, "red")
-    detail = repository.get("detail") or ""
-    ident = f" (id {repository['id']})" if repository.get("id") else ""
-    table.add_row(
-        "repository",
-        f"{escape(str(repository.get('url')))}: [{style}]{escape(state.replace('_', ' '))}[/]"
-        f"{ident}" + (f" - {escape(str(detail))}" if detail and detail != "opens" else ""),
-    )
-    return table
+    _add_rows(table, record.show_rows())
+    console.out.print(table)
 
 
-def _check_latest(table: Table, data: dict[str, Any]) -> None:
-    latest = data.get("latest") or {}
-    snapshots = data.get("snapshots") or {}
-    if latest:
-        parts = (["files"] if latest.get("files") else []) + [
-            f"database {name}" for name in sorted(latest.get("databases") or {})
-        ]
-        table.add_row(
-            "latest backup",
-            f"run {escape(str(latest.get('run')))} at {latest.get('time')}, "
-            f"{evidence_text.age(latest.get('age_seconds'))} ago ({escape(', '.join(parts))}); "
-            f"{snapshots.get('count')} snapshots in {snapshots.get('runs')} runs",
-        )
-    elif snapshots.get("count") == 0:
-        table.add_row("latest backup", "[yellow]no snapshot yet[/]")
-    for lock in data.get("locks") or []:
-        kind = "exclusive" if lock.get("exclusive") else "shared"
-        table.add_row(
-            "lock",
-            f"{kind}, PID {lock.get('pid')} on {escape(str(lock.get('hostname')))} since "
-            f"{lock.get('time')}" + (" [yellow](stale)[/]" if lock.get("stale") else ""),
-        )
-
-
-def _check_notes(table: Table, data: dict[str, Any]) -> None:
-    for step in data.get("setup_pending") or []:
-        table.add_row("not done yet", escape(str(step)))
-    for notice in data.get("notices") or []:
-        table.add_row("[yellow]notice[/]", escape(str(notice)))
-
-
-def backup_check(host: str, record: Evidence) -> None:
-    data = record.dump()
+def backup_check(host: str, record: BackupCheck) -> None:
     """`omctl run CLIENT backup --check`: what the backup would find and store."""
-    table = _check_title("backup check", host, data, "nothing backed up")
-    _check_latest(table, data)
-    would = data.get("would_back_up") or {}
-    files = would.get("files") or {}
-    if files:
-        changed = files.get("changed_since_latest")
-        table.add_row(
-            "would back up",
-            f"{escape(', '.join(files.get('paths') or []))}: {files.get('files')} files, "
-            f"{_size(files.get('bytes'))} ({files.get('excluded')} excluded)"
-            + (f"; changed since the latest backup: {changed.get('files')} files, "
-               f"{_size(changed.get('bytes'))}" if changed else ""),
-        )  # fmt: skip
-    for site in data.get("sites") or []:
-        table.add_row(
-            "site",
-            f"{escape(str(site.get('id')))}: {escape(', '.join(site.get('files') or []))}"
-            + (f"; database {escape(str(site['database']))}" if site.get("database") else "")
-            + ("" if site.get("files_backed_up") else " [yellow](not in backup_paths)[/]"),
-        )
-    databases = would.get("databases")
-    if databases is not None:
-        table.add_row(
-            "databases",
-            ", ".join(f"{escape(name)} {_size(db.get('bytes'))} ({db.get('tables')} tables)"
-                      for name, db in sorted(databases.items())) or "none",
-        )  # fmt: skip
-    _check_notes(table, data)
-    console.out.print(table)
+    _check("backup check", host, record, "nothing backed up")
 
 
-def restore_drill_check(host: str, record: Evidence) -> None:
-    data = record.dump()
+def restore_drill_check(host: str, record: RestoreDrillCheck) -> None:
     """`omctl run CLIENT restore_drill --check`: what the drill would restore, and where."""
-    table = _check_title("restore drill check", host, data, "nothing restored")
-    drill = data.get("drill") or {}
-    if drill.get("run"):
-        table.add_row(
-            "would restore",
-            f"run {escape(str(drill['run']))} taken {drill.get('time')} "
-            f"({evidence_text.age(drill.get('age_seconds'))} ago)",
-        )
-    files = drill.get("files") or {}
-    if files:
-        table.add_row(
-            "files",
-            f"snapshot {files.get('snapshot')} ({escape(', '.join(files.get('paths') or []))}): "
-            f"{files.get('entries')} files and folders, {_size(files.get('bytes'))} into "
-            f"{escape(str(files.get('into')))}",
-        )
-    database = drill.get("database") or {}
-    if database:
-        table.add_row(
-            "database",
-            f"{escape(str(database.get('name')))} from snapshot {database.get('snapshot')} "
-            f"({_size(database.get('dump_bytes'))} dump) into {escape(str(database.get('into')))}",
-        )
-    for site in data.get("sites") or []:
-        table.add_row("site", f"{escape(str(site))}: restored, served and compared in turn")
-    if drill.get("other_dumps"):
-        table.add_row("dumps checked", escape(", ".join(drill["other_dumps"])))
-    if drill.get("check_subset"):
-        table.add_row(
-            "repository check", f"restic check --read-data-subset {drill['check_subset']}"
-        )
-    for disk in drill.get("disk") or []:
-        free = (disk.get("free_bytes") or 0) + (disk.get("reclaimable_bytes") or 0)
-        mark = "[green]enough[/]" if disk.get("ok") else "[bold red]NOT ENOUGH[/]"
-        table.add_row(
-            "room",
-            f"{escape(', '.join(disk.get('for') or []))} on {escape(str(disk.get('probe')))}: "
-            f"needs {_size(disk.get('needed_bytes'))}, {_size(free)} free: {mark}",
-        )
-    _check_notes(table, data)
-    console.out.print(table)
+    _check("restore drill check", host, record, "nothing restored")
 
 
 def restore_drill(host: str, record: RestoreDrill) -> None:
