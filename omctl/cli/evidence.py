@@ -12,6 +12,7 @@ from rich.table import Table
 from omctl import console, evidence
 from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
+from omctl.evidence.access_review import AccessReview
 from omctl.evidence.backup import Backup
 from omctl.evidence.backup_check import BackupCheck
 from omctl.evidence.config_tuning import ConfigTuning
@@ -175,92 +176,26 @@ def healthcheck(host: str, record: Healthcheck) -> None:
 _size = evidence_text.size
 
 
-def _pairs(entries: list[dict[str, Any]], key: str, value: str = "requests") -> str:
-    return ", ".join(f"{escape(str(e.get(key)))} {e.get(value)}" for e in entries) or "none"
-
-
-def access_review(host: str, record: Evidence) -> None:
-    data = record.dump()
-    found = data.get("findings") or {}
-    period = found.get("period") or {}
-    lines = found.get("lines") or {}
-    console.out.print(
-        f"[bold]access review of {escape(host)}[/]: {period.get('first_day')} to "
-        f"{period.get('last_day')} ({period.get('days')} days): {found.get('requests')} requests, "
-        f"{found.get('unique_visitors')} unique visitors, {_size(found.get('bytes'))}; "
-        f"{lines.get('read')} lines read, {lines.get('out_of_period')} outside the period, "
-        f"{lines.get('malformed')} malformed",
-        highlight=False,
-    )
+def access_review(host: str, record: AccessReview) -> None:
+    console.out.print(f"[bold]access review of {escape(host)}[/]: "
+                      f"{escape(record.summary_line())}", highlight=False)  # fmt: skip
     days = Table(box=None, title_justify="left")
     for column in ("day", "requests", "unique visitors", "bytes"):
         days.add_column(column, justify="left" if column == "day" else "right")
-    for day in found.get("per_day") or []:
-        days.add_row(
-            str(day.get("date")),
-            str(day.get("requests")),
-            str(day.get("unique_visitors")),
-            _size(day.get("bytes")),
-        )
+    for day in record.day_rows():
+        days.add_row(*(escape(cell) for cell in day))
     console.out.print(days)
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    status = found.get("status") or {}
-    table.add_row("status", ", ".join(f"{code} {n}" for code, n in status.items()) or "none")
-    table.add_row("top URLs", _pairs(found.get("top_urls") or [], "url"))
-    table.add_row(
-        "top 404s",
-        ", ".join(
-            f"{escape(str(e.get('url')))} {e.get('requests')}"
-            + (
-                f" (from {escape(str(e['referers'][0].get('referer')))})"
-                if e.get("referers")
-                else ""
-            )
-            for e in found.get("top_404") or []
-        )
-        or "none",
-    )
-    slowest = found.get("slowest") or []
-    table.add_row(
-        "slowest",
-        ", ".join(
-            f"{escape(str(e.get('url')))} avg {e.get('avg_s')}s max {e.get('max_s')}s "
-            f"({e.get('requests')})"
-            for e in slowest
-        )
-        or ("no $request_time in the logs" if not lines.get("with_request_time") else "none"),
-    )
-    bots = found.get("bots") or {}
-    table.add_row(
-        "bots",
-        f"{bots.get('requests')} requests ({float(bots.get('share') or 0):.0%}): "
-        + _pairs(bots.get("top") or [], "name"),
-    )
-    for key, script in (("wp_login", "wp-login.php"), ("xmlrpc", "xmlrpc.php")):
-        seen = found.get(key) or {}
-        table.add_row(
-            script,
-            f"{seen.get('requests')} requests, {seen.get('posts')} POSTs from "
-            f"{seen.get('addresses')} addresses; "
-            + ", ".join(
-                f"{e.get('ip')} {e.get('posts')} POSTs" for e in (seen.get("top") or [])[:5]
-            ),
-        )
-    for probe in found.get("cache_probe") or []:
-        verdict = {True: "[green]cached[/]", False: "[yellow]no cache headers[/]"}.get(
-            probe.get("cached"),
-            f"[red]not probed: {escape(str(probe.get('error') or probe.get('status')))}[/]",
-        )
-        table.add_row("static file", f"{escape(str(probe.get('url')))}: {verdict}")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-    proposals = data.get("proposals") or []
+    proposals = record.proposal_rows()
     console.out.print(f"[bold]proposals[/] ({len(proposals) or 'none'}):")
     for number, proposal in enumerate(proposals, start=1):
         console.out.print(
-            f"  {number}. [bold]{escape(str(proposal.get('title')))}[/]: "
-            f"{escape(str(proposal.get('why')))}\n     {escape(str(proposal.get('action')))}",
+            f"  {number}. [bold]{escape(str(proposal['title']))}[/]: "
+            f"{escape(str(proposal['why']))}\n     {escape(str(proposal['action']))}",
             highlight=False,
         )
 
