@@ -15,6 +15,7 @@ from omctl.evidence import text as evidence_text
 from omctl.evidence.access_review import AccessReview
 from omctl.evidence.backup import Backup
 from omctl.evidence.backup_check import BackupCheck
+from omctl.evidence.baseline import Baseline
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
 from omctl.evidence.hardening import Hardening
@@ -51,115 +52,13 @@ def _add_rows(table: Table, rows: list[Row]) -> None:
         table.add_row(_cells(label), _cells(value))
 
 
-def _gib(value: Any) -> str:
-    return f"{int(value) / 2**30:.1f} GiB" if isinstance(value, int | float) else "?"
-
-
-def baseline(host: str, record: Evidence) -> None:
-    data = record.dump()
-    table = Table(title=f"baseline of {host} at {data.get('collected_at', '?')}",
+def baseline(host: str, record: Baseline) -> None:
+    table = Table(title=f"baseline of {host} at {record.collected_at}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    os_info = data.get("os") or {}
-    if os_info:
-        table.add_row(
-            "system",
-            f"{os_info.get('distribution')} {os_info.get('distribution_version')} "
-            f"({os_info.get('distribution_release')}), kernel {os_info.get('kernel')}, "
-            f"{os_info.get('virtualization_type') or 'bare metal'}",
-        )
-    packages = data.get("packages") or {}
-    if packages:
-        table.add_row(
-            "packages",
-            f"{packages.get('installed_count')} installed, {packages.get('upgradable_count')} "
-            f"upgradable ({packages.get('security_count')} security)",
-        )
-    services = data.get("services") or {}
-    if services:
-        failed = ", ".join(services.get("failed") or []) or "none failed"
-        table.add_row("services", f"{services.get('enabled_count')} enabled; {failed}")
-    ports = data.get("ports") or []
-    if ports:
-        listening = sorted({f"{p.get('port')}/{p.get('proto')} {p.get('process') or ''}".strip()
-                            for p in ports})  # fmt: skip
-        table.add_row("listening", ", ".join(listening))
-    for disk in data.get("disks") or []:
-        table.add_row(
-            f"disk {disk.get('mount')}",
-            f"{disk.get('used_percent')}% of {_gib(disk.get('size_bytes'))} used, "
-            f"inodes {disk.get('inodes_used_percent')}%",
-        )
-    for name, info in sorted((data.get("webstack") or {}).items()):
-        if isinstance(info, dict) and info.get("installed"):
-            table.add_row(name, str(info.get("version") or "installed"))
-    if isinstance(data.get("discovered"), dict):
-        _discovered(table, data["discovered"])
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-def _site(site: dict[str, Any]) -> str:
-    names = " ".join(str(n) for n in site.get("names") or []) or "(no name)"
-    ports = ",".join(str(p) for p in site.get("ports") or [])
-    tls = " tls" if site.get("tls") else ""
-    php = ", ".join(str(h.get("pool") or h.get("target")) for h in site.get("php") or [])
-    return f"{site.get('server')} {names} :{ports}{tls} -> {site.get('docroot') or '(no root)'}" + (
-        f", php {php}" if php else ""
-    )
-
-
-def _wordpress(wp: dict[str, Any], sites: dict[str, str]) -> str:
-    config = wp.get("config") or "no wp-config.php"
-    served = ", ".join(sites.get(s, s) for s in wp.get("sites") or []) or "served by no site"
-    database = f"db {wp.get('db_name')}@{wp.get('db_host')}" if wp.get("db_name") else "no db"
-    return (
-        f"{wp.get('path')} {wp.get('version') or '?'} ({wp.get('layout')}, {config}): "
-        f"{database}, prefix {wp.get('table_prefix')}, content {wp.get('content_dir')}; {served}"
-    )
-
-
-def _database(name: str, db: dict[str, Any]) -> str:
-    state = (db.get("service") or {}).get("active") or "unit unknown"
-    listed = db.get("databases")
-    names = (
-        ", ".join(str(d) for d in listed) or "no databases"
-        if isinstance(listed, list)
-        else f"databases not listed: {db.get('databases_error') or 'not asked'}"
-    )
-    return f"{db.get('flavour') or name} {db.get('version') or '?'} ({state}): {names}"
-
-
-def _discovered(table: Table, found: dict[str, Any]) -> None:
-    """What roles/discover found: the state at handover the other roles start from."""
-    sites = found.get("sites") or []
-    labels = {s.get("id"): f"{s.get('server')} {' '.join(s.get('names') or [])}" for s in sites}
-    for index, site in enumerate(sites):
-        table.add_row("sites" if index == 0 else "", escape(_site(site)))
-    if not sites:
-        servers = found.get("web_servers") or {}
-        installed = [n for n, w in servers.items() if isinstance(w, dict) and w.get("installed")]
-        table.add_row("sites", escape(f"none ({', '.join(installed)} serves none)" if installed
-                                      else "none: no web server"))  # fmt: skip
-    for index, wp in enumerate(found.get("wordpress") or []):
-        table.add_row("wordpress" if index == 0 else "", escape(_wordpress(wp, labels)))
-    if not found.get("wordpress"):
-        table.add_row("wordpress", "none found")
-    databases = {n: d for n, d in (found.get("databases") or {}).items()
-                 if isinstance(d, dict) and d.get("installed")}  # fmt: skip
-    for index, (name, db) in enumerate(sorted(databases.items())):
-        table.add_row("databases" if index == 0 else "", escape(_database(name, db)))
-    if not databases:
-        table.add_row("databases", "none: no database server")
-    pools = (found.get("php_fpm") or {}).get("pools") or []
-    table.add_row(
-        "php-fpm pools",
-        escape(", ".join(f"{p.get('id')} {p.get('listen')} ({(p.get('pm') or {}).get('mode')}, "
-                         f"max {(p.get('pm') or {}).get('max_children')})" for p in pools)
-               or "none"),
-    )  # fmt: skip
-    for index, warning in enumerate(found.get("warnings") or []):
-        table.add_row("[yellow]warnings[/]" if index == 0 else "", escape(str(warning)))
 
 
 def healthcheck(host: str, record: Healthcheck) -> None:
