@@ -152,25 +152,8 @@ def restore_drill(host: str, record: RestoreDrill) -> None:
     table = Table(title=title, title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in record.checks or []:
-        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
-        name = f"{check.site}: {check.name}" if check.site else str(check.name)
-        table.add_row(escape(name), f"{mark} {escape(str(check.detail))}")
-    for site in record.sites or []:
-        table.add_row(f"site {escape(str(site.get('id')))}", _drill_site(site))
-    if record.error:
-        table.add_row("[bold red]stopped[/]", escape(record.error))
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-def _drill_site(site: dict[str, Any]) -> str:
-    """One drilled site: its database, which web server served the restored copy, the result."""
-    mark = {True: "[green]ok[/]", False: "[bold red]FAILED[/]", None: "[yellow]not drilled[/]"}
-    parts = [
-        f"database {escape(str(site['database']))}" if site.get("database") else "no database",
-        f"served by {escape(str(site['served_by']))}" if site.get("served_by") else "not served",
-    ]
-    return f"{mark.get(site.get('ok'), '?')} {', '.join(parts)} ({site.get('checks', 0)} checks)"
 
 
 def config_tuning(host: str, record: ConfigTuning) -> None:
