@@ -66,13 +66,8 @@ def healthcheck(host: str, record: Healthcheck) -> None:
     table = Table(title=f"healthcheck of {host}: {verdict}", title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in record.checks:
-        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
-        table.add_row(escape(check.name), f"{mark} {escape(str(check.detail))}")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-_size = evidence_text.size
 
 
 def access_review(host: str, record: AccessReview) -> None:
@@ -207,51 +202,14 @@ def hardening(host: str, record: Hardening) -> None:
     console.out.print(table)
 
 
-CONTENT_SYNC_STATES = {
-    "failed": "[bold red]failed[/]",
-    "proposal": "[yellow]proposal (check mode)[/]",
-    "up_to_date": "[green]up to date[/]",
-    "switched": "[green]switched[/]",
-    "not_switched": "not switched",
-}
-
-
 def content_sync(host: str, record: ContentSync) -> None:
     action = "rollback" if record.rollback else "content sync"
-    state = CONTENT_SYNC_STATES[record.outcome]
+    state = _piece(record.outcome_text)
     console.out.print(f"[bold]{action} of {escape(host)}[/]: {state}", highlight=False)
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    table.add_row("release", escape(str(record.release or "-")))
-    table.add_row("previous", escape(str(record.previous or "-")))
-    source = record.source
-    if source is not None and source.model_dump(exclude_unset=True):
-        ref = f" at {source.ref} ({record.short_commit or ''})" if source.ref else ""
-        table.add_row("source", escape(f"{source.type} {source.source}{ref}"))
-    moved = record.transferred or {}
-    if moved:
-        table.add_row(
-            "transferred",
-            f"{moved.get('files_transferred')} of {moved.get('total_files')} files, "
-            f"{_size(moved.get('literal_bytes'))} of data, {_size(moved.get('bytes_sent'))} sent "
-            f"(tree {_size(moved.get('total_size'))}), {moved.get('deleted_files')} deleted",
-        )
-    for items, label in ((record.changes, "would change"), (record.releases, "releases kept"),
-                         (record.removed, "removed"),
-                         (record.removed_incomplete, "removed unfinished"),
-                         (record.shared, "shared")):  # fmt: skip
-        if items:
-            table.add_row(label, escape(", ".join(str(item) for item in items)))
-    if record.db:
-        table.add_row("database", escape(", ".join(f"{k} {v}" for k, v in record.db.items())))
-    health = record.health
-    if health:
-        table.add_row("health", "[green]ok[/]" if health.get("ok") else escape(str(health)))
-    if record.switched_back:
-        table.add_row("switched back", "[yellow]yes[/]")
-    if record.error:
-        table.add_row("error", f"[red]{escape(record.error)}[/]")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
