@@ -152,35 +152,14 @@ def restore_drill(host: str, record: RestoreDrill) -> None:
 
 
 def config_tuning(host: str, record: ConfigTuning) -> None:
-    if record.error:
-        state = "[bold red]failed, the previous configuration kept[/]"
-    elif record.check_mode:
-        state = "[yellow]proposal (check mode)[/]"
-    else:
-        state = "[green]applied[/]" if record.applied else "not applied"
-    measured = record.measured or {}
-    sizing = measured.get("sizing") or {}
+    state = _piece(record.state)
     console.out.print(f"[bold]config tuning of {escape(host)}[/]: {state}", highlight=False)
-    console.out.print(
-        f"  sized for {sizing.get('ram_mb')} MiB of RAM ({measured.get('memory_source')}: "
-        f"{measured.get('memory_mb')} MiB), {sizing.get('cores')} cores, open files "
-        f"{measured.get('nofile_hard')} ({measured.get('nofile_source')}); PHP-FPM "
-        f"{sizing.get('available_mb')} MiB / {sizing.get('worker_rss_mb')} MiB per worker "
-        f"({measured.get('php_worker_rss_source')})",
-        highlight=False,
-    )
+    console.out.print(f"  {escape(record.sizing_line())}", highlight=False)
     table = Table(box=None, title_justify="left")
     for column in ("setting", "old", "new", "file"):
         table.add_column(column, overflow="fold")
-    for setting in record.settings or []:
-        old, new = setting.old, setting.new
-        shown = escape("-" if new is None else str(new))
-        table.add_row(
-            escape(str(setting.name)),
-            escape("(default)" if old is None else str(old)),
-            f"[bold yellow]{shown}[/]" if setting.changes else shown,
-            escape(str(setting.file)),
-        )
+    for name, old, new, file in record.setting_rows():
+        table.add_row(escape(name), escape(old), _piece(new), escape(file))
     console.out.print(table)
     for note in record.notes or []:
         console.out.print(f"  note: {escape(str(note))}", highlight=False)
