@@ -222,16 +222,7 @@ def incident(host: str, record: Incident) -> None:
 
 
 def inventory(host: str, record: Inventory) -> None:
-    port, where = record.ansible_port, escape(record.file)
-    if record.updated:
-        was = record.previous
-        change = f"{was} -> {port}" if was is not None else f"set to {port}"
-        console.out.print(f"[bold]inventory[/] of {host}: ansible_port {change} in {where}")
-    else:
-        console.out.print(
-            f"[bold]inventory[/] of {host}: [bold yellow]not updated[/]: "
-            f"{escape(str(record.reason))}"
-        )
+    console.out.print(f"[bold]inventory[/] of {host}: {_cells(record.show_line())}")
 
 
 def generic(kind: str) -> Callable[[str, Any], None]:

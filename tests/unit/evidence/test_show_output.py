@@ -233,6 +233,7 @@ CASES: dict[str, tuple[str, Any]] = {
     "content_sync": ("content_sync", month.content_sync("20261105T100000Z", "20261028", "v1")),
     "config_tuning": ("config_tuning", month.CONFIG_TUNING),
     "inventory": ("inventory", records.INVENTORY),
+    "inventory_refused": ("inventory", records.INVENTORY_REFUSED),
 }  # fmt: skip
 
 
