@@ -12,122 +12,53 @@ from rich.table import Table
 from omctl import console, evidence
 from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
+from omctl.evidence.access_review import AccessReview
+from omctl.evidence.backup import Backup
+from omctl.evidence.backup_check import BackupCheck
+from omctl.evidence.baseline import Baseline
 from omctl.evidence.config_tuning import ConfigTuning
 from omctl.evidence.content_sync import ContentSync
+from omctl.evidence.hardening import Hardening
 from omctl.evidence.healthcheck import Healthcheck
+from omctl.evidence.incident import Incident
 from omctl.evidence.inventory import Inventory
+from omctl.evidence.patching import Patching
 from omctl.evidence.restore_drill import RestoreDrill
+from omctl.evidence.restore_drill_check import RestoreDrillCheck
+from omctl.evidence.rows import Mark, Piece, Row, State
+
+STYLES: dict[State, str] = {
+    "ok": "green",
+    "warning": "yellow",
+    "failed": "bold red",
+    "error": "red",
+    "changed": "bold yellow",
+}
 
 
-def _gib(value: Any) -> str:
-    return f"{int(value) / 2**30:.1f} GiB" if isinstance(value, int | float) else "?"
+def _piece(piece: Piece) -> str:
+    """One piece of a model's row as markup: plain text escaped, a mark in its state's style."""
+    if isinstance(piece, Mark):
+        return f"[{STYLES[piece.state]}]{escape(piece.text)}[/]"
+    return escape(piece)
 
 
-def baseline(host: str, record: Evidence) -> None:
-    data = record.dump()
-    table = Table(title=f"baseline of {host} at {data.get('collected_at', '?')}",
+def _cells(pieces: tuple[Piece, ...]) -> str:
+    return "".join(_piece(piece) for piece in pieces)
+
+
+def _add_rows(table: Table, rows: list[Row]) -> None:
+    for label, value in rows:
+        table.add_row(_cells(label), _cells(value))
+
+
+def baseline(host: str, record: Baseline) -> None:
+    table = Table(title=f"baseline of {host} at {record.collected_at}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    os_info = data.get("os") or {}
-    if os_info:
-        table.add_row(
-            "system",
-            f"{os_info.get('distribution')} {os_info.get('distribution_version')} "
-            f"({os_info.get('distribution_release')}), kernel {os_info.get('kernel')}, "
-            f"{os_info.get('virtualization_type') or 'bare metal'}",
-        )
-    packages = data.get("packages") or {}
-    if packages:
-        table.add_row(
-            "packages",
-            f"{packages.get('installed_count')} installed, {packages.get('upgradable_count')} "
-            f"upgradable ({packages.get('security_count')} security)",
-        )
-    services = data.get("services") or {}
-    if services:
-        failed = ", ".join(services.get("failed") or []) or "none failed"
-        table.add_row("services", f"{services.get('enabled_count')} enabled; {failed}")
-    ports = data.get("ports") or []
-    if ports:
-        listening = sorted({f"{p.get('port')}/{p.get('proto')} {p.get('process') or ''}".strip()
-                            for p in ports})  # fmt: skip
-        table.add_row("listening", ", ".join(listening))
-    for disk in data.get("disks") or []:
-        table.add_row(
-            f"disk {disk.get('mount')}",
-            f"{disk.get('used_percent')}% of {_gib(disk.get('size_bytes'))} used, "
-            f"inodes {disk.get('inodes_used_percent')}%",
-        )
-    for name, info in sorted((data.get("webstack") or {}).items()):
-        if isinstance(info, dict) and info.get("installed"):
-            table.add_row(name, str(info.get("version") or "installed"))
-    if isinstance(data.get("discovered"), dict):
-        _discovered(table, data["discovered"])
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-def _site(site: dict[str, Any]) -> str:
-    names = " ".join(str(n) for n in site.get("names") or []) or "(no name)"
-    ports = ",".join(str(p) for p in site.get("ports") or [])
-    tls = " tls" if site.get("tls") else ""
-    php = ", ".join(str(h.get("pool") or h.get("target")) for h in site.get("php") or [])
-    return f"{site.get('server')} {names} :{ports}{tls} -> {site.get('docroot') or '(no root)'}" + (
-        f", php {php}" if php else ""
-    )
-
-
-def _wordpress(wp: dict[str, Any], sites: dict[str, str]) -> str:
-    config = wp.get("config") or "no wp-config.php"
-    served = ", ".join(sites.get(s, s) for s in wp.get("sites") or []) or "served by no site"
-    database = f"db {wp.get('db_name')}@{wp.get('db_host')}" if wp.get("db_name") else "no db"
-    return (
-        f"{wp.get('path')} {wp.get('version') or '?'} ({wp.get('layout')}, {config}): "
-        f"{database}, prefix {wp.get('table_prefix')}, content {wp.get('content_dir')}; {served}"
-    )
-
-
-def _database(name: str, db: dict[str, Any]) -> str:
-    state = (db.get("service") or {}).get("active") or "unit unknown"
-    listed = db.get("databases")
-    names = (
-        ", ".join(str(d) for d in listed) or "no databases"
-        if isinstance(listed, list)
-        else f"databases not listed: {db.get('databases_error') or 'not asked'}"
-    )
-    return f"{db.get('flavour') or name} {db.get('version') or '?'} ({state}): {names}"
-
-
-def _discovered(table: Table, found: dict[str, Any]) -> None:
-    """What roles/discover found: the state at handover the other roles start from."""
-    sites = found.get("sites") or []
-    labels = {s.get("id"): f"{s.get('server')} {' '.join(s.get('names') or [])}" for s in sites}
-    for index, site in enumerate(sites):
-        table.add_row("sites" if index == 0 else "", escape(_site(site)))
-    if not sites:
-        servers = found.get("web_servers") or {}
-        installed = [n for n, w in servers.items() if isinstance(w, dict) and w.get("installed")]
-        table.add_row("sites", escape(f"none ({', '.join(installed)} serves none)" if installed
-                                      else "none: no web server"))  # fmt: skip
-    for index, wp in enumerate(found.get("wordpress") or []):
-        table.add_row("wordpress" if index == 0 else "", escape(_wordpress(wp, labels)))
-    if not found.get("wordpress"):
-        table.add_row("wordpress", "none found")
-    databases = {n: d for n, d in (found.get("databases") or {}).items()
-                 if isinstance(d, dict) and d.get("installed")}  # fmt: skip
-    for index, (name, db) in enumerate(sorted(databases.items())):
-        table.add_row("databases" if index == 0 else "", escape(_database(name, db)))
-    if not databases:
-        table.add_row("databases", "none: no database server")
-    pools = (found.get("php_fpm") or {}).get("pools") or []
-    table.add_row(
-        "php-fpm pools",
-        escape(", ".join(f"{p.get('id')} {p.get('listen')} ({(p.get('pm') or {}).get('mode')}, "
-                         f"max {(p.get('pm') or {}).get('max_children')})" for p in pools)
-               or "none"),
-    )  # fmt: skip
-    for index, warning in enumerate(found.get("warnings") or []):
-        table.add_row("[yellow]warnings[/]" if index == 0 else "", escape(str(warning)))
 
 
 def healthcheck(host: str, record: Healthcheck) -> None:
@@ -135,394 +66,73 @@ def healthcheck(host: str, record: Healthcheck) -> None:
     table = Table(title=f"healthcheck of {host}: {verdict}", title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in record.checks:
-        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
-        table.add_row(escape(check.name), f"{mark} {escape(str(check.detail))}")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
-_size = evidence_text.size
-
-
-def _pairs(entries: list[dict[str, Any]], key: str, value: str = "requests") -> str:
-    return ", ".join(f"{escape(str(e.get(key)))} {e.get(value)}" for e in entries) or "none"
-
-
-def access_review(host: str, record: Evidence) -> None:
-    data = record.dump()
-    found = data.get("findings") or {}
-    period = found.get("period") or {}
-    lines = found.get("lines") or {}
-    console.out.print(
-        f"[bold]access review of {escape(host)}[/]: {period.get('first_day')} to "
-        f"{period.get('last_day')} ({period.get('days')} days): {found.get('requests')} requests, "
-        f"{found.get('unique_visitors')} unique visitors, {_size(found.get('bytes'))}; "
-        f"{lines.get('read')} lines read, {lines.get('out_of_period')} outside the period, "
-        f"{lines.get('malformed')} malformed",
-        highlight=False,
-    )
+def access_review(host: str, record: AccessReview) -> None:
+    console.out.print(f"[bold]access review of {escape(host)}[/]: "
+                      f"{escape(record.summary_line())}", highlight=False)  # fmt: skip
     days = Table(box=None, title_justify="left")
     for column in ("day", "requests", "unique visitors", "bytes"):
         days.add_column(column, justify="left" if column == "day" else "right")
-    for day in found.get("per_day") or []:
-        days.add_row(
-            str(day.get("date")),
-            str(day.get("requests")),
-            str(day.get("unique_visitors")),
-            _size(day.get("bytes")),
-        )
+    for day in record.day_rows():
+        days.add_row(*(escape(cell) for cell in day))
     console.out.print(days)
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    status = found.get("status") or {}
-    table.add_row("status", ", ".join(f"{code} {n}" for code, n in status.items()) or "none")
-    table.add_row("top URLs", _pairs(found.get("top_urls") or [], "url"))
-    table.add_row(
-        "top 404s",
-        ", ".join(
-            f"{escape(str(e.get('url')))} {e.get('requests')}"
-            + (
-                f" (from {escape(str(e['referers'][0].get('referer')))})"
-                if e.get("referers")
-                else ""
-            )
-            for e in found.get("top_404") or []
-        )
-        or "none",
-    )
-    slowest = found.get("slowest") or []
-    table.add_row(
-        "slowest",
-        ", ".join(
-            f"{escape(str(e.get('url')))} avg {e.get('avg_s')}s max {e.get('max_s')}s "
-            f"({e.get('requests')})"
-            for e in slowest
-        )
-        or ("no $request_time in the logs" if not lines.get("with_request_time") else "none"),
-    )
-    bots = found.get("bots") or {}
-    table.add_row(
-        "bots",
-        f"{bots.get('requests')} requests ({float(bots.get('share') or 0):.0%}): "
-        + _pairs(bots.get("top") or [], "name"),
-    )
-    for key, script in (("wp_login", "wp-login.php"), ("xmlrpc", "xmlrpc.php")):
-        seen = found.get(key) or {}
-        table.add_row(
-            script,
-            f"{seen.get('requests')} requests, {seen.get('posts')} POSTs from "
-            f"{seen.get('addresses')} addresses; "
-            + ", ".join(
-                f"{e.get('ip')} {e.get('posts')} POSTs" for e in (seen.get("top") or [])[:5]
-            ),
-        )
-    for probe in found.get("cache_probe") or []:
-        verdict = {True: "[green]cached[/]", False: "[yellow]no cache headers[/]"}.get(
-            probe.get("cached"),
-            f"[red]not probed: {escape(str(probe.get('error') or probe.get('status')))}[/]",
-        )
-        table.add_row("static file", f"{escape(str(probe.get('url')))}: {verdict}")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-    proposals = data.get("proposals") or []
+    proposals = record.proposal_rows()
     console.out.print(f"[bold]proposals[/] ({len(proposals) or 'none'}):")
     for number, proposal in enumerate(proposals, start=1):
         console.out.print(
-            f"  {number}. [bold]{escape(str(proposal.get('title')))}[/]: "
-            f"{escape(str(proposal.get('why')))}\n     {escape(str(proposal.get('action')))}",
+            f"  {number}. [bold]{escape(str(proposal['title']))}[/]: "
+            f"{escape(str(proposal['why']))}\n     {escape(str(proposal['action']))}",
             highlight=False,
         )
 
 
-def _patching_packages(table: Table, data: dict[str, Any]) -> None:
-    plan = data.get("plan") or []
-    applied = {a.get("name") for a in data.get("applied") or []}
-    for item in plan:
-        flags = [
-            "security" if item.get("security") else "",
-            "new" if item.get("new") else "",
-            "applied" if item.get("name") in applied else "",
-            "planned" if data.get("check") else "",
-        ]
-        table.add_row(
-            f"  {escape(str(item.get('name')))}",
-            f"{item.get('from') or '-'} -> {item.get('to')} ({', '.join(f for f in flags if f)})",
-        )
-    if not plan:
-        table.add_row("packages", "nothing to upgrade")
-    deferred = data.get("deferred") or []
-    if deferred:
-        text = ", ".join(f"{d.get('name')} {d.get('to')} ({d.get('reason')})" for d in deferred)
-        table.add_row("deferred", escape(text))
-
-
-def _patching_services(services: dict[str, Any]) -> str:
-    parts = [f"restarted: {', '.join(services.get('restarted') or []) or 'none'}"]
-    if services.get("restarted_by_reboot"):
-        parts.append(f"left to the reboot: {', '.join(services['restarted_by_reboot'])}")
-    if services.get("deferred"):
-        parts.append(f"not restarted (excluded): {', '.join(services['deferred'])}")
-    return escape("; ".join(parts))
-
-
-def _patching_reboot(reboot: dict[str, Any]) -> str:
-    if reboot.get("done"):
-        state = f"rebooted, boot id {reboot.get('boot_before')} -> {reboot.get('boot_after')}"
-    elif reboot.get("pending"):
-        state = "[yellow]reboot pending[/]"
-    else:
-        state = "required" if reboot.get("required") else "not needed"
-    by = ", ".join(reboot.get("required_by") or [])
-    return f"{state} (policy {reboot.get('policy')}{'; asked by ' + escape(by) if by else ''})"
-
-
-def _patching_gate(gate: dict[str, Any]) -> str:
-    if gate.get("ok") is None:
-        return f"skipped ({escape(str(gate.get('skipped')))})"
-    if gate.get("ok"):
-        return "[green]healthy[/]"
-    return f"[bold red]unhealthy[/]: {escape('; '.join(gate.get('failed') or []))}"
-
-
-def patching(host: str, record: Evidence) -> None:
-    data = record.dump()
-    status = str(data.get("status", "?"))
-    style = {"failed": "bold red", "patched": "yellow", "up to date": "green"}.get(status, "")
-    check = " (--check: nothing changed)" if data.get("check") else ""
-    table = Table(title=f"patching of {host}: [{style}]{escape(status)}[/]{check}",
+def patching(host: str, record: Patching) -> None:
+    status = _piece(Mark(record.status, record.state) if record.state else record.status)
+    check = " (--check: nothing changed)" if record.check else ""
+    table = Table(title=f"patching of {host}: {status}{check}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    if data.get("message"):
-        table.add_row("stopped", f"[bold red]{escape(str(data['message']))}[/]")
-    table.add_row("scope", escape(str(data.get("scope"))))
-    _patching_packages(table, data)
-    if data.get("services"):
-        table.add_row("services", _patching_services(data["services"]))
-    if data.get("reboot"):
-        table.add_row("reboot", _patching_reboot(data["reboot"]))
-    for phase in ("before", "after"):
-        gate = (data.get("health") or {}).get(phase)
-        if gate:
-            table.add_row(f"health {phase}", _patching_gate(gate))
-    for site in (data.get("wordpress") or {}).get("sites") or []:
-        before, after = site.get("before") or {}, site.get("after") or {}
-        verify = "checksums ok" if site.get("checksums_ok") else "[bold red]checksums FAILED[/]"
-        table.add_row(
-            f"wordpress {escape(str(site.get('path')))}",
-            f"core {before.get('core')} -> {after.get('core')}, {verify}",
-        )
-    for path in (data.get("wordpress") or {}).get("apt_managed") or []:
-        table.add_row(f"wordpress {escape(str(path))}", "Debian's package: updated by apt")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
-_backup_bytes = evidence_text.size
-_backup_seconds = evidence_text.seconds
-
-
-def backup(host: str, record: Evidence) -> None:
-    data = record.dump()
-    error = data.get("error") or {}
-    verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
-    table = Table(title=f"backup of {host} (run {data.get('run', '?')}): {verdict}",
+def backup(host: str, record: Backup) -> None:
+    verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
+    table = Table(title=f"backup of {host} (run {record.run or '?'}): {verdict}",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    if error:
-        table.add_row("error", f"[bold red]{escape(str(error.get('message')))}[/] "
-                               f"({escape(str(error.get('code')))})")  # fmt: skip
-    snapshots = data.get("snapshots") or {}
-    files = snapshots.get("files") or {}
-    if files:
-        table.add_row(
-            "files",
-            f"snapshot {files.get('id')}: {files.get('files_total')} files "
-            f"({files.get('files_new')} new, {files.get('files_changed')} changed), "
-            f"{_backup_bytes(files.get('bytes_total'))}, "
-            f"{_backup_bytes(files.get('bytes_added'))} added, "
-            f"{_backup_seconds(files.get('duration_seconds'))}",
-        )
-    for name, db in sorted((snapshots.get("databases") or {}).items()):
-        detail = (
-            f"snapshot {db.get('id')}: {_backup_bytes(db.get('bytes_total'))} dump, "
-            f"{_backup_bytes(db.get('bytes_added'))} added, "
-            f"{_backup_seconds(db.get('duration_seconds'))}"
-            if db.get("id")
-            else "[bold red]not backed up[/]"
-        )
-        table.add_row(f"database {escape(name)}", detail)
-    for site in data.get("sites") or []:
-        table.add_row("site", f"{escape(str(site.get('id')))}: {_backup_site(site, snapshots)}")
-    page = snapshots.get("frontpage") or {}
-    if page:
-        table.add_row("front page", f"snapshot {page.get('id')}" if page.get("id")
-                      else f"not kept: {escape(str(page.get('skipped')))}")  # fmt: skip
-    retention = data.get("retention") or {}
-    if retention:
-        policy = ", ".join(f"{k.replace('keep_', '')} {v}"
-                           for k, v in (retention.get("policy") or {}).items())  # fmt: skip
-        table.add_row(
-            "retention",
-            f"keep {policy}: {retention.get('snapshots_removed')} snapshots forgotten"
-            + (", pruned" if retention.get("pruned") else ""),
-        )
-    table.add_row(
-        "repository",
-        f"{escape(str(data.get('repository')))}: {_backup_bytes(data.get('repository_size_bytes'))}"
-        f", {data.get('repository_snapshots', '?')} snapshots",
-    )
-    table.add_row("duration", _backup_seconds(data.get("duration_seconds")))
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
-def _backup_site(site: dict[str, Any], snapshots: dict[str, Any]) -> str:
-    """One discovered WordPress site: its files and database, and whether the run stored them."""
-    files = escape(", ".join(site.get("files") or [])) or "no files"
-    held = "backed up" if site.get("files_backed_up") else "[yellow]not in backup_paths[/]"
-    if not snapshots.get("files"):
-        held = "[bold red]not backed up[/]"
-    name = site.get("database")
-    if not name:
-        db = "no local database"
-    elif ((snapshots.get("databases") or {}).get(name) or {}).get("id"):
-        db = f"database {escape(str(name))} backed up"
-    else:
-        db = f"[bold red]database {escape(str(name))} not backed up[/]"
-    return f"{escape(str(site.get('layout')))}: {files} {held}; {db}"
-
-
-def _check_title(what: str, host: str, data: dict[str, Any], nothing: str) -> Table:
-    verdict = "[green]ok[/]" if data.get("ok") else "[bold red]FAILED[/]"
+def _check(what: str, host: str, record: BackupCheck | RestoreDrillCheck, nothing: str) -> None:
+    verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
     table = Table(title=f"{what} of {host}: {verdict} (check mode: {nothing})",
                   title_justify="left", show_header=False, box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for problem in data.get("problems") or []:
-        table.add_row("[bold red]problem[/]", f"[bold red]{escape(str(problem.get('message')))}[/] "
-                      f"({escape(str(problem.get('code')))})")  # fmt: skip
-    repository = data.get("repository") or {}
-    state = str(repository.get("state", "?"))
-    style = {"ok": "green", "would_initialise": "yellow", "not_probed": "yellow"}.get(state, "red")
-    detail = repository.get("detail") or ""
-    ident = f" (id {repository['id']})" if repository.get("id") else ""
-    table.add_row(
-        "repository",
-        f"{escape(str(repository.get('url')))}: [{style}]{escape(state.replace('_', ' '))}[/]"
-        f"{ident}" + (f" - {escape(str(detail))}" if detail and detail != "opens" else ""),
-    )
-    return table
+    _add_rows(table, record.show_rows())
+    console.out.print(table)
 
 
-def _check_latest(table: Table, data: dict[str, Any]) -> None:
-    latest = data.get("latest") or {}
-    snapshots = data.get("snapshots") or {}
-    if latest:
-        parts = (["files"] if latest.get("files") else []) + [
-            f"database {name}" for name in sorted(latest.get("databases") or {})
-        ]
-        table.add_row(
-            "latest backup",
-            f"run {escape(str(latest.get('run')))} at {latest.get('time')}, "
-            f"{evidence_text.age(latest.get('age_seconds'))} ago ({escape(', '.join(parts))}); "
-            f"{snapshots.get('count')} snapshots in {snapshots.get('runs')} runs",
-        )
-    elif snapshots.get("count") == 0:
-        table.add_row("latest backup", "[yellow]no snapshot yet[/]")
-    for lock in data.get("locks") or []:
-        kind = "exclusive" if lock.get("exclusive") else "shared"
-        table.add_row(
-            "lock",
-            f"{kind}, PID {lock.get('pid')} on {escape(str(lock.get('hostname')))} since "
-            f"{lock.get('time')}" + (" [yellow](stale)[/]" if lock.get("stale") else ""),
-        )
-
-
-def _check_notes(table: Table, data: dict[str, Any]) -> None:
-    for step in data.get("setup_pending") or []:
-        table.add_row("not done yet", escape(str(step)))
-    for notice in data.get("notices") or []:
-        table.add_row("[yellow]notice[/]", escape(str(notice)))
-
-
-def backup_check(host: str, record: Evidence) -> None:
-    data = record.dump()
+def backup_check(host: str, record: BackupCheck) -> None:
     """`omctl run CLIENT backup --check`: what the backup would find and store."""
-    table = _check_title("backup check", host, data, "nothing backed up")
-    _check_latest(table, data)
-    would = data.get("would_back_up") or {}
-    files = would.get("files") or {}
-    if files:
-        changed = files.get("changed_since_latest")
-        table.add_row(
-            "would back up",
-            f"{escape(', '.join(files.get('paths') or []))}: {files.get('files')} files, "
-            f"{_size(files.get('bytes'))} ({files.get('excluded')} excluded)"
-            + (f"; changed since the latest backup: {changed.get('files')} files, "
-               f"{_size(changed.get('bytes'))}" if changed else ""),
-        )  # fmt: skip
-    for site in data.get("sites") or []:
-        table.add_row(
-            "site",
-            f"{escape(str(site.get('id')))}: {escape(', '.join(site.get('files') or []))}"
-            + (f"; database {escape(str(site['database']))}" if site.get("database") else "")
-            + ("" if site.get("files_backed_up") else " [yellow](not in backup_paths)[/]"),
-        )
-    databases = would.get("databases")
-    if databases is not None:
-        table.add_row(
-            "databases",
-            ", ".join(f"{escape(name)} {_size(db.get('bytes'))} ({db.get('tables')} tables)"
-                      for name, db in sorted(databases.items())) or "none",
-        )  # fmt: skip
-    _check_notes(table, data)
-    console.out.print(table)
+    _check("backup check", host, record, "nothing backed up")
 
 
-def restore_drill_check(host: str, record: Evidence) -> None:
-    data = record.dump()
+def restore_drill_check(host: str, record: RestoreDrillCheck) -> None:
     """`omctl run CLIENT restore_drill --check`: what the drill would restore, and where."""
-    table = _check_title("restore drill check", host, data, "nothing restored")
-    drill = data.get("drill") or {}
-    if drill.get("run"):
-        table.add_row(
-            "would restore",
-            f"run {escape(str(drill['run']))} taken {drill.get('time')} "
-            f"({evidence_text.age(drill.get('age_seconds'))} ago)",
-        )
-    files = drill.get("files") or {}
-    if files:
-        table.add_row(
-            "files",
-            f"snapshot {files.get('snapshot')} ({escape(', '.join(files.get('paths') or []))}): "
-            f"{files.get('entries')} files and folders, {_size(files.get('bytes'))} into "
-            f"{escape(str(files.get('into')))}",
-        )
-    database = drill.get("database") or {}
-    if database:
-        table.add_row(
-            "database",
-            f"{escape(str(database.get('name')))} from snapshot {database.get('snapshot')} "
-            f"({_size(database.get('dump_bytes'))} dump) into {escape(str(database.get('into')))}",
-        )
-    for site in data.get("sites") or []:
-        table.add_row("site", f"{escape(str(site))}: restored, served and compared in turn")
-    if drill.get("other_dumps"):
-        table.add_row("dumps checked", escape(", ".join(drill["other_dumps"])))
-    if drill.get("check_subset"):
-        table.add_row(
-            "repository check", f"restic check --read-data-subset {drill['check_subset']}"
-        )
-    for disk in drill.get("disk") or []:
-        free = (disk.get("free_bytes") or 0) + (disk.get("reclaimable_bytes") or 0)
-        mark = "[green]enough[/]" if disk.get("ok") else "[bold red]NOT ENOUGH[/]"
-        table.add_row(
-            "room",
-            f"{escape(', '.join(disk.get('for') or []))} on {escape(str(disk.get('probe')))}: "
-            f"needs {_size(disk.get('needed_bytes'))}, {_size(free)} free: {mark}",
-        )
-    _check_notes(table, data)
-    console.out.print(table)
+    _check("restore drill check", host, record, "nothing restored")
 
 
 def restore_drill(host: str, record: RestoreDrill) -> None:
@@ -532,62 +142,24 @@ def restore_drill(host: str, record: RestoreDrill) -> None:
     title = (
         f"restore drill of {host}: {verdict} - backup run {record.run or '?'}, "
         f"snapshot age (RPO) {rpo}, time to restore "
-        f"{_backup_seconds(record.time_to_restore_seconds)}"
+        f"{evidence_text.seconds(record.time_to_restore_seconds)}"
     )
     table = Table(title=title, title_justify="left", box=None)
     table.add_column("check")
     table.add_column("result")
-    for check in record.checks or []:
-        mark = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
-        name = f"{check.site}: {check.name}" if check.site else str(check.name)
-        table.add_row(escape(name), f"{mark} {escape(str(check.detail))}")
-    for site in record.sites or []:
-        table.add_row(f"site {escape(str(site.get('id')))}", _drill_site(site))
-    if record.error:
-        table.add_row("[bold red]stopped[/]", escape(record.error))
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
-def _drill_site(site: dict[str, Any]) -> str:
-    """One drilled site: its database, which web server served the restored copy, the result."""
-    mark = {True: "[green]ok[/]", False: "[bold red]FAILED[/]", None: "[yellow]not drilled[/]"}
-    parts = [
-        f"database {escape(str(site['database']))}" if site.get("database") else "no database",
-        f"served by {escape(str(site['served_by']))}" if site.get("served_by") else "not served",
-    ]
-    return f"{mark.get(site.get('ok'), '?')} {', '.join(parts)} ({site.get('checks', 0)} checks)"
-
-
 def config_tuning(host: str, record: ConfigTuning) -> None:
-    if record.error:
-        state = "[bold red]failed, the previous configuration kept[/]"
-    elif record.check_mode:
-        state = "[yellow]proposal (check mode)[/]"
-    else:
-        state = "[green]applied[/]" if record.applied else "not applied"
-    measured = record.measured or {}
-    sizing = measured.get("sizing") or {}
+    state = _piece(record.state)
     console.out.print(f"[bold]config tuning of {escape(host)}[/]: {state}", highlight=False)
-    console.out.print(
-        f"  sized for {sizing.get('ram_mb')} MiB of RAM ({measured.get('memory_source')}: "
-        f"{measured.get('memory_mb')} MiB), {sizing.get('cores')} cores, open files "
-        f"{measured.get('nofile_hard')} ({measured.get('nofile_source')}); PHP-FPM "
-        f"{sizing.get('available_mb')} MiB / {sizing.get('worker_rss_mb')} MiB per worker "
-        f"({measured.get('php_worker_rss_source')})",
-        highlight=False,
-    )
+    console.out.print(f"  {escape(record.sizing_line())}", highlight=False)
     table = Table(box=None, title_justify="left")
     for column in ("setting", "old", "new", "file"):
         table.add_column(column, overflow="fold")
-    for setting in record.settings or []:
-        old, new = setting.old, setting.new
-        shown = escape("-" if new is None else str(new))
-        table.add_row(
-            escape(str(setting.name)),
-            escape("(default)" if old is None else str(old)),
-            f"[bold yellow]{shown}[/]" if setting.changes else shown,
-            escape(str(setting.file)),
-        )
+    for name, old, new, file in record.setting_rows():
+        table.add_row(escape(name), escape(old), _piece(new), escape(file))
     console.out.print(table)
     for note in record.notes or []:
         console.out.print(f"  note: {escape(str(note))}", highlight=False)
@@ -599,140 +171,50 @@ def config_tuning(host: str, record: ConfigTuning) -> None:
         console.out.print(escape(str(diff)).rstrip("\n"), highlight=False)
 
 
-_lynis = evidence_text.lynis
-
-
-def hardening(host: str, record: Evidence) -> None:
-    data = record.dump()
-    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
+def hardening(host: str, record: Hardening) -> None:
+    mode = " (check mode: nothing changed)" if record.check_mode else ""
     table = Table(title=f"hardening of {host}{mode}", title_justify="left", show_header=False,
                   box=None)  # fmt: skip
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("lynis before", escape(_lynis(data.get("lynis_before"))))
-    table.add_row("lynis after", escape(_lynis(data.get("lynis_after"))))
-    # Runs recorded before discovery carry one "site"; later ones a list of "sites".
-    sites = data.get("sites") or ([data["site"]] if data.get("site") else [])
-    for index, site in enumerate(sites):
-        before, after = site.get("before") or {}, site.get("after") or {}
-        verdict = "[green]same content[/]" if site.get("same") else "[bold red]CHANGED[/]"
-        table.add_row(
-            "site" if index == 0 else "",
-            f"{escape(str(site.get('url')))} answered {before.get('status')} before and "
-            f"{after.get('status')} after: {verdict}",
-        )
-    ssh = data.get("ssh") or {}
-    if ssh:
-        table.add_row("ssh", escape(f"port {ssh.get('port')}; {ssh.get('fresh_login')}"))
-    firewall = data.get("firewall") or {}
-    if firewall:
-        admitted = (firewall.get("ssh_ports") or []) + (firewall.get("tcp_ports") or [])
-        ports = ", ".join(str(p) for p in admitted)
-        dropped = ", ".join(firewall.get("dropped_listeners") or []) or "none"
-        table.add_row("firewall", escape(f"admits tcp {ports}; listening but dropped: {dropped}"))
-    services = data.get("services") or {}
-    if services:
-        stopped = ", ".join(services.get("disabled") or []) or "none"
-        left = ", ".join(services.get("left_enabled_outside_allow_list") or []) or "none"
-        table.add_row("services", escape(f"disabled: {stopped}; outside the allow list: {left}"))
-    label = "would change" if data.get("check_mode") else "changed"
-    for index, change in enumerate(data.get("changes") or []):
-        table.add_row(label if index == 0 else "", escape(str(change)))
-    if not data.get("changes"):
-        table.add_row(label, "nothing")
-    for index, skipped in enumerate(data.get("skipped") or []):
-        table.add_row("skipped" if index == 0 else "", escape(str(skipped)))
-    for index, note in enumerate(data.get("notes") or []):
-        table.add_row("note" if index == 0 else "", escape(str(note)))
-    if data.get("error"):
-        table.add_row("[red]error[/]", f"[red]{escape(str(data['error']))}[/]")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
-
-
-CONTENT_SYNC_STATES = {
-    "failed": "[bold red]failed[/]",
-    "proposal": "[yellow]proposal (check mode)[/]",
-    "up_to_date": "[green]up to date[/]",
-    "switched": "[green]switched[/]",
-    "not_switched": "not switched",
-}
 
 
 def content_sync(host: str, record: ContentSync) -> None:
     action = "rollback" if record.rollback else "content sync"
-    state = CONTENT_SYNC_STATES[record.outcome]
+    state = _piece(record.outcome_text)
     console.out.print(f"[bold]{action} of {escape(host)}[/]: {state}", highlight=False)
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    table.add_row("release", escape(str(record.release or "-")))
-    table.add_row("previous", escape(str(record.previous or "-")))
-    source = record.source
-    if source is not None and source.model_dump(exclude_unset=True):
-        ref = f" at {source.ref} ({record.short_commit or ''})" if source.ref else ""
-        table.add_row("source", escape(f"{source.type} {source.source}{ref}"))
-    moved = record.transferred or {}
-    if moved:
-        table.add_row(
-            "transferred",
-            f"{moved.get('files_transferred')} of {moved.get('total_files')} files, "
-            f"{_size(moved.get('literal_bytes'))} of data, {_size(moved.get('bytes_sent'))} sent "
-            f"(tree {_size(moved.get('total_size'))}), {moved.get('deleted_files')} deleted",
-        )
-    for items, label in ((record.changes, "would change"), (record.releases, "releases kept"),
-                         (record.removed, "removed"),
-                         (record.removed_incomplete, "removed unfinished"),
-                         (record.shared, "shared")):  # fmt: skip
-        if items:
-            table.add_row(label, escape(", ".join(str(item) for item in items)))
-    if record.db:
-        table.add_row("database", escape(", ".join(f"{k} {v}" for k, v in record.db.items())))
-    health = record.health
-    if health:
-        table.add_row("health", "[green]ok[/]" if health.get("ok") else escape(str(health)))
-    if record.switched_back:
-        table.add_row("switched back", "[yellow]yes[/]")
-    if record.error:
-        table.add_row("error", f"[red]{escape(record.error)}[/]")
+    _add_rows(table, record.show_rows())
     console.out.print(table)
 
 
-def incident(host: str, record: Evidence) -> None:
-    data = record.dump()
-    severity = str(data.get("severity", "?"))
-    style = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(severity, "")
-    mode = " (check mode: nothing changed)" if data.get("check_mode") else ""
-    console.out.print(f"[bold]incident on {escape(host)}[/]: [{style}]{escape(severity)}[/]{mode}",
-                      highlight=False)  # fmt: skip
-    console.out.print(f"  {escape(str(data.get('summary', '')))}", highlight=False)
+def incident(host: str, record: Incident) -> None:
+    mode = " (check mode: nothing changed)" if record.check_mode else ""
+    severity = _piece(Mark(record.severity, record.state))
+    console.out.print(f"[bold]incident on {escape(host)}[/]: {severity}{mode}", highlight=False)
+    console.out.print(f"  {escape(str(record.summary or ''))}", highlight=False)
     table = Table(box=None, title_justify="left")
     for column in ("check", "severity", "finding"):
         table.add_column(column, overflow="fold")
-    for finding in data.get("findings") or []:
-        level = str(finding.get("severity"))
-        color = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(level, "")
-        table.add_row(escape(str(finding.get("check"))), f"[{color}]{escape(level)}[/]",
-                      escape(str(finding.get("message"))))  # fmt: skip
+    for finding in record.finding_rows():
+        table.add_row(escape(finding["check"]), _piece(finding["severity"]),
+                      escape(finding["finding"]))  # fmt: skip
     console.out.print(table)
-    for run in data.get("timeline") or []:
-        console.out.print(
-            f"  run {escape(str(run.get('id')))} {run.get('started_at')}: "
-            f"{escape(str(run.get('task')))} {escape(str(run.get('status')))}"
-            + (" (check)" if run.get("check") else "")
-            + (f" - {escape(str(run['message']))}" if run.get("message") else ""),
-            highlight=False,
-        )
-    actions = data.get("actions") or []
+    for line in record.timeline_lines():
+        console.out.print(f"  {escape(line)}", highlight=False)
+    actions = record.action_rows()
     if actions:
         done = Table(title="recovery actions", box=None, title_justify="left")
         for column in ("action", "target", "reason", "result"):
             done.add_column(column, overflow="fold")
         for action in actions:
-            done.add_row(
-                *(escape(str(action.get(k))) for k in ("action", "target", "reason", "result"))
-            )
+            done.add_row(*(escape(cell) for cell in action))
         console.out.print(done)
-    elif not data.get("recover"):
+    elif not record.recover:
         console.out.print(
             "  read-only: no recovery attempted (diagnose_recover=true applies the safe ones)",
             highlight=False,
@@ -740,16 +222,7 @@ def incident(host: str, record: Evidence) -> None:
 
 
 def inventory(host: str, record: Inventory) -> None:
-    port, where = record.ansible_port, escape(record.file)
-    if record.updated:
-        was = record.previous
-        change = f"{was} -> {port}" if was is not None else f"set to {port}"
-        console.out.print(f"[bold]inventory[/] of {host}: ansible_port {change} in {where}")
-    else:
-        console.out.print(
-            f"[bold]inventory[/] of {host}: [bold yellow]not updated[/]: "
-            f"{escape(str(record.reason))}"
-        )
+    console.out.print(f"[bold]inventory[/] of {host}: {_cells(record.show_line())}")
 
 
 def generic(kind: str) -> Callable[[str, Any], None]:

@@ -18,6 +18,11 @@ class Part(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    @property
+    def given(self) -> bool:
+        """Whether the role filled it (``{}`` stands for a step that did not run)."""
+        return bool(self.model_dump(exclude_unset=True))
+
 
 class Evidence(Part):
     """One host's record of one kind, as its role publishes it with ``set_stats``."""

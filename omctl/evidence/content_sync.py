@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypedDict
 
+from omctl.evidence import text
 from omctl.evidence.base import Evidence, Part
+from omctl.evidence.rows import Mark, Row, row
 
 # What became of the sync, read by `omctl show` and the report alike.
 Outcome = Literal["failed", "proposal", "up_to_date", "switched", "not_switched"]
+
+
+# How `omctl show` names each outcome, in its state.
+OUTCOMES: dict[str, Mark | str] = {
+    "failed": Mark("failed", "failed"),
+    "proposal": Mark("proposal (check mode)", "warning"),
+    "up_to_date": Mark("up to date", "ok"),
+    "switched": Mark("switched", "ok"),
+    "not_switched": "not switched",
+}
 
 
 class ReleaseRow(TypedDict):
@@ -28,6 +40,22 @@ class Source(Part):
     commit: str | None = None
 
 
+class Transferred(Part):
+    """rsync's statistics of the transfer."""
+
+    files_transferred: int | None = None
+    total_files: int | None = None
+    literal_bytes: int | float | None = None
+    bytes_sent: int | float | None = None
+    total_size: int | float | None = None
+    deleted_files: int | None = None
+
+
+class Health(Part):
+    ok: bool | None = None
+    detail: Any = None
+
+
 class ContentSync(Evidence):
     KIND: ClassVar[str] = "content_sync"
 
@@ -42,14 +70,14 @@ class ContentSync(Evidence):
     switched: bool = False
     switched_back: bool | None = None
     up_to_date: bool = False
-    transferred: dict[str, Any] | None = None
+    transferred: Transferred | None = None
     changes: list[Any] | None = None
     releases: list[Any] | None = None
     removed: list[Any] | None = None
     removed_incomplete: list[Any] | None = None
     db: dict[str, Any] | None = None
     # {ok, detail} of the check after the switch.
-    health: dict[str, Any] | None = None
+    health: Health | None = None
     error: str | None = None
 
     @property
@@ -89,3 +117,42 @@ class ContentSync(Evidence):
             state=self.report_state,
             error=self.error,
         )
+
+    @property
+    def outcome_text(self) -> Mark | str:
+        return OUTCOMES[self.outcome]
+
+    def show_rows(self) -> list[Row]:
+        rows = [
+            row("release", str(self.release or "-")),
+            row("previous", str(self.previous or "-")),
+        ]
+        source = self.source
+        if source is not None and source.given:
+            ref = f" at {source.ref} ({self.short_commit or ''})" if source.ref else ""
+            rows.append(row("source", f"{source.type} {source.source}{ref}"))
+        moved = self.transferred
+        if moved is not None and moved.given:
+            sizes = (
+                f"{text.size(moved.literal_bytes)} of data, {text.size(moved.bytes_sent)} sent "
+                f"(tree {text.size(moved.total_size)})"
+            )
+            rows.append(row("transferred", f"{moved.files_transferred} of {moved.total_files} "
+                            f"files, {sizes}, {moved.deleted_files} deleted"))  # fmt: skip
+        for items, label in ((self.changes, "would change"), (self.releases, "releases kept"),
+                             (self.removed, "removed"),
+                             (self.removed_incomplete, "removed unfinished"),
+                             (self.shared, "shared")):  # fmt: skip
+            if items:
+                rows.append(row(label, ", ".join(str(item) for item in items)))
+        if self.db:
+            rows.append(row("database", ", ".join(f"{k} {v}" for k, v in self.db.items())))
+        health = self.health
+        if health is not None and health.given:
+            shown = health.model_dump(mode="json", exclude_unset=True)
+            rows.append(row("health", Mark("ok", "ok") if health.ok else str(shown)))
+        if self.switched_back:
+            rows.append(row("switched back", Mark("yes", "warning")))
+        if self.error:
+            rows.append(row("error", Mark(self.error, "error")))
+        return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from omctl.evidence.base import Evidence, Part
+from omctl.evidence.rows import Mark, Row, row
 
 
 class Check(Part):
@@ -22,3 +23,10 @@ class Healthcheck(Evidence):
     @property
     def failed(self) -> list[Check]:
         return [check for check in self.checks if not check.ok]
+
+    def show_rows(self) -> list[Row]:
+        return [
+            row(check.name, Mark("ok", "ok") if check.ok else Mark("FAILED", "failed"),
+                f" {check.detail}")
+            for check in self.checks
+        ]  # fmt: skip

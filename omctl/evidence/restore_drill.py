@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypedDict
 
 from omctl.evidence.base import Evidence, Part
+from omctl.evidence.rows import Mark, Piece, Row, row
 
 
 class DrillRow(TypedDict):
@@ -26,6 +27,27 @@ class DrillCheck(Part):
     detail: str | None = None
 
 
+class DrilledSite(Part):
+    """One drilled site (filter drill_results): its database, who served the copy, the result."""
+
+    id: str | None = None
+    database: str | None = None
+    served_by: str | None = None
+    # None when no check of the site ran.
+    ok: bool | None = None
+    checks: int | None = None
+
+    def pieces(self) -> tuple[Piece, ...]:
+        mark = {True: Mark("ok", "ok"), False: Mark("FAILED", "failed")}.get(
+            self.ok, Mark("not drilled", "warning")
+        )
+        parts = [
+            f"database {self.database}" if self.database else "no database",
+            f"served by {self.served_by}" if self.served_by else "not served",
+        ]
+        return (mark, f" {', '.join(parts)} ({self.checks or 0} checks)")
+
+
 class RestoreDrill(Evidence):
     KIND: ClassVar[str] = "restore_drill"
 
@@ -42,7 +64,7 @@ class RestoreDrill(Evidence):
     files_restored: int | None = None
     bytes_restored: int | None = None
     siteurl: str | None = None
-    sites: list[Any] | None = None
+    sites: list[DrilledSite] | None = None
     checks: list[DrillCheck] | None = None
     error: str | None = None
     scratch_removed: bool | None = None
@@ -65,3 +87,16 @@ class RestoreDrill(Evidence):
             failed_checks=self.failed_checks,
             error=self.error,
         )
+
+    def show_rows(self) -> list[Row]:
+        """The checks, each site drilled, and where the drill stopped."""
+        rows = []
+        for check in self.checks or []:
+            mark = Mark("ok", "ok") if check.ok else Mark("FAILED", "failed")
+            name = f"{check.site}: {check.name}" if check.site else str(check.name)
+            rows.append(row(name, mark, f" {check.detail}"))
+        for site in self.sites or []:
+            rows.append(row(f"site {site.id}", *site.pieces()))
+        if self.error:
+            rows.append(row(Mark("stopped", "failed"), self.error))
+        return rows
