@@ -52,22 +52,33 @@ def _add_rows(table: Table, rows: list[Row]) -> None:
         table.add_row(_cells(label), _cells(value))
 
 
-def baseline(host: str, record: Baseline) -> None:
-    table = Table(title=f"baseline of {host} at {record.collected_at}",
-                  title_justify="left", show_header=False, box=None)  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column()
-    _add_rows(table, record.show_rows())
+def _print_rows(
+    rows: list[Row],
+    title: str | None = None,
+    *,
+    fold: bool = False,
+    columns: tuple[str, str] | None = None,
+) -> None:
+    """A model's rows as a table: bold labels and no header, or the two named ``columns``."""
+    table = Table(title=title, title_justify="left", show_header=columns is not None, box=None)
+    if columns is None:
+        table.add_column(style="bold")
+        table.add_column(**({"overflow": "fold"} if fold else {}))
+    else:
+        for column in columns:
+            table.add_column(column)
+    _add_rows(table, rows)
     console.out.print(table)
+
+
+def baseline(host: str, record: Baseline) -> None:
+    _print_rows(record.show_rows(), f"baseline of {host} at {record.collected_at}")
 
 
 def healthcheck(host: str, record: Healthcheck) -> None:
     verdict = "[green]healthy[/]" if record.ok else "[bold red]unhealthy[/]"
-    table = Table(title=f"healthcheck of {host}: {verdict}", title_justify="left", box=None)
-    table.add_column("check")
-    table.add_column("result")
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    title = f"healthcheck of {host}: {verdict}"
+    _print_rows(record.show_rows(), title, columns=("check", "result"))
 
 
 def access_review(host: str, record: AccessReview) -> None:
@@ -79,11 +90,7 @@ def access_review(host: str, record: AccessReview) -> None:
     for day in record.day_rows():
         days.add_row(*(escape(cell) for cell in day))
     console.out.print(days)
-    table = Table(box=None, show_header=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), fold=True)
     proposals = record.proposal_rows()
     console.out.print(f"[bold]proposals[/] ({len(proposals) or 'none'}):")
     for number, proposal in enumerate(proposals, start=1):
@@ -97,32 +104,18 @@ def access_review(host: str, record: AccessReview) -> None:
 def patching(host: str, record: Patching) -> None:
     status = _piece(Mark(record.status, record.state) if record.state else record.status)
     check = " (--check: nothing changed)" if record.check else ""
-    table = Table(title=f"patching of {host}: {status}{check}",
-                  title_justify="left", show_header=False, box=None)  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column()
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), f"patching of {host}: {status}{check}")
 
 
 def backup(host: str, record: Backup) -> None:
     verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
-    table = Table(title=f"backup of {host} (run {record.run or '?'}): {verdict}",
-                  title_justify="left", show_header=False, box=None)  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column()
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), f"backup of {host} (run {record.run or '?'}): {verdict}")
 
 
 def _check(what: str, host: str, record: BackupCheck | RestoreDrillCheck, nothing: str) -> None:
     verdict = "[green]ok[/]" if record.ok else "[bold red]FAILED[/]"
-    table = Table(title=f"{what} of {host}: {verdict} (check mode: {nothing})",
-                  title_justify="left", show_header=False, box=None)  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    title = f"{what} of {host}: {verdict} (check mode: {nothing})"
+    _print_rows(record.show_rows(), title, fold=True)
 
 
 def backup_check(host: str, record: BackupCheck) -> None:
@@ -144,11 +137,7 @@ def restore_drill(host: str, record: RestoreDrill) -> None:
         f"snapshot age (RPO) {rpo}, time to restore "
         f"{evidence_text.seconds(record.time_to_restore_seconds)}"
     )
-    table = Table(title=title, title_justify="left", box=None)
-    table.add_column("check")
-    table.add_column("result")
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), title, columns=("check", "result"))
 
 
 def config_tuning(host: str, record: ConfigTuning) -> None:
@@ -173,23 +162,14 @@ def config_tuning(host: str, record: ConfigTuning) -> None:
 
 def hardening(host: str, record: Hardening) -> None:
     mode = " (check mode: nothing changed)" if record.check_mode else ""
-    table = Table(title=f"hardening of {host}{mode}", title_justify="left", show_header=False,
-                  box=None)  # fmt: skip
-    table.add_column(style="bold")
-    table.add_column()
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), f"hardening of {host}{mode}")
 
 
 def content_sync(host: str, record: ContentSync) -> None:
     action = "rollback" if record.rollback else "content sync"
     state = _piece(record.outcome_text)
     console.out.print(f"[bold]{action} of {escape(host)}[/]: {state}", highlight=False)
-    table = Table(box=None, show_header=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    _add_rows(table, record.show_rows())
-    console.out.print(table)
+    _print_rows(record.show_rows(), fold=True)
 
 
 def incident(host: str, record: Incident) -> None:
