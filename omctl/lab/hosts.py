@@ -54,7 +54,6 @@ LABEL_HOST = "omctl.lab.host"
 LABEL_FLAVOUR = "omctl.lab.flavour"
 MAX_HOSTS = 20
 READY_TIMEOUT = 180.0
-SITE_TITLE = "omctl lab site"  # set by provision.sh: a content marker for checks
 FLAVOUR_TIMEOUT = 600.0
 
 
