@@ -6,6 +6,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LOGS=.omctl/molecule
+# What the log of a scenario says when the container runtime, not a role, failed.
+export INSTANCE_FAILED='UNREACHABLE!|INSTANCE NEVER ACCEPTED COMMANDS'
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.failed "$LOGS"/*.unreachable.log
 if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
@@ -36,12 +38,13 @@ run_one() {
         echo "molecule $name: passed in $((SECONDS - start)) s"
         return
     fi
-    # UNREACHABLE means `podman exec` into the instance failed (it happens rarely on a loaded
+    # UNREACHABLE, or the shared prepare giving up on an instance that never accepted
+    # commands, means `podman exec` into the instance failed (it happens rarely on a loaded
     # machine), not that a role or a check failed: run that scenario once more, in the open.
-    if grep -q 'UNREACHABLE!' "$LOGS/$name.log"; then
+    if grep -qE "$INSTANCE_FAILED" "$LOGS/$name.log"; then
         mv "$LOGS/$name.log" "$LOGS/$name.unreachable.log"
         echo "molecule $name: instance unreachable, running it again:" \
-            "$(grep -m1 'UNREACHABLE!' "$LOGS/$name.unreachable.log" | cut -c1-300)"
+            "$(grep -m1 -E "$INSTANCE_FAILED" "$LOGS/$name.unreachable.log" | cut -c1-2000)"
         if molecule_test "$name"; then
             echo "molecule $name: passed in $((SECONDS - start)) s (second attempt)"
             return
@@ -67,7 +70,7 @@ done
 for name in "${scenarios[@]}"; do
     if [ -e "$LOGS/$name.failed" ]; then
         echo "==== molecule $name failed at:" >&2
-        grep -E 'fatal: |UNREACHABLE!|FAILED!|ERROR ' "$LOGS/$name.log" | cut -c1-400 | tail -n 8 >&2
+        grep -E 'fatal: |UNREACHABLE!|FAILED!|ERROR ' "$LOGS/$name.log" | cut -c1-2000 | tail -n 8 >&2
     fi
 done
 echo "molecule: $((${#scenarios[@]} - failed)) passed, $failed failed"
