@@ -22,6 +22,20 @@ pytestmark = pytest.mark.integration
 OMCTL = str(Path(sys.executable).parent / "omctl")
 REPO = Path(__file__).resolve().parents[2]
 
+# The files that take longest on the 2-core CI machine (each 10-20 minutes: four flavour
+# hosts through every task; Lynis audits; held apt locks and upgrades; backups and drills),
+# longest first. pytest-xdist hands whole files to its workers in collection order, so these
+# start at once instead of meeting late on one worker while the other idles.
+SLOWEST_FIRST = ("test_flavours.py", "test_hardening.py", "test_patching.py", "test_backup.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @dataclass
 class Result:
