@@ -19,6 +19,8 @@ from pathlib import Path
 import ansible_runner
 import jsonschema
 import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[1]))
 SCHEMAS = PROJECT / "omctl" / "data" / "evidence-schemas"
@@ -133,6 +135,15 @@ def run_ansible_playbook():
 
 
 @pytest.fixture(scope="module")
+def host():
+    """The scenario's one instance, reached with `podman exec` (testinfra's podman backend):
+    the ansible backend starts a whole ansible run per command, seconds each on a loaded
+    machine, and the suites send hundreds."""
+    (name,) = AnsibleRunner(molecule_inventory()).get_hosts("all")
+    return testinfra.get_host(f"podman://{name}")
+
+
+@pytest.fixture(scope="module")
 def hostname(host) -> str:
-    """The inventory name of the Molecule instance."""
-    return host.backend.host
+    """The inventory name of the Molecule instance (the container's name)."""
+    return host.backend.name

@@ -5,14 +5,8 @@ from __future__ import annotations
 import base64
 import datetime
 import gzip
-import os
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 TODAY = datetime.date(2026, 11, 27)
 LOG = "/var/log/nginx/molecule.access.log"

@@ -1,33 +1,13 @@
 """The backup role: --check probes read-only, the timer is scheduled, its backup makes snapshots,
 a restored file matches.
-
-Commands go straight to the instance with podman exec (testinfra's podman backend): the ansible
-backend costs seconds per command and this suite needs many.
 """
 
 from __future__ import annotations
 
 import json
-import os
-
-import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = [
-    f"podman://{name}"
-    for name in testinfra.utils.ansible_runner.AnsibleRunner(
-        os.environ["MOLECULE_INVENTORY_FILE"]
-    ).get_hosts("all")
-]
 
 PASSWORD = "molecule-backup-Pa55-4c1d"
 SITE_CONFIG = "/etc/wordpress/config-default.php"
-
-
-@pytest.fixture(scope="module")
-def hostname(host) -> str:
-    """The inventory name of the instance: the podman backend's container name."""
-    return host.backend.name
 
 
 def snapshots(host) -> list[dict]:

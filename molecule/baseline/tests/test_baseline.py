@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 
 @pytest.fixture(scope="module")

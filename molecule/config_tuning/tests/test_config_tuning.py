@@ -3,15 +3,9 @@ check mode, and keeps the previous configuration when a daemon's check rejects a
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 MEMORY_MB = 1536  # --memory in molecule.yml
 POOL = "/etc/php/8.2/fpm/pool.d/zz-omctl-tuning.conf"

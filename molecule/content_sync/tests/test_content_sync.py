@@ -10,11 +10,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 ROOT = "/srv/www/lab"
 SOURCE = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "source"

@@ -3,14 +3,7 @@ allow-listed, cleans the apt cache of a full disk, and --check predicts without 
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 PLAYBOOK = "maintenance/diagnose.yml"
 BROKEN = "omctl-test-broken"

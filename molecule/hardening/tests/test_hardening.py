@@ -9,17 +9,11 @@ steps; the integration tests cover the fresh-login check, the revert and the aud
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import subprocess
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 # The variables of molecule.yml, for the run the tests make themselves.
 VARS = {
@@ -117,7 +111,7 @@ def test_ruleset_is_loaded_with_a_drop_policy(host):
 @pytest.fixture
 def instance_address(host) -> str:
     return subprocess.run(
-        ["podman", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", host.backend.host],
+        ["podman", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", host.backend.name],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
 

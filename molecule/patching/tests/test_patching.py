@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ["MOLECULE_INVENTORY_FILE"],
-).get_hosts("all")
 
 TOOL, KERNEL = "omctl-demo-tool", "omctl-demo-kernel"
 INSTALLED = "/var/tmp/omctl-demo-installed"
