@@ -34,8 +34,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic_core import from_json
-
 from omctl import files, ledger_key
 from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
@@ -143,10 +141,10 @@ def canonical(payload: dict[str, Any]) -> str:
 
 
 def parse_payload(text: str) -> Any:
-    """An entry's stored JSON back as Python data. pydantic-core's parser: the same values as
-    json.loads for what canonical() writes, about three times faster, and every read command
-    and ``ledger verify`` parse each entry they read."""
-    return from_json(text)
+    """An entry's stored JSON back as Python data. json.loads: a read command parses a few
+    hundred entries at most; ``ledger verify``, which parses them all, has a faster parser
+    (``_Chain``) whose import would cost every command a fifth of its start-up."""
+    return json.loads(text)
 
 
 def entry_hash(
@@ -1145,6 +1143,10 @@ class _Chain:
         self.bad_seq, self.problem = seq, problem
 
     def read(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[Entry]:
+        # pydantic-core's parser: the same values as json.loads for what canonical() writes,
+        # three times faster over a whole ledger (imported here: it costs 0.1 s to import).
+        from pydantic_core import from_json
+
         keyed, keyed_from, plain = self.keyed, self.keyed_from, hashlib.sha256
         for seq, run_id, kind, at, payload, prev_hash, digest in rows:
             self.count += 1
@@ -1163,7 +1165,7 @@ class _Chain:
                 self._fail(seq, f"row {seq} was altered: hash mismatch")
                 return
             self.prev, self.seq = digest, seq
-            data = parse_payload(payload)
+            data = from_json(payload)
             if kind == CHECKPOINT and isinstance(data.get("seq"), int):  # None: empty ledger
                 self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
             yield Entry(seq, run_id, kind, at, data)  # every kind: fold() decides, as ever

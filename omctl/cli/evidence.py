@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -12,20 +12,22 @@ from rich.table import Table
 from omctl import console, evidence
 from omctl.evidence import Evidence
 from omctl.evidence import text as evidence_text
-from omctl.evidence.access_review import AccessReview
-from omctl.evidence.backup import Backup
-from omctl.evidence.backup_check import BackupCheck
-from omctl.evidence.baseline import Baseline
-from omctl.evidence.config_tuning import ConfigTuning
-from omctl.evidence.content_sync import ContentSync
-from omctl.evidence.hardening import Hardening
-from omctl.evidence.healthcheck import Healthcheck
-from omctl.evidence.incident import Incident
-from omctl.evidence.inventory import Inventory
-from omctl.evidence.patching import Patching
-from omctl.evidence.restore_drill import RestoreDrill
-from omctl.evidence.restore_drill_check import RestoreDrillCheck
 from omctl.evidence.rows import Mark, Piece, Row, State
+
+if TYPE_CHECKING:  # the models are imported when a record of their kind is read
+    from omctl.evidence.access_review import AccessReview
+    from omctl.evidence.backup import Backup
+    from omctl.evidence.backup_check import BackupCheck
+    from omctl.evidence.baseline import Baseline
+    from omctl.evidence.config_tuning import ConfigTuning
+    from omctl.evidence.content_sync import ContentSync
+    from omctl.evidence.hardening import Hardening
+    from omctl.evidence.healthcheck import Healthcheck
+    from omctl.evidence.incident import Incident
+    from omctl.evidence.inventory import Inventory
+    from omctl.evidence.patching import Patching
+    from omctl.evidence.restore_drill import RestoreDrill
+    from omctl.evidence.restore_drill_check import RestoreDrillCheck
 
 STYLES: dict[State, str] = {
     "ok": "green",

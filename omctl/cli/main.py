@@ -21,7 +21,7 @@ COMMANDS = {
     "tasks": ("omctl.cli.tasks", "list_tasks"),
     "run": ("omctl.cli.run", "run"),
     "history": ("omctl.cli.history", "history"),
-    "show": ("omctl.cli.history", "show"),
+    "show": ("omctl.cli.show", "show"),
     "onboard": ("omctl.cli.onboard", "onboard"),
     "init": ("omctl.cli.init", "init"),
     "status": ("omctl.cli.status", "status"),

@@ -1,7 +1,7 @@
 """The evidence contract: one pydantic model per kind the roles publish with ``set_stats``.
 
 A new kind gets a module here with its model (``KIND``, ``SCHEMA_VERSION``), an entry in
-``MODELS``, and its JSON Schema regenerated (``make schemas``): the role's Molecule verify
+``MODEL_PATHS``, and its JSON Schema regenerated (``make schemas``): the role's Molecule verify
 checks its published evidence against that file.
 
 ``runs.record_result`` stores each record through ``check``: a valid one as its model dumps it
@@ -13,45 +13,54 @@ models (stored raw) are checked the same way on read, and an invalid one is name
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from omctl.evidence.access_review import AccessReview
-from omctl.evidence.backup import Backup
-from omctl.evidence.backup_check import BackupCheck
 from omctl.evidence.base import Evidence, summary
-from omctl.evidence.baseline import Baseline
-from omctl.evidence.config_tuning import ConfigTuning
-from omctl.evidence.content_sync import ContentSync
-from omctl.evidence.hardening import Hardening
-from omctl.evidence.healthcheck import Healthcheck
-from omctl.evidence.incident import Incident
-from omctl.evidence.inventory import Inventory
-from omctl.evidence.patching import Patching
-from omctl.evidence.restore_drill import RestoreDrill
-from omctl.evidence.restore_drill_check import RestoreDrillCheck
 
-MODELS: dict[str, type[Evidence]] = {
-    model.KIND: model
-    for model in (
-        Baseline,
-        Healthcheck,
-        Patching,
-        Hardening,
-        Backup,
-        BackupCheck,
-        RestoreDrill,
-        RestoreDrillCheck,
-        ContentSync,
-        ConfigTuning,
-        AccessReview,
-        Incident,
-        Inventory,
-    )
+# kind -> module and class under omctl.evidence. Imported on first use: a model costs 10-30 ms
+# to build, and `omctl show` of one run reads one or two kinds.
+MODEL_PATHS: dict[str, tuple[str, str]] = {
+    "baseline": ("baseline", "Baseline"),
+    "healthcheck": ("healthcheck", "Healthcheck"),
+    "patching": ("patching", "Patching"),
+    "hardening": ("hardening", "Hardening"),
+    "backup": ("backup", "Backup"),
+    "backup_check": ("backup_check", "BackupCheck"),
+    "restore_drill": ("restore_drill", "RestoreDrill"),
+    "restore_drill_check": ("restore_drill_check", "RestoreDrillCheck"),
+    "content_sync": ("content_sync", "ContentSync"),
+    "config_tuning": ("config_tuning", "ConfigTuning"),
+    "access_review": ("access_review", "AccessReview"),
+    "incident": ("incident", "Incident"),
+    "inventory": ("inventory", "Inventory"),
 }
+
+
+class _Models(Mapping[str, type[Evidence]]):
+    """``MODEL_PATHS`` as model classes, each imported when first asked for."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, type[Evidence]] = {}
+
+    def __getitem__(self, kind: str) -> type[Evidence]:
+        if kind not in self._loaded:
+            module, name = MODEL_PATHS[kind]
+            self._loaded[kind] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        return self._loaded[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODEL_PATHS)
+
+    def __len__(self) -> int:
+        return len(MODEL_PATHS)
+
+
+MODELS: Mapping[str, type[Evidence]] = _Models()
 
 
 @dataclass(frozen=True)
