@@ -40,8 +40,9 @@ from omctl.ledger_key import LedgerKey
 
 GENESIS = "0" * 64
 _IN_CHUNK = 500  # run ids per ``IN (...)`` query, well below SQLite's variable limit
-# 1: entries; 2: the run index beside them; 3: its (client, status) index for failures.
-SCHEMA_VERSION = 3
+# 1: entries; 2: the run index beside them; 3: its (client, status) index for failures;
+# 4: the index says what triggered each run (operator or schedule).
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -79,7 +80,8 @@ CREATE TABLE IF NOT EXISTS run_index (
     first_seq  INTEGER NOT NULL,
     last_seq   INTEGER NOT NULL,
     summary    TEXT NOT NULL,
-    hosts      TEXT NOT NULL
+    hosts      TEXT NOT NULL,
+    trigger    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_index_client ON run_index (client, started_at);
 CREATE INDEX IF NOT EXISTS run_index_task ON run_index (client, task, started_at);
@@ -88,9 +90,15 @@ CREATE INDEX IF NOT EXISTS run_index_client_status ON run_index (client, status,
 """
 INDEX_COLUMNS = (
     "run_id, client, task, category, status, in_scope, check_mode, started_at, ended_at,"
-    " first_seq, last_seq, summary, hosts"
+    " first_seq, last_seq, summary, hosts, trigger"
 )
 INDEX_PLACEHOLDERS = ", ".join("?" * len(INDEX_COLUMNS.split(",")))
+
+# What started a run: a person at the command line, or the contract's schedule (``omctl
+# tick``). Runs recorded before omctl knew the difference were all started by a person.
+TRIGGER_OPERATOR = "operator"
+TRIGGER_SCHEDULE = "schedule"
+TRIGGERS = (TRIGGER_OPERATOR, TRIGGER_SCHEDULE)
 
 # Entry kinds.
 STARTED = "run.started"
@@ -226,6 +234,7 @@ class Run:
     diff: bool = False
     limit: str | None = None
     operator: str | None = None
+    trigger: str = TRIGGER_OPERATOR
     omctl_version: str | None = None
     workspace_commit: str | None = None
     targets: list[str] = field(default_factory=list)
@@ -252,6 +261,7 @@ class Run:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "operator": self.operator,
+            "trigger": self.trigger,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -302,6 +312,7 @@ def index_row(run: Run) -> tuple[Any, ...]:
         run.last_seq,
         canonical(summary),
         canonical({name: host.status for name, host in run.hosts.items()}),
+        run.trigger,
     )
 
 
@@ -323,14 +334,15 @@ class IndexedRun:
     last_seq: int
     summary: dict[str, Any]
     hosts: dict[str, str]
+    trigger: str
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> IndexedRun:
         (rid, client, task, category, status, in_scope, check, started, ended, first, last,
-         summary, hosts) = row  # fmt: skip
+         summary, hosts, trigger) = row  # fmt: skip
         return cls(
             rid, client, task, category, status, bool(in_scope), bool(check), started, ended,
-            first, last, parse_payload(summary), parse_payload(hosts),
+            first, last, parse_payload(summary), parse_payload(hosts), trigger,
         )  # fmt: skip
 
 
@@ -467,6 +479,7 @@ def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
                 diff=data.get("diff", False),
                 limit=data.get("limit"),
                 operator=data.get("operator"),
+                trigger=data.get("trigger", TRIGGER_OPERATOR),
                 omctl_version=data.get("omctl_version"),
                 workspace_commit=data.get("workspace_commit"),
                 targets=data.get("targets", []),
@@ -526,8 +539,9 @@ class SqliteLedger:
                 os.chmod(own, 0o600)
 
     def _migrate(self) -> None:
-        """Create the schema, or bring an older ledger's up to date: the run index is derived,
-        so adding it to a ledger of version 1 is a reindex, in one transaction."""
+        """Create the schema, or bring an older ledger's up to date in one transaction: the
+        run index is derived, so an older ledger's (or none, in version 1) is dropped and
+        rebuilt from the entries in the current shape."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
@@ -541,10 +555,12 @@ class SqliteLedger:
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
             if version < SCHEMA_VERSION:
+                if version > 0:
+                    self._db.execute("DROP TABLE IF EXISTS run_index")
                 for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
                     if statement.strip():
                         self._db.execute(statement)
-                if version == 1:  # 2 -> 3 only adds an index of the index
+                if version > 0:
                     self._rebuild_index()
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")

@@ -134,6 +134,7 @@ class Request:
     out_of_scope_reason: str | None = None
     no_backup_check_reason: str | None = None
     extravars: dict[str, Any] | None = None
+    trigger: str = ledger.TRIGGER_OPERATOR
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dic
         "targets": prepared.targets,
         "extra_vars": recorded_extra_vars(request.extravars, settings.secret_vars),
         "operator": settings.operator,
+        "trigger": request.trigger,
         "omctl_version": __version__,
         "workspace_commit": workspace_commit(settings.workspace),
     }

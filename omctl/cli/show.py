@@ -47,8 +47,8 @@ def show(
     for key in (
         "client", "contract", "task", "category", "status", "in_scope", "out_of_scope_reason",
         "refusal_reason", "no_backup_check_reason", "check", "diff", "limit", "targets",
-        "extra_vars", "operator", "omctl_version", "workspace_commit", "started_at", "ended_at",
-        "message",
+        "extra_vars", "operator", "trigger", "omctl_version", "workspace_commit", "started_at",
+        "ended_at", "message",
     ):  # fmt: skip
         value = details.get(key)
         if value not in (None, [], ""):

@@ -444,7 +444,7 @@ def test_an_index_that_differs_from_the_entries_fails_verify_until_reindexed(
     assert book.verify().ok
     raw = sqlite3.connect(book.path)
     raw.execute("INSERT INTO run_index SELECT 'ghost', client, task, category, status, in_scope,"
-                " check_mode, started_at, ended_at, first_seq, last_seq, summary, hosts"
+                " check_mode, started_at, ended_at, first_seq, last_seq, summary, hosts, trigger"
                 " FROM run_index WHERE run_id = 'r1'")  # fmt: skip
     raw.commit()
     raw.close()
@@ -642,5 +642,51 @@ def test_a_ledger_of_schema_2_gets_the_failures_index_when_opened(tmp_path: Path
     raw = sqlite3.connect(path)
     names = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "run_index_client_status" in names
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION == 3
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION == 4
     raw.close()
+
+
+def test_a_ledger_of_schema_3_gets_its_index_rebuilt_with_triggers(tmp_path: Path) -> None:
+    """Version 3's index had no trigger column and its summaries no trigger key: opened by
+    this omctl, it is rebuilt from the entries, and every old run was an operator's."""
+    path = tmp_path / "ledger.sqlite3"
+    opened = ledger.SqliteLedger(path)
+    _fill(opened)
+    opened.close()
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE run_index DROP COLUMN trigger")
+    raw.execute("UPDATE run_index SET summary = json_remove(summary, '$.trigger')")
+    raw.execute("PRAGMA user_version=3")
+    raw.commit()
+    raw.close()
+    reopened = ledger.SqliteLedger(path)
+    try:
+        rows = {row.id: row for row in reopened.indexed("acme")}
+        assert {rid: row.trigger for rid, row in rows.items()} == {
+            "r1": "operator",
+            "r2": "operator",
+        }
+        assert rows["r1"].summary["trigger"] == "operator"
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
+
+
+def test_the_index_says_what_triggered_a_run(tmp_path: Path) -> None:
+    book = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    try:
+        _fill(book)  # start records without a trigger: runs from before omctl tick
+        book.append("r3", ledger.STARTED, {"client": "acme", "task": "backup",
+                                           "category": "maintenance", "in_scope": True,
+                                           "trigger": ledger.TRIGGER_SCHEDULE})  # fmt: skip
+        triggers = {row.id: row.trigger for row in book.indexed("acme")}
+        assert triggers == {"r1": "operator", "r2": "operator", "r3": "schedule"}
+        assert ledger.get_run(book, "r3").summary()["trigger"] == "schedule"
+        assert book.verify().ok
+        raw = sqlite3.connect(book.path)
+        raw.execute("UPDATE run_index SET trigger = 'operator' WHERE run_id = 'r3'")
+        raw.commit()
+        raw.close()
+        assert "run index differs from the entries of run r3" in book.verify().problem
+    finally:
+        book.close()
