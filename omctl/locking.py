@@ -80,3 +80,28 @@ def client_lock(
         yield
     finally:
         release(fd)
+
+
+@contextmanager
+def tick_lock(ws: Workspace) -> Iterator[None]:
+    """One ``omctl tick`` per workspace at a time; a second one gives up at once (a timer
+    firing while a long backup runs must not pile ticks up)."""
+    path = ws.state / "tick.lock"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            pid = int(path.read_text() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        by = f" (pid {pid})" if pid > 0 else ""
+        raise ClientLocked(f"another omctl tick is running in this workspace{by}") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        release(fd)

@@ -117,6 +117,9 @@ class TaskScope(BaseModel):
     every: Cadence
     window: Window | None = None
     hosts: list[str] | None = Field(default=None, min_length=1)
+    # How many times `omctl tick` starts the task again in a period after a scheduled run of
+    # it failed; an operator's runs are not counted.
+    retries: int = Field(default=1, ge=0, le=10)
 
     @field_validator("window", mode="before")
     @classmethod
@@ -126,6 +129,27 @@ class TaskScope(BaseModel):
         if not isinstance(value, str):
             raise ValueError("window must be a string like 'Sun 02:00-04:00'")
         return Window.parse(value)
+
+
+class Blackout(BaseModel):
+    """Days (in the contract's time zone, both inclusive) without scheduled work."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: date = Field(alias="from")
+    until: date
+    reason: str = Field(min_length=1)
+
+    @field_validator("until")
+    @classmethod
+    def _order(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and value < start:
+            raise ValueError(f"until is before from ({start})")
+        return value
+
+    def holds(self, day: date) -> bool:
+        return self.start <= day <= self.until
 
 
 class Scope(BaseModel):
@@ -138,11 +162,17 @@ class Scope(BaseModel):
     timezone: str = "UTC"
     operation: dict[str, TaskScope] = Field(default_factory=dict)
     maintenance: dict[str, TaskScope] = Field(default_factory=dict)
+    blackouts: list[Blackout] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("blackouts", mode="before")
+    @classmethod
+    def _empty_list(cls, value: Any) -> Any:
+        return [] if value is None else value
 
     @field_validator("timezone")
     @classmethod
@@ -171,6 +201,10 @@ class Scope(BaseModel):
 
     def in_force(self, today: date) -> bool:
         return self.valid_from <= today <= self.valid_until
+
+    def blackout(self, day: date) -> Blackout | None:
+        """The blackout holding ``day``, if any (the first listed)."""
+        return next((blackout for blackout in self.blackouts if blackout.holds(day)), None)
 
     def now(self) -> datetime:
         return datetime.now(ZoneInfo(self.timezone))

@@ -34,6 +34,7 @@ def default_operator() -> str:
 class Settings:
     workspace: Workspace
     artifacts_keep: int = 20
+    tick_parallel_clients: int = 2  # clients `omctl tick` runs at the same time
     vault_password_file: Path | None = None
     operator: str = ""
     ledger_path: Path | None = None
@@ -96,6 +97,7 @@ def _names(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ..
 
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "artifacts_keep": _positive_int,
+    "tick_parallel_clients": _positive_int,
     "vault_password_file": _path,
     "operator": _text,
     "ledger_path": _path,

@@ -63,7 +63,10 @@ class Workspace:
         self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
         gitignore = self.state / ".gitignore"
         if not gitignore.exists():
-            fd = os.open(gitignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fd = os.open(gitignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another omctl process (a tick's) made it just now
+                return self.state
             with os.fdopen(fd, "w") as handle:
                 handle.write("*\n")
         return self.state

@@ -20,6 +20,7 @@ from omctl.cli import common
 COMMANDS = {
     "tasks": ("omctl.cli.tasks", "list_tasks"),
     "run": ("omctl.cli.run", "run"),
+    "tick": ("omctl.cli.tick", "tick"),
     "history": ("omctl.cli.history", "history"),
     "show": ("omctl.cli.show", "show"),
     "onboard": ("omctl.cli.onboard", "onboard"),
@@ -33,9 +34,10 @@ COMMANDS = {
 
 EXIT_CODES = """\
 Exit codes: 0 success; 1 a host failed or was unreachable; 2 bad input (file, name or
-option); 3 refused by the client's contract scope; 4 client locked by another run;
-5 a contracted task is overdue (omctl status); 6 the ledger does not verify or
-its key is missing; 7 a required tool (podman, ssh, ansible) is missing or failed.
+option); 3 refused by the client's contract scope; 4 client locked by another run (or
+another tick running); 5 a contracted task is overdue (omctl status); 6 the ledger does
+not verify or its key is missing; 7 a required tool (podman, ssh, ansible) is missing or
+failed.
 """
 
 

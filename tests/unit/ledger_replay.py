@@ -100,7 +100,12 @@ class Replay:
     duration: timedelta = timedelta(minutes=3)
 
     def add(
-        self, template: str, at: datetime, task: str | None = None, category: str | None = None
+        self,
+        template: str,
+        at: datetime,
+        task: str | None = None,
+        category: str | None = None,
+        trigger: str | None = None,
     ) -> str:
         """Append a copy of a recorded run started at ``at``; returns its new run id."""
         entries = copy.deepcopy(self.templates[template])
@@ -110,6 +115,8 @@ class Replay:
             first_payload["task"] = task
         if category is not None:
             first_payload["category"] = category
+        if trigger is not None:
+            first_payload["trigger"] = trigger
         with mock.patch.object(ledger, "utcnow", return_value=stamp(at)):
             self.book.append(run_id, first_kind, first_payload)
         if rest:

@@ -1,0 +1,164 @@
+"""omctl tick: run what every client's contract has due now (what a timer calls)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from omctl import console, locking, schedule, scope
+from omctl.cli import common
+from omctl.cli.common import JsonOption
+from omctl.cli.run_output import print_progress, print_start
+from omctl.errors import BadInput, ExitCode, OmctlError
+from omctl.settings import Settings
+
+DECISION_STYLE = {schedule.RUN: "bold", schedule.WAIT: "dim"}
+STATUS_STYLE = {"successful": "green", "failed": "bold red", "error": "red"}
+
+
+def parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--now {text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise BadInput(f"--now {text!r} needs a time zone offset, e.g. 2026-12-06T02:30+01:00")
+    return moment
+
+
+def _plan(
+    settings: Settings, book: Any, client: str, now: datetime
+) -> tuple[scope.ClientContract | None, list[schedule.Planned], int]:
+    """A client's plan; a client whose files do not load waits with the error (and exit 2)."""
+    try:
+        contract = scope.load_checked(settings.workspace, client)
+        return contract, schedule.plan_client(contract, book, now), 0
+    except OmctlError as exc:
+        item = schedule.Planned(client, "*", "", schedule.WAIT, f"not planned: {exc}")
+        return None, [item], int(exc.exit_code)
+
+
+def _one_client(
+    settings: Settings, book: Any, client: str, now: datetime | None, dry_run: bool
+) -> tuple[list[schedule.Outcome], int]:
+    contract, plan, code = _plan(settings, book, client, now or datetime.now(UTC))
+    if dry_run or contract is None:
+        return [schedule.Outcome(item) for item in plan], code
+    outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
+    return outcomes, max((outcome.exit_code for outcome in outcomes), default=0)
+
+
+def _child(root_args: list[str], client: str, now: str | None) -> tuple[list[dict], int]:
+    """One client's tick in a process of its own (a run installs signal handlers, which only
+    a main thread can): its JSON outcomes and exit code."""
+    args = [sys.executable, "-m", "omctl", *root_args, "tick", "--client", client, "--json",
+            "--part-of-tick"]  # fmt: skip
+    if now is not None:
+        args += ["--now", now]
+    done = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=False)
+    try:
+        outcomes = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        outcomes = []
+    if not outcomes:
+        message = f"the tick of client {client} ended with exit code {done.returncode}"
+        outcomes = [{**schedule.Planned(client, "*", "", schedule.WAIT, message).as_dict(),
+                     "run_id": None, "status": "error", "message": message}]  # fmt: skip
+    return outcomes, done.returncode
+
+
+def _print(rows: list[dict]) -> None:
+    table = Table(box=None, pad_edge=False)
+    for column in ("client", "task", "decision", "run", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for row in rows:
+        decision, status = row["decision"], row["status"] or ""
+        table.add_row(
+            escape(row["client"]),
+            escape(row["task"]),
+            f"[{DECISION_STYLE[decision]}]{decision}[/]",
+            row["run_id"] or "",
+            f"[{STATUS_STYLE.get(status, '')}]{escape(status)}[/]" if status else "",
+            escape(row["message"] if status == "error" else row["reason"]),
+        )
+    console.out.print(table)
+
+
+def tick(
+    ctx: typer.Context,
+    client: Annotated[
+        str | None, typer.Option("--client", "-c", help="Only this client (default: every one).")
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            metavar="ISO8601",
+            help="Plan (and decide the scope) as at this instant, with its offset.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; run and record nothing.")
+    ] = False,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel",
+            min=1,
+            help="Clients at the same time (default: tick_parallel_clients, 2).",
+            show_default=False,
+        ),
+    ] = None,
+    part_of_tick: Annotated[bool, typer.Option("--part-of-tick", hidden=True)] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run each contracted task whose period has no run yet and whose window is open now: one
+    run per client at a time, backup before patching, retries as the scope allows."""
+    settings = common.settings(ctx)
+    moment = parse_now(now)
+    ws = settings.workspace
+    clients = [ws.existing_client_dir(client).name] if client else ws.clients()
+    width = parallel or settings.tick_parallel_clients
+    rows: list[dict] = []
+    codes: list[int] = []
+    if dry_run or part_of_tick or len(clients) <= 1 or width == 1:
+        # A dry run changes nothing and may plan beside a running tick; a part of a tick runs
+        # under its parent's lock.
+        held = nullcontext() if dry_run or part_of_tick else locking.tick_lock(ws)
+        with held, common.open_ledger(ctx, recover=not dry_run) as book:
+            for name in clients:
+                outcomes, code = _one_client(settings, book, name, moment, dry_run)
+                rows += [outcome.as_dict() for outcome in outcomes]
+                codes.append(code)
+    else:
+        with common.open_ledger(ctx):  # made (with its key) once, before the children race
+            pass
+        root_args = ["--workspace", str(ws.root)]
+        if settings.vault_password_file is not None:
+            root_args += ["--vault-password-file", str(settings.vault_password_file)]
+        with locking.tick_lock(ws), ThreadPoolExecutor(max_workers=width) as pool:
+            for outcomes, code in pool.map(lambda name: _child(root_args, name, now), clients):
+                rows += outcomes
+                codes.append(code)
+    if as_json:
+        console.emit_json(rows)
+    else:
+        _print(rows)
+    failed = [code for code in codes if code]
+    if failed:
+        # The gravest first: a broken environment, then a locked client, bad files, failures.
+        order = [ExitCode.ENVIRONMENT, ExitCode.LEDGER_BROKEN, ExitCode.LOCKED,
+                 ExitCode.BAD_INPUT, ExitCode.HOST_FAILED]  # fmt: skip
+        raise typer.Exit(next((int(c) for c in order if int(c) in failed), failed[0]))

@@ -1,0 +1,270 @@
+"""What a client's contract wants done now: the plan ``omctl tick`` carries out.
+
+For each contracted task the planner answers ``run`` or ``wait``, with the reason, from the
+scope, the run index and an injected ``now``. A task runs when its current cadence period has
+no covering run yet (the coverage ``omctl status`` reports), the contract is in force and no
+blackout holds today, its window is open and stays open for the task's typical duration (the
+median of its latest successful runs), and its scheduled runs have not failed more often in
+this period than the task's ``retries`` allow. What is planned is in scope by construction: the
+run records ``trigger: schedule`` and is counted like an operator's.
+
+A controller that was off for days catches up in the next open window: the missed periods stay
+missed (coverage says so), and the current one gets its run.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from omctl import coverage, guards, ledger, runs, scope
+from omctl.errors import ClientLocked, ExitCode, OmctlError
+from omctl.scope import Cadence, Window
+from omctl.settings import Settings
+
+if TYPE_CHECKING:
+    from omctl import runner
+
+RUN = "run"
+WAIT = "wait"
+TYPICAL_RUNS = 5  # a task's typical duration is the median of this many latest successes
+# Run first when due in the same tick: patching's freshness guard wants today's backup.
+FIRST = ("backup",)
+
+
+@dataclass(frozen=True)
+class Planned:
+    client: str
+    task: str
+    category: str
+    decision: str  # RUN or WAIT
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "task": self.task,
+            "category": self.category,
+            "decision": self.decision,
+            "reason": self.reason,
+        }
+
+
+def window_closes(window: Window, moment: datetime) -> datetime:
+    """When the window open at ``moment`` (aware, in the contract's zone) closes."""
+    day = moment.date()
+    if window.start > window.end and moment.time().replace(tzinfo=None) >= window.start:
+        day += timedelta(days=1)  # opened this evening, closes tomorrow morning
+    if window.end == window.end.max:  # "24:00"
+        return datetime(day.year, day.month, day.day, tzinfo=moment.tzinfo) + timedelta(days=1)
+    return datetime.combine(day, window.end, tzinfo=moment.tzinfo)
+
+
+def window_opens(window: Window, moment: datetime) -> datetime:
+    """When the window next opens after ``moment`` (aware, in the contract's zone)."""
+    for offset in range(8):
+        day = moment.date() + timedelta(days=offset)
+        start = datetime.combine(day, window.start, tzinfo=moment.tzinfo)
+        if start > moment and day.weekday() in window.days:
+            return start
+    raise AssertionError(f"window {window} never opens")  # a window has at least one day
+
+
+def typical_duration(book: ledger.Ledger, client: str, task: str) -> timedelta | None:
+    """The median duration of the task's latest successful runs for the client (None: none)."""
+    durations: list[float] = []
+    rows = book.scan(client, task, statuses=(ledger.SUCCESSFUL,), counting=True,
+                     newest_first=True)  # fmt: skip
+    for row in rows:
+        if row.ended_at is not None:
+            started, ended = ledger.parse_stamp(row.started_at), ledger.parse_stamp(row.ended_at)
+            durations.append((ended - started).total_seconds())
+        if len(durations) == TYPICAL_RUNS:
+            break
+    return timedelta(seconds=statistics.median(durations)) if durations else None
+
+
+def scheduled_failures(
+    book: ledger.Ledger, client: str, task: str, since: datetime, now: datetime
+) -> int:
+    """Runs of the task the schedule started since ``since`` that failed or were interrupted."""
+    rows = book.scan(client, task, since=ledger.stamp_bound(since), until=ledger.stamp_bound(now),
+                     statuses=(ledger.FAILED, ledger.STATUS_INTERRUPTED))  # fmt: skip
+    return sum(1 for row in rows if row.trigger == ledger.TRIGGER_SCHEDULE)
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = max(1, round(span.total_seconds() / 60))
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def plan_client(
+    contract: scope.ClientContract, book: ledger.Ledger, now: datetime
+) -> list[Planned]:
+    """The decision for every contracted task of one client at ``now`` (aware), the tasks to
+    run first in the order they run (backup before the rest), then those that wait."""
+    if now.tzinfo is None:
+        raise ValueError("the planner needs a time-zone aware now")
+    terms = contract.loaded.scope
+    client = terms.client
+    tz = ZoneInfo(terms.timezone)
+    local = now.astimezone(tz)
+    entries = [
+        (category, name, entry)
+        for category in scope.CONTRACTED
+        for name, entry in terms.tasks(category).items()
+    ]
+
+    def everyone(reason: str) -> list[Planned]:
+        return [Planned(client, name, c.value, WAIT, reason) for c, name, _ in entries]
+
+    if not terms.in_force(local.date()):
+        return everyone(
+            f"contract {terms.contract} is in force from {terms.valid_from} to "
+            f"{terms.valid_until}, not on {local.date()}"
+        )
+    hosts = coverage.contracted_hosts(terms, contract.hosts)
+    instant = local + timedelta(microseconds=1)
+    runs = coverage.runs_needed(book, client, terms, local, instant, local, hosts)
+    covered = {task.task: task for task in coverage.compute(terms, runs, local, instant, local,
+                                                            hosts).tasks}  # fmt: skip
+    blackout = terms.blackout(local.date())
+    planned: list[Planned] = []
+    for category, name, entry in entries:
+        state = covered[name]
+
+        def wait(reason: str, name: str = name, category: scope.Category = category) -> None:
+            planned.append(Planned(client, name, category.value, WAIT, reason))
+
+        if entry.every is Cadence.ON_REQUEST:
+            wait("on request: runs when an operator asks")
+            continue
+        period = state.pending
+        if period is None:
+            wait(f"done this period ({entry.every.value}; last at {state.last_success_at})")
+            continue
+        if blackout is not None:
+            wait(f"blackout {blackout.start} to {blackout.until}: {blackout.reason}")
+            continue
+        if entry.window is not None and not entry.window.is_open(local):
+            opens = window_opens(entry.window, local)
+            wait(f"window {entry.window} ({terms.timezone}) opens {opens:%a %Y-%m-%d %H:%M}")
+            continue
+        typical = typical_duration(book, client, name)
+        if entry.window is not None and typical is not None:
+            closes = window_closes(entry.window, local)
+            if local + typical > closes:
+                wait(
+                    f"window {entry.window} closes at {closes:%H:%M}, before a typical run "
+                    f"({_minutes(typical)}) would end: waits for the next window"
+                )
+                continue
+        failures = scheduled_failures(book, client, name, period.start, local)
+        if failures > entry.retries:
+            wait(
+                f"{failures} scheduled runs failed in {period.label}: no more retries this "
+                f"period (retries: {entry.retries})"
+            )
+            continue
+        attempt = f", retry {failures} of {entry.retries}" if failures else ""
+        due = f"due: {period.label} has no run yet{attempt}"
+        planned.append(Planned(client, name, category.value, RUN, due))
+    _guard_patching(planned, contract, book, local)
+    runs_now = sorted(
+        (p for p in planned if p.decision == RUN),
+        key=lambda p: 0 if p.task in FIRST else 1,
+    )
+    return runs_now + [p for p in planned if p.decision == WAIT]
+
+
+def _guard_patching(
+    planned: list[Planned], contract: scope.ClientContract, book: ledger.Ledger, now: datetime
+) -> None:
+    """A run the backup guard would refuse waits, unless the backup runs first in this tick."""
+    backing_up = any(p.task in FIRST and p.decision == RUN for p in planned)
+    terms = contract.loaded.scope
+    for index, item in enumerate(planned):
+        if item.decision != RUN or item.task not in guards.NEEDS_FRESH_BACKUP or backing_up:
+            continue
+        entry = terms.tasks(scope.Category(item.category))[item.task]
+        targets = sorted(contract.hosts.covered(entry.hosts) if entry.hosts else
+                         contract.hosts.hosts)  # fmt: skip
+        stale = guards.backup_freshness(book, terms, item.client, item.task, targets, now)
+        if stale is not None:
+            planned[index] = Planned(item.client, item.task, item.category, WAIT, stale)
+
+
+# --- carrying the plan out -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A planned task after the tick: the run it started (id, status) or why it did not."""
+
+    planned: Planned
+    run_id: str | None = None
+    status: str | None = None  # the run's status; "error" when it could not start
+    message: str | None = None
+    exit_code: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.planned.as_dict(),
+            "run_id": self.run_id,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+def carry_out(
+    settings: Settings,
+    book: ledger.Ledger,
+    contract: scope.ClientContract,
+    plan: list[Planned],
+    now: datetime | None,
+    on_progress: Callable[[runner.Progress], None],
+    on_start: Callable[[str, runs.Prepared], None] | None = None,
+) -> list[Outcome]:
+    """Run the client's planned tasks one after the other (``now``: the instant the scope
+    decides at, None for the clock). Patching waits when this tick's backup did not succeed,
+    and the rest wait when the client turns out to be locked by an operator's run."""
+    terms = contract.loaded.scope
+    outcomes: list[Outcome] = []
+    first_failed = locked = None
+    for item in plan:
+        if item.decision != RUN:
+            outcomes.append(Outcome(item))
+            continue
+        if locked is not None or (first_failed and item.task in guards.NEEDS_FRESH_BACKUP):
+            reason = locked or f"this tick's {first_failed} did not succeed: it waits"
+            outcomes.append(Outcome(Planned(item.client, item.task, item.category, WAIT, reason)))
+            continue
+        entry = terms.tasks(scope.Category(item.category))[item.task]
+        request = runs.Request(
+            client=item.client,
+            task=item.task,
+            limit=",".join(entry.hosts) if entry.hosts else None,
+            trigger=ledger.TRIGGER_SCHEDULE,
+        )
+        try:
+            done = runs.execute(settings, book, request, on_progress, on_start, now=now)
+        except ClientLocked as exc:
+            locked = f"client busy: {exc.message}"
+            outcomes.append(Outcome(item, status="error", message=exc.message,
+                                    exit_code=int(exc.exit_code)))  # fmt: skip
+            continue
+        except OmctlError as exc:
+            outcome = Outcome(item, status="error", message=exc.message,
+                              exit_code=int(exc.exit_code))  # fmt: skip
+        else:
+            failed = done.status != ledger.SUCCESSFUL
+            outcome = Outcome(item, done.id, done.status, done.message,
+                              int(ExitCode.HOST_FAILED) if failed else 0)  # fmt: skip
+        outcomes.append(outcome)
+        if item.task in FIRST and outcome.status != ledger.SUCCESSFUL:
+            first_failed = item.task
+    return outcomes

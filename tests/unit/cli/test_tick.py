@@ -1,0 +1,93 @@
+"""omctl tick through the CLI: real runs (ansible-runner, local connection) of what is due."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from omctl import locking
+from omctl.errors import ExitCode
+from tests.unit.conftest import scope_text
+
+HEALTHCHECK_ON = "maintenance:\n  healthcheck: {{every: daily, hosts: [{host}], retries: 1}}\n"
+
+
+def _contract(omctl, host: str, client: str = "acme") -> None:
+    folder = omctl.ws.client_dir(client)
+    (folder / "scope.yml").write_text(
+        scope_text(client=client, body=HEALTHCHECK_ON.format(host=host))
+    )
+
+
+def _tick(omctl, *args: str) -> tuple[int, list[dict]]:
+    result = omctl("tick", "--json", *args)
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else []
+
+
+def test_dry_run_plans_every_contracted_task_and_records_nothing(omctl) -> None:
+    code, plan = _tick(omctl, "--dry-run", "--now", "2026-12-06T02:30+01:00")
+    assert code == 0
+    assert {(p["task"], p["decision"]) for p in plan} >= {("healthcheck", "run")}
+    assert {p["task"] for p in plan} == {"content_sync", "healthcheck", "patching"}
+    assert all(p["run_id"] is None and p["reason"] for p in plan)
+    assert json.loads(omctl("history", "--json").stdout) == []
+
+
+def test_a_tick_runs_what_is_due_and_the_next_tick_nothing(omctl) -> None:
+    _contract(omctl, "web1")
+    code, outcomes = _tick(omctl)
+    assert code == 0, outcomes
+    (ran,) = outcomes
+    assert (ran["task"], ran["decision"], ran["status"]) == ("healthcheck", "run", "successful")
+    shown = json.loads(omctl("show", ran["run_id"], "--json").stdout)
+    assert shown["trigger"] == "schedule" and shown["in_scope"] is True
+    assert list(shown["hosts"]) == ["web1"]  # the hosts the contract covers, as its limit
+    code, again = _tick(omctl)
+    assert code == 0
+    assert [(o["decision"], o["run_id"]) for o in again] == [("wait", None)]
+    assert again[0]["reason"].startswith("done this period")
+
+
+def test_a_failed_run_is_retried_once_then_left_for_the_next_period(omctl) -> None:
+    _contract(omctl, "web2")  # web2 fails its healthcheck
+    first = _tick(omctl)
+    second = _tick(omctl)
+    assert [(code, o[0]["status"]) for code, o in (first, second)] == [
+        (ExitCode.HOST_FAILED, "failed"), (ExitCode.HOST_FAILED, "failed")
+    ]  # fmt: skip
+    assert second[1][0]["reason"].endswith("retry 1 of 1")
+    code, third = _tick(omctl)
+    assert code == 0 and third[0]["decision"] == "wait"
+    assert "2 scheduled runs failed" in third[0]["reason"]
+    history = json.loads(omctl("history", "--json").stdout)
+    assert [(r["status"], r["trigger"]) for r in history] == [("failed", "schedule")] * 2
+
+
+def test_clients_run_in_parallel_processes(omctl) -> None:
+    _contract(omctl, "web1")
+    other = omctl.ws.client_dir("beta")
+    shutil.copytree(omctl.ws.client_dir("acme"), other)
+    _contract(omctl, "web1", client="beta")
+    code, outcomes = _tick(omctl, "--parallel", "2")
+    assert code == 0, outcomes
+    assert sorted((o["client"], o["status"]) for o in outcomes) == [
+        ("acme", "successful"), ("beta", "successful")
+    ]  # fmt: skip
+    history = json.loads(omctl("history", "--json").stdout)
+    assert sorted(r["client"] for r in history) == ["acme", "beta"]
+
+
+def test_a_second_tick_gives_up_at_once(omctl) -> None:
+    _contract(omctl, "web1")
+    omctl.ws.ensure_state()
+    with locking.tick_lock(omctl.ws):
+        result = omctl("tick")
+    assert result.exit_code == ExitCode.LOCKED
+    assert "another omctl tick is running in this workspace" in result.stderr
+    assert json.loads(omctl("history", "--json").stdout) == []
+
+
+def test_now_needs_an_offset(omctl) -> None:
+    result = omctl("tick", "--dry-run", "--now", "2026-12-06T02:30")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "needs a time zone offset" in result.stderr
