@@ -87,6 +87,7 @@ CREATE INDEX IF NOT EXISTS run_index_client ON run_index (client, started_at);
 CREATE INDEX IF NOT EXISTS run_index_task ON run_index (client, task, started_at);
 CREATE INDEX IF NOT EXISTS run_index_status ON run_index (status);
 CREATE INDEX IF NOT EXISTS run_index_client_status ON run_index (client, status, started_at);
+CREATE INDEX IF NOT EXISTS run_index_trigger ON run_index (trigger, first_seq);
 """
 INDEX_COLUMNS = (
     "run_id, client, task, category, status, in_scope, check_mode, started_at, ended_at,"
@@ -396,10 +397,14 @@ class Ledger(Protocol):
         ...
 
     def indexed(
-        self, client: str | None = None, task: str | None = None, last: int | None = None
+        self,
+        client: str | None = None,
+        task: str | None = None,
+        last: int | None = None,
+        trigger: str | None = None,
     ) -> list[IndexedRun]:
-        """The run index, oldest first, of one client (and task) or all; with ``last`` only
-        that many of the most recent."""
+        """The run index, oldest first, of one client (and task) or all, of runs started by
+        ``trigger`` or any; with ``last`` only that many of the most recent."""
         ...
 
     def count_runs(self, client: str | None = None) -> int:
@@ -812,12 +817,16 @@ class SqliteLedger:
             yield IndexedRun.from_row(row)
 
     def indexed(
-        self, client: str | None = None, task: str | None = None, last: int | None = None
+        self,
+        client: str | None = None,
+        task: str | None = None,
+        last: int | None = None,
+        trigger: str | None = None,
     ) -> list[IndexedRun]:
         query = f"SELECT {INDEX_COLUMNS} FROM run_index"
         where: list[str] = []
         params: list[str | int] = []
-        for column, value in (("client", client), ("task", task)):
+        for column, value in (("client", client), ("task", task), ("trigger", trigger)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)

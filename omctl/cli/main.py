@@ -21,6 +21,7 @@ COMMANDS = {
     "tasks": ("omctl.cli.tasks", "list_tasks"),
     "run": ("omctl.cli.run", "run"),
     "tick": ("omctl.cli.tick", "tick"),
+    "schedule": ("omctl.cli.schedule", "app"),
     "history": ("omctl.cli.history", "history"),
     "show": ("omctl.cli.show", "show"),
     "onboard": ("omctl.cli.onboard", "onboard"),

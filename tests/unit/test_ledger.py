@@ -654,6 +654,7 @@ def test_a_ledger_of_schema_3_gets_its_index_rebuilt_with_triggers(tmp_path: Pat
     _fill(opened)
     opened.close()
     raw = sqlite3.connect(path)
+    raw.execute("DROP INDEX run_index_trigger")
     raw.execute("ALTER TABLE run_index DROP COLUMN trigger")
     raw.execute("UPDATE run_index SET summary = json_remove(summary, '$.trigger')")
     raw.execute("PRAGMA user_version=3")
@@ -681,6 +682,7 @@ def test_the_index_says_what_triggered_a_run(tmp_path: Path) -> None:
                                            "trigger": ledger.TRIGGER_SCHEDULE})  # fmt: skip
         triggers = {row.id: row.trigger for row in book.indexed("acme")}
         assert triggers == {"r1": "operator", "r2": "operator", "r3": "schedule"}
+        assert [row.id for row in book.indexed(trigger=ledger.TRIGGER_SCHEDULE)] == ["r3"]
         assert ledger.get_run(book, "r3").summary()["trigger"] == "schedule"
         assert book.verify().ok
         raw = sqlite3.connect(book.path)
