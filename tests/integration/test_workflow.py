@@ -160,3 +160,27 @@ def test_demo_of_bad_input_changes_nothing(acme: Lab) -> None:
     assert acme.omctl("run", "nobody", "healthcheck").code == 2
     assert acme.omctl("run", "acme", "healthcheck", "--limit", "web9").code == 2
     assert _runs(acme) == before
+
+
+def test_a_tick_runs_what_is_due_once(lab: Lab) -> None:
+    """Client tock's contract has web2's healthcheck daily: the first tick runs it over SSH
+    (trigger: schedule, in scope), the second finds the day done and runs nothing."""
+    assert lab.onboard("tock", "web2").code == 0
+    write_scope(lab, "tock", "  healthcheck: {every: daily}\n")
+    planned = lab.omctl("tick", "--client", "tock", "--dry-run", "--json")
+    assert planned.code == 0, planned.stderr
+    assert [(p["task"], p["decision"]) for p in planned.json()] == [("healthcheck", "run")]
+    first = lab.omctl("tick", "--client", "tock", "--json")
+    assert first.code == 0, first.stderr
+    (ran,) = first.json()
+    assert ran["status"] == "successful" and ran["run_id"]
+    shown = lab.omctl("show", ran["run_id"], "--json").json()
+    assert (shown["trigger"], shown["in_scope"], list(shown["hosts"])) == (
+        "schedule", True, ["web2"]
+    )  # fmt: skip
+    assert shown["hosts"]["web2"]["evidence"]["healthcheck"]
+    second = lab.omctl("tick", "--client", "tock", "--json")
+    assert second.code == 0, second.stderr
+    assert [(o["decision"], o["run_id"]) for o in second.json()] == [("wait", None)]
+    tasks = [r["task"] for r in _runs(lab, "tock")]
+    assert tasks == ["baseline", "healthcheck"]
