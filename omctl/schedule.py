@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from omctl import coverage, guards, ledger, runs, scope
+from omctl import coverage, guards, ledger, notify, runs, scope
 from omctl.errors import ClientLocked, ExitCode, OmctlError
 from omctl.scope import Cadence, Window
 from omctl.settings import Settings
@@ -268,3 +268,47 @@ def carry_out(
         if item.task in FIRST and outcome.status != ledger.SUCCESSFUL:
             first_failed = item.task
     return outcomes
+
+
+# --- what a tick alerts ----------------------------------------------------------------------
+
+
+def alerts(
+    contract: scope.ClientContract, book: ledger.Ledger, outcomes: list[Outcome], now: datetime
+) -> tuple[list[notify.Alert], str]:
+    """The alerts of one client's tick: each scheduled run that failed (or could not start),
+    and each task overdue now (keyed by its missed period, so it is one incident until a run
+    clears it). Also the prefix of the incidents that are over when not among them."""
+    terms = contract.loaded.scope
+    client = terms.client
+    found: list[notify.Alert] = []
+    for outcome in outcomes:
+        item = outcome.planned
+        if outcome.status in (None, ledger.SUCCESSFUL) or outcome.planned.decision != RUN:
+            continue
+        key = f"run:{outcome.run_id}" if outcome.run_id else f"error:{client}:{item.task}"
+        found.append(notify.Alert(
+            key=key,
+            title=f"omctl: {item.task} of {client} {outcome.status}",
+            body=f"The scheduled {item.category} task {item.task} of {client} "
+                 f"({terms.contract}) {outcome.status}"
+                 + (f" in run {outcome.run_id}" if outcome.run_id else "")
+                 + (f": {outcome.message}" if outcome.message else "."),
+        ))  # fmt: skip
+    tz = ZoneInfo(terms.timezone)
+    start, end = coverage.current_month(now, tz)
+    hosts = coverage.contracted_hosts(terms, contract.hosts)
+    runs_ = coverage.runs_needed(book, client, terms, start, end, now, hosts)
+    for task in coverage.compute(terms, runs_, start, end, now, hosts).tasks:
+        if not task.overdue or task.overdue_period is None:
+            continue
+        period = task.missed_text(task.overdue_period)
+        found.append(notify.Alert(
+            key=f"overdue:{client}:{task.task}:{task.overdue_period.label}",
+            title=f"omctl: {task.task} of {client} is overdue",
+            body=f"Contract {terms.contract} wants {task.task} {task.cadence}; {period} had "
+                 f"no successful run, and none has happened since (last success: "
+                 f"{task.last_success_at or 'never'}).",
+            level=notify.WARNING,
+        ))  # fmt: skip
+    return found, f"overdue:{client}:"

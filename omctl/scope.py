@@ -163,16 +163,26 @@ class Scope(BaseModel):
     operation: dict[str, TaskScope] = Field(default_factory=dict)
     maintenance: dict[str, TaskScope] = Field(default_factory=dict)
     blackouts: list[Blackout] = Field(default_factory=list)
+    # apprise URLs this client's alerts go to besides the workspace's `notify` setting.
+    notify: list[str] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @field_validator("blackouts", mode="before")
+    @field_validator("blackouts", "notify", mode="before")
     @classmethod
     def _empty_list(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("notify")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for index, url in enumerate(value):
+            if "://" not in url:  # the URL itself is never echoed: it may hold a token
+                raise ValueError(f"entry {index} is not a notification URL (scheme://...)")
+        return value
 
     @field_validator("timezone")
     @classmethod

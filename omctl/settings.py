@@ -45,6 +45,10 @@ class Settings:
     # Variables whose values are secret wherever they are set (inventory, -e): scrubbed from
     # everything omctl writes.
     secret_vars: tuple[str, ...] = ()
+    # apprise URLs alerts go to (they hold tokens: never printed), and when an alert that is
+    # still true is sent again.
+    notify: tuple[str, ...] = ()
+    remind_hours: int = 24
 
     @property
     def ledger(self) -> Path:
@@ -95,6 +99,15 @@ def _names(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ..
     return convert
 
 
+def _urls(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("must be a list of notification URLs")
+    bad = [index for index, item in enumerate(value, start=1) if "://" not in item]
+    if bad:
+        raise ValueError(f"entry {bad[0]} is not a URL (scheme://...)")  # never echo a URL
+    return tuple(dict.fromkeys(value))
+
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "artifacts_keep": _positive_int,
     "tick_parallel_clients": _positive_int,
@@ -104,8 +117,11 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "ledger_key_file": _path,
     "pass_env": _names(ENV_NAME, "environment variable names (NAME or NAME_*)"),
     "secret_vars": _names(VAR_NAME, "variable names"),
+    "notify": _urls,
+    "remind_hours": _positive_int,
 }
 LIST_SETTINGS = {"pass_env", "secret_vars"}
+SPACED_SETTINGS = {"notify"}  # URLs may hold commas: the environment separates them by spaces
 
 
 def _file_line(text: str, key: str) -> int | None:
@@ -186,6 +202,8 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
         if raw is None:
             continue
         try:
+            if key in SPACED_SETTINGS:
+                raw = raw.split()
             if key in LIST_SETTINGS:
                 raw = [part.strip() for part in raw.split(",") if part.strip()]
             values[key] = convert(raw)

@@ -22,6 +22,7 @@ COMMANDS = {
     "run": ("omctl.cli.run", "run"),
     "tick": ("omctl.cli.tick", "tick"),
     "schedule": ("omctl.cli.schedule", "app"),
+    "notify": ("omctl.cli.notify", "app"),
     "history": ("omctl.cli.history", "history"),
     "show": ("omctl.cli.show", "show"),
     "onboard": ("omctl.cli.onboard", "onboard"),

@@ -7,14 +7,14 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, locking, schedule, scope
+from omctl import console, locking, notify, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
@@ -49,13 +49,37 @@ def _plan(
         return None, [item], int(exc.exit_code)
 
 
+def _alert(
+    settings: Settings,
+    book: Any,
+    contract: scope.ClientContract,
+    outcomes: list[schedule.Outcome],
+    now: datetime,
+) -> None:
+    """Send what this tick found (failed runs, overdue tasks) that was not alerted yet; a
+    notification that does not go out is a warning on stderr, never a failed tick."""
+    urls = [*settings.notify, *contract.loaded.scope.notify]
+    if not urls:
+        return
+    found, over_prefix = schedule.alerts(contract, book, outcomes, now)
+    # One file per client: a tick's clients run in parallel processes.
+    log = notify.AlertLog(settings.workspace.state / "alerts", contract.loaded.scope.client)
+    log.forget_except(over_prefix, {alert.key for alert in found})
+    remind = timedelta(hours=settings.remind_hours)
+    for problem in notify.deliver(urls, found, log, now, remind):
+        console.err.print(f"warning: {escape(problem)}", highlight=False)
+    log.save()
+
+
 def _one_client(
     settings: Settings, book: Any, client: str, now: datetime | None, dry_run: bool
 ) -> tuple[list[schedule.Outcome], int]:
-    contract, plan, code = _plan(settings, book, client, now or datetime.now(UTC))
+    moment = now or datetime.now(UTC)
+    contract, plan, code = _plan(settings, book, client, moment)
     if dry_run or contract is None:
         return [schedule.Outcome(item) for item in plan], code
     outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
+    _alert(settings, book, contract, outcomes, now or datetime.now(UTC))
     return outcomes, max((outcome.exit_code for outcome in outcomes), default=0)
 
 

@@ -8,6 +8,7 @@ import shutil
 from omctl import locking
 from omctl.errors import ExitCode
 from tests.unit.conftest import scope_text
+from tests.unit.test_notify import Receiver
 
 HEALTHCHECK_ON = "maintenance:\n  healthcheck: {{every: daily, hosts: [{host}], retries: 1}}\n"
 
@@ -91,3 +92,40 @@ def test_now_needs_an_offset(omctl) -> None:
     result = omctl("tick", "--dry-run", "--now", "2026-12-06T02:30")
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "needs a time zone offset" in result.stderr
+
+
+def test_a_tick_alerts_each_failed_run_and_an_overdue_task_once(omctl, monkeypatch) -> None:
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("OMCTL_NOTIFY", receiver.url("acme-alerts"))
+        _contract(omctl, "web2")  # fails; nothing ran yesterday either: overdue
+        for _ in range(3):  # a run, its retry, then nothing left to run
+            _tick(omctl)
+        titles = [message["title"] for message in receiver.received]
+        assert titles.count("omctl: healthcheck of acme failed") == 2
+        assert titles.count("omctl: healthcheck of acme is overdue") == 1
+        overdue = next(m for m in receiver.received if "overdue" in m["title"])
+        assert overdue["type"] == "warning" and "had no successful run" in overdue["message"]
+        assert "acme-alerts" not in json.dumps(_tick(omctl, "--dry-run"))
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def test_notify_test_sends_to_every_url(omctl, monkeypatch) -> None:
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("OMCTL_NOTIFY", f"{receiver.url('one')} {receiver.url('two')}")
+        result = omctl("notify", "test")
+        assert result.exit_code == 0, result.stderr
+        assert sorted(m["path"] for m in receiver.received) == ["/one", "/two"]
+        monkeypatch.setenv("OMCTL_NOTIFY", "json://127.0.0.1:1/nobody-listens")
+        failed = omctl("notify", "test")
+        assert failed.exit_code == ExitCode.ENVIRONMENT
+        assert "URL 1 (json://) did not take the message" in failed.stderr
+        assert "nobody-listens" not in failed.stderr + failed.stdout
+        monkeypatch.delenv("OMCTL_NOTIFY")
+        assert omctl("notify", "test").exit_code == ExitCode.BAD_INPUT
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
