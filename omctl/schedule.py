@@ -273,6 +273,17 @@ def carry_out(
 # --- what a tick alerts ----------------------------------------------------------------------
 
 
+def this_month(
+    contract: scope.ClientContract, book: ledger.Ledger, now: datetime
+) -> coverage.Coverage:
+    """The client's coverage of the current month (in its contract's zone), as ``status``."""
+    terms = contract.loaded.scope
+    start, end = coverage.current_month(now, ZoneInfo(terms.timezone))
+    hosts = coverage.contracted_hosts(terms, contract.hosts)
+    found = coverage.runs_needed(book, terms.client, terms, start, end, now, hosts)
+    return coverage.compute(terms, found, start, end, now, hosts)
+
+
 def alerts(
     contract: scope.ClientContract, book: ledger.Ledger, outcomes: list[Outcome], now: datetime
 ) -> tuple[list[notify.Alert], str]:
@@ -295,11 +306,7 @@ def alerts(
                  + (f" in run {outcome.run_id}" if outcome.run_id else "")
                  + (f": {outcome.message}" if outcome.message else "."),
         ))  # fmt: skip
-    tz = ZoneInfo(terms.timezone)
-    start, end = coverage.current_month(now, tz)
-    hosts = coverage.contracted_hosts(terms, contract.hosts)
-    runs_ = coverage.runs_needed(book, client, terms, start, end, now, hosts)
-    for task in coverage.compute(terms, runs_, start, end, now, hosts).tasks:
+    for task in this_month(contract, book, now).tasks:
         if not task.overdue or task.overdue_period is None:
             continue
         period = task.missed_text(task.overdue_period)
@@ -312,3 +319,23 @@ def alerts(
             level=notify.WARNING,
         ))  # fmt: skip
     return found, f"overdue:{client}:"
+
+
+# --- one line per client ---------------------------------------------------------------------
+
+
+def summary(contract: scope.ClientContract, book: ledger.Ledger, now: datetime) -> dict[str, Any]:
+    """A client at a glance, as of ``now``: its overdue tasks, what a tick would run now, the
+    task due soonest after (by its coverage's next due date) and its unresolved failures."""
+    terms = contract.loaded.scope
+    found = this_month(contract, book, now)
+    upcoming = sorted((t.next_due, t.task) for t in found.tasks if t.next_due)
+    return {
+        "client": terms.client,
+        "contract": terms.contract,
+        "overdue": [t.task for t in found.tasks if t.overdue],
+        "due_now": [p.task for p in plan_client(contract, book, now) if p.decision == RUN],
+        "next_due": {"task": upcoming[0][1], "by": upcoming[0][0]} if upcoming else None,
+        "unresolved_failures": len(found.unresolved),
+        "error": None,
+    }

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 
-from omctl import console, coverage, ledger, schedule, scope, systemd
+from omctl import console, ledger, schedule, scope, systemd
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import OmctlError
@@ -62,28 +61,13 @@ def remove(ctx: typer.Context, user: UserOption = False) -> None:
 
 def _clients(ctx: typer.Context, book: ledger.Ledger, now: datetime) -> list[dict[str, Any]]:
     """Per client: what a tick would run now, and the task due soonest after."""
-    found = []
     ws = common.settings(ctx).workspace
+    found = []
     for name in ws.clients():
         try:
-            contract = scope.load_checked(ws, name)
+            found.append(schedule.summary(scope.load_checked(ws, name), book, now))
         except OmctlError as exc:
-            found.append({"client": name, "due_now": [], "next_due": None, "error": exc.message})
-            continue
-        plan = schedule.plan_client(contract, book, now)
-        terms = contract.loaded.scope
-        tz = ZoneInfo(terms.timezone)
-        start, end = coverage.current_month(now, tz)
-        hosts = coverage.contracted_hosts(terms, contract.hosts)
-        runs = coverage.runs_needed(book, name, terms, start, end, now, hosts)
-        tasks = coverage.compute(terms, runs, start, end, now, hosts).tasks
-        upcoming = sorted((t.next_due, t.task) for t in tasks if t.next_due)
-        found.append({
-            "client": name,
-            "due_now": [p.task for p in plan if p.decision == schedule.RUN],
-            "next_due": {"task": upcoming[0][1], "by": upcoming[0][0]} if upcoming else None,
-            "error": None,
-        })  # fmt: skip
+            found.append({"client": name, "due_now": [], "next_due": None, "error": str(exc)})
     return found
 
 

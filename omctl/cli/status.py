@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, ledger, scope
+from omctl import console, coverage, ledger, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
-from omctl.errors import ExitCode
+from omctl.errors import ExitCode, OmctlError
 
 
 def _when(stamp: str | None, tz: ZoneInfo) -> str:
@@ -27,12 +27,15 @@ def _last_success(task: coverage.TaskCoverage, tz: ZoneInfo) -> str:
     return f"never on {escape(', '.join(never))}" if never else _when(task.last_success_at, tz)
 
 
+def _due_day(next_due: str) -> str:
+    """``next_due`` is an exclusive end (midnight): the last day the task may be done on."""
+    return str((datetime.fromisoformat(next_due) - timedelta(days=1)).date())
+
+
 def _due(task: coverage.TaskCoverage) -> str:
-    """``next_due`` is an exclusive end (midnight): show the last day it may be done on."""
     if task.next_due is None:
         return "on request" if task.cadence == "on_request" else ""
-    last_day = (datetime.fromisoformat(task.next_due) - timedelta(days=1)).date()
-    return f"by {last_day}"
+    return f"by {_due_day(task.next_due)}"
 
 
 def _status_cell(task: coverage.TaskCoverage) -> str:
@@ -93,23 +96,58 @@ def _runs_section(title: str, runs: list[ledger.Run], tz: ZoneInfo) -> None:
     console.out.print(table)
 
 
+def _every_client(ctx: typer.Context, as_json: bool) -> None:
+    """One line per client: overdue tasks, what is due now, the next due, open failures."""
+    ws = common.settings(ctx).workspace
+    now = datetime.now(UTC)
+    found = []
+    with common.open_ledger(ctx) as book:
+        for name in ws.clients():
+            try:
+                found.append(schedule.summary(scope.load_checked(ws, name), book, now))
+            except OmctlError as exc:
+                found.append({"client": name, "overdue": [], "error": str(exc)})
+    if as_json:
+        console.emit_json(found)
+    else:
+        for row in found:
+            if row["error"]:
+                line = f"[red]not readable:[/] {escape(row['error'])}"
+            else:
+                soon = row["next_due"]
+                parts = [
+                    f"[bold red]OVERDUE {escape(', '.join(row['overdue']))}[/]"
+                    if row["overdue"] else "[green]nothing overdue[/]",
+                    f"due now: {', '.join(row['due_now']) or 'nothing'}",
+                    f"next due: {soon['task']} by {_due_day(soon['by'])}" if soon else "",
+                    f"unresolved failures: {row['unresolved_failures']}",
+                ]  # fmt: skip
+                line = "; ".join(part for part in parts if part)
+            console.out.print(f"[bold]{escape(row['client'])}[/]  {line}", highlight=False)
+    if any(row["overdue"] for row in found):
+        raise typer.Exit(int(ExitCode.OVERDUE))
+    if any(row["error"] for row in found):
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
 def status(
     ctx: typer.Context,
-    client: Annotated[str, typer.Argument(help="Client name (a folder under inventories/).")],
+    client: Annotated[
+        str | None,
+        typer.Argument(help="Client name (a folder under inventories/); none: every client."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Coverage of the client's contract for the current calendar month (in the contract's
     time zone): per task its last success, next due date and OVERDUE flag; out-of-scope and
-    refused work this month; failures not yet followed by a success. Exits 5 when a task is
-    overdue, so that a scheduler can alert."""
+    refused work this month; failures not yet followed by a success. Without a client, one
+    line per client. Exits 5 when a task is overdue, so that a scheduler can alert."""
+    if client is None:
+        _every_client(ctx, as_json)
+        return
     checked = scope.load_checked(common.settings(ctx).workspace, client)
-    contract = checked.loaded.scope
-    hosts = coverage.contracted_hosts(contract, checked.hosts)
-    now = datetime.now(UTC)
-    start, end = coverage.current_month(now, ZoneInfo(contract.timezone))
     with common.open_ledger(ctx) as book:
-        found_runs = coverage.runs_needed(book, client, contract, start, end, now, hosts)
-    found = coverage.compute(contract, found_runs, start, end, now, hosts)
+        found = schedule.this_month(checked, book, datetime.now(UTC))
     if as_json:
         console.emit_json(found.as_dict())
     else:

@@ -129,3 +129,21 @@ def test_notify_test_sends_to_every_url(omctl, monkeypatch) -> None:
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_status_of_every_client_in_one_line_each(omctl) -> None:
+    _contract(omctl, "web1")  # nothing ran yesterday: overdue
+    broken = omctl.ws.client_dir("beta")
+    shutil.copytree(omctl.ws.client_dir("acme"), broken)
+    (broken / "scope.yml").write_text("client: beta\ncontract: [\n")
+    before = omctl("status")
+    assert before.exit_code == ExitCode.OVERDUE
+    lines = before.stdout.splitlines()
+    assert lines[0].startswith("acme  OVERDUE healthcheck; due now: healthcheck; next due:")
+    assert lines[1].startswith("beta  not readable:") and "scope.yml:" in lines[1]
+    assert _tick(omctl, "--client", "acme")[0] == 0  # the late run clears the flag
+    after = omctl("status", "--json")
+    assert after.exit_code == ExitCode.BAD_INPUT  # nothing overdue; beta's scope still broken
+    acme, beta = json.loads(after.stdout)
+    assert (acme["overdue"], acme["due_now"], acme["unresolved_failures"]) == ([], [], 0)
+    assert beta["error"] and beta["overdue"] == []
