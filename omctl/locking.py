@@ -28,7 +28,11 @@ def lock_path(ws: Workspace, client: str) -> Path:
 
 def try_lock(ws: Workspace, client: str) -> int | None:
     """Take the client's lock without waiting; the open fd, or None when someone holds it."""
-    path = lock_path(ws, client)
+    return _flock(lock_path(ws, client))
+
+
+def _flock(path: Path) -> int | None:
+    """An exclusive flock on ``path`` without waiting: the open fd, or None when held."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # os.open fds are not inherited by child processes (PEP 446): ansible never holds the lock.
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -87,18 +91,14 @@ def tick_lock(ws: Workspace) -> Iterator[None]:
     """One ``omctl tick`` per workspace at a time; a second one gives up at once (a timer
     firing while a long backup runs must not pile ticks up)."""
     path = ws.state / "tick.lock"
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+    fd = _flock(path)
+    if fd is None:
         try:
             pid = int(path.read_text() or 0)
         except (OSError, ValueError):
             pid = 0
         by = f" (pid {pid})" if pid > 0 else ""
-        raise ClientLocked(f"another omctl tick is running in this workspace{by}") from None
+        raise ClientLocked(f"another omctl tick is running in this workspace{by}")
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
