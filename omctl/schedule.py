@@ -173,7 +173,7 @@ def plan_client(
         attempt = f", retry {failures} of {entry.retries}" if failures else ""
         due = f"due: {period.label} has no run yet{attempt}"
         planned.append(Planned(client, name, category.value, RUN, due))
-    _guard_patching(planned, contract, book, local)
+    _guard_patching(planned, terms, hosts, book, local)
     runs_now = sorted(
         (p for p in planned if p.decision == RUN),
         key=lambda p: 0 if p.task in FIRST else 1,
@@ -182,17 +182,19 @@ def plan_client(
 
 
 def _guard_patching(
-    planned: list[Planned], contract: scope.ClientContract, book: ledger.Ledger, now: datetime
+    planned: list[Planned],
+    terms: scope.Scope,
+    hosts: dict[str, set[str]],
+    book: ledger.Ledger,
+    now: datetime,
 ) -> None:
-    """A run the backup guard would refuse waits, unless the backup runs first in this tick."""
+    """A run the backup guard would refuse waits, unless the backup runs first in this tick.
+    ``hosts``: each task's contracted hosts (``coverage.contracted_hosts``)."""
     backing_up = any(p.task in FIRST and p.decision == RUN for p in planned)
-    terms = contract.loaded.scope
     for index, item in enumerate(planned):
         if item.decision != RUN or item.task not in guards.NEEDS_FRESH_BACKUP or backing_up:
             continue
-        entry = terms.tasks(scope.Category(item.category))[item.task]
-        targets = sorted(contract.hosts.covered(entry.hosts) if entry.hosts else
-                         contract.hosts.hosts)  # fmt: skip
+        targets = sorted(hosts[item.task])
         stale = guards.backup_freshness(book, terms, item.client, item.task, targets, now)
         if stale is not None:
             planned[index] = Planned(item.client, item.task, item.category, WAIT, stale)

@@ -8,13 +8,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, locking, notify, schedule, scope
+from omctl import console, ledger, locking, notify, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
@@ -38,7 +38,7 @@ def parse_now(text: str | None) -> datetime | None:
 
 
 def _plan(
-    settings: Settings, book: Any, client: str, now: datetime
+    settings: Settings, book: ledger.Ledger, client: str, now: datetime
 ) -> tuple[scope.ClientContract | None, list[schedule.Planned], int]:
     """A client's plan; a client whose files do not load waits with the error (and exit 2)."""
     try:
@@ -51,7 +51,7 @@ def _plan(
 
 def _alert(
     settings: Settings,
-    book: Any,
+    book: ledger.Ledger,
     contract: scope.ClientContract,
     outcomes: list[schedule.Outcome],
     now: datetime,
@@ -72,7 +72,7 @@ def _alert(
 
 
 def _one_client(
-    settings: Settings, book: Any, client: str, now: datetime | None, dry_run: bool
+    settings: Settings, book: ledger.Ledger, client: str, now: datetime | None, dry_run: bool
 ) -> tuple[list[schedule.Outcome], int]:
     moment = now or datetime.now(UTC)
     contract, plan, code = _plan(settings, book, client, moment)
