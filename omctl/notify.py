@@ -76,9 +76,9 @@ class AlertLog:
     def mark(self, key: str, now: datetime) -> None:
         self.sent[key] = now.isoformat()
 
-    def forget_except(self, prefix: str, active: set[str]) -> None:
-        """Forget the incidents under ``prefix`` that are over (not in ``active``)."""
-        for key in [k for k in self.sent if k.startswith(prefix) and k not in active]:
+    def forget_except(self, prefixes: str | tuple[str, ...], active: set[str]) -> None:
+        """Forget the incidents under ``prefixes`` that are over (not in ``active``)."""
+        for key in [k for k in self.sent if k.startswith(prefixes) and k not in active]:
             del self.sent[key]
 
     def save(self) -> None:

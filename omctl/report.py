@@ -108,6 +108,7 @@ class Maintenance(TypedDict):
     packages: list[Row]
     reboots: list[Row]
     hardening: list[Row]
+    verifications: list[Row]
     backups: Backups
     restore_drills: list[Row]
 
@@ -234,6 +235,18 @@ def _hardening(done: list[Run], zone: ZoneInfo) -> tuple[list[dict[str, Any]], l
                     {"at": point.astimezone(zone).isoformat(), "host": host, "value": audit.score}
                 )
     return rows, series
+
+
+def _verifications(executed: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Each host of each drift check: maintenance done even when nothing had to change."""
+    from omctl.evidence.drift import Drift
+
+    rows = []
+    for run, host, found in _evidence(executed, Drift):
+        verdict = found.verdict(host)
+        rows.append(_row(run, host, zone, checked=found.task, state=found.state,
+                         verdict=verdict, changed_tasks=found.changed_tasks))  # fmt: skip
+    return rows
 
 
 def _backups(
@@ -483,6 +496,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "packages": packages,
             "reboots": reboots,
             "hardening": hardening_rows,
+            "verifications": _verifications(executed, zone),
             "backups": backups,
             "restore_drills": _drills(done, zone),
         },

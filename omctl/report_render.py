@@ -246,6 +246,17 @@ def _maintenance(report: Report) -> Section:
             empty="no hardening run in this period",
         )
     )
+    section.blocks.append(
+        Table(
+            "Drift checks (verified in check mode, nothing changed by them)",
+            ["at", "host", "task", "result", "what had drifted"],
+            [
+                [r["at"], r["host"], r["checked"], r["verdict"], r["changed_tasks"] or "none"]
+                for r in mt["verifications"]
+            ],
+            empty="no drift check in this period",
+        )
+    )
     points = report.charts["hardening_index"]
     section.blocks.append(
         Chart(

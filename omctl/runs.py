@@ -135,6 +135,13 @@ class Request:
     no_backup_check_reason: str | None = None
     extravars: dict[str, Any] | None = None
     trigger: str = ledger.TRIGGER_OPERATOR
+    # A check-mode run that proves an idempotent task's hosts did not drift: it records
+    # ``drift`` evidence per host (omctl.evidence.drift).
+    drift_check: bool = False
+
+    def __post_init__(self) -> None:
+        if self.drift_check and not self.check:
+            raise ValueError("a drift check runs in check mode")
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ def record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dic
         "out_of_scope_reason": None if in_scope else request.out_of_scope_reason,
         "no_backup_check_reason": request.no_backup_check_reason,
         "check": request.check,
+        "drift_check": request.drift_check,
         "diff": request.diff,
         "limit": request.limit,
         "targets": prepared.targets,
@@ -387,6 +395,8 @@ def execute(
         finally:
             rotate_run_dirs(ws, settings.artifacts_keep, run_id)
         follow_ssh_port_changes(ws, prepared.inventory.path, result.evidence)
+        if request.drift_check:
+            add_drift_evidence(prepared.task.name, prepared.targets, result)
         record_result(book, run_id, result, cancellation.signal_name, scrub)
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
@@ -415,6 +425,25 @@ def follow_ssh_port_changes(
         except OSError as exc:  # the run's own record comes first: say it, never raise here
             record.update(updated=False, reason=f"{hosts_file} could not be written: {exc}")
         evidence.setdefault("inventory", {})[host] = record
+
+
+def add_drift_evidence(task: str, targets: list[str], result: runner.PlaybookResult) -> None:
+    """A drift check's verdict per target host, from what check mode would have changed."""
+    from omctl.evidence import drift
+
+    records = result.evidence.setdefault(drift.Drift.KIND, {})
+    for host in targets:
+        counts = result.hosts.get(host)
+        if counts is None:
+            reason = "no result from the host (the play did not reach it)"
+            records[host] = drift.from_host(task, False, [], reason).dump()
+            continue
+        failed = counts.failed or counts.unreachable
+        reason = "; ".join(f"{f['task']}: {f['message']}" for f in counts.failures[:2]) or (
+            "unreachable" if counts.unreachable else "failed"
+        )
+        record = drift.from_host(task, not failed, counts.changed_tasks, reason if failed else None)
+        records[host] = record.dump()
 
 
 def record_result(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -43,6 +43,8 @@ class Planned:
     category: str
     decision: str  # RUN or WAIT
     reason: str
+    # A check-mode run of an idempotent task that proves nothing drifted (scope `verify:`).
+    drift_check: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,7 +53,11 @@ class Planned:
             "category": self.category,
             "decision": self.decision,
             "reason": self.reason,
+            "drift_check": self.drift_check,
         }
+
+    def waiting(self, reason: str) -> Planned:
+        return Planned(self.client, self.task, self.category, WAIT, reason, self.drift_check)
 
 
 def window_closes(window: Window, moment: datetime) -> datetime:
@@ -174,11 +180,61 @@ def plan_client(
         due = f"due: {period.label} has no run yet{attempt}"
         planned.append(Planned(client, name, category.value, RUN, due))
     _guard_patching(planned, terms, hosts, book, local)
+    applying = {p.task for p in planned if p.decision == RUN}
+    planned += [
+        _drift_check(terms, category, name, entry.verify, book, local, applying, blackout)
+        for category, name, entry in entries
+        if entry.verify is not None
+    ]
+    # Backup first, then the runs that change hosts, then the drift checks (read-only).
     runs_now = sorted(
         (p for p in planned if p.decision == RUN),
-        key=lambda p: 0 if p.task in FIRST else 1,
+        key=lambda p: 0 if p.task in FIRST else 2 if p.drift_check else 1,
     )
     return runs_now + [p for p in planned if p.decision == WAIT]
+
+
+def _drift_check(
+    terms: scope.Scope,
+    category: scope.Category,
+    name: str,
+    cadence: Cadence,
+    book: ledger.Ledger,
+    local: datetime,
+    applying: set[str],
+    blackout: scope.Blackout | None,
+) -> Planned:
+    """Whether the task's drift check (check mode, at its ``verify:`` cadence) runs now. It is
+    read-only, so it needs no window; it waits for a blackout, for the task's own run in this
+    tick, and until the task has been applied once (there is no state to drift from before)."""
+    client = terms.client
+    item = Planned(client, name, category.value, RUN, "", drift_check=True)
+    first = coverage.period_start(cadence, local.date())
+    label = coverage.period_label(cadence, first)
+    if blackout is not None:
+        return item.waiting(f"blackout {blackout.start} to {blackout.until}: {blackout.reason}")
+    if name in applying:
+        return item.waiting("the task itself runs in this tick: the next tick checks for drift")
+    applied = next(book.scan(client, name, statuses=(ledger.SUCCESSFUL,), counting=True,
+                             newest_first=True), None)  # fmt: skip
+    if applied is None:
+        return item.waiting("never applied: a drift check needs a successful run to compare with")
+    start = datetime(first.year, first.month, first.day, tzinfo=local.tzinfo)
+    period_runs = book.scan(
+        client, name, since=ledger.stamp_bound(start), until=ledger.stamp_bound(local)
+    )
+    checks = [row for row in period_runs if row.check and row.trigger == ledger.TRIGGER_SCHEDULE]
+    done = next((row for row in reversed(checks) if row.status == ledger.SUCCESSFUL), None)
+    if done is not None:
+        return item.waiting(f"verified in {label} (verify: {cadence.value}; at {done.started_at})")
+    failures = sum(1 for row in checks if row.status in (ledger.FAILED, ledger.STATUS_INTERRUPTED))
+    entry = terms.tasks(category)[name]
+    if failures > entry.retries:
+        return item.waiting(
+            f"{failures} drift checks failed in {label}: no more retries (retries: {entry.retries})"
+        )
+    attempt = f", retry {failures} of {entry.retries}" if failures else ""
+    return replace(item, reason=f"drift check due: {label} not verified yet{attempt}")
 
 
 def _guard_patching(
@@ -212,6 +268,8 @@ class Outcome:
     status: str | None = None  # the run's status; "error" when it could not start
     message: str | None = None
     exit_code: int = 0
+    # A drift check's findings: each host that drifted, with the tasks that would change.
+    drift: dict[str, list[str]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -219,7 +277,18 @@ class Outcome:
             "run_id": self.run_id,
             "status": self.status,
             "message": self.message,
+            "drift": self.drift,
         }
+
+
+def drifted(run: ledger.Run) -> dict[str, list[str]]:
+    """The hosts a drift check found drifted, with the tasks that would have changed."""
+    found: dict[str, list[str]] = {}
+    for host, result in run.hosts.items():
+        record = result.evidence.get("drift")
+        if isinstance(record, dict) and record.get("state") == "drift":
+            found[host] = list(record.get("changed_tasks") or [])
+    return found
 
 
 def carry_out(
@@ -241,9 +310,10 @@ def carry_out(
         if item.decision != RUN:
             outcomes.append(Outcome(item))
             continue
-        if locked is not None or (first_failed and item.task in guards.NEEDS_FRESH_BACKUP):
+        needs_backup = item.task in guards.NEEDS_FRESH_BACKUP and not item.drift_check
+        if locked is not None or (first_failed and needs_backup):
             reason = locked or f"this tick's {first_failed} did not succeed: it waits"
-            outcomes.append(Outcome(Planned(item.client, item.task, item.category, WAIT, reason)))
+            outcomes.append(Outcome(item.waiting(reason)))
             continue
         entry = terms.tasks(scope.Category(item.category))[item.task]
         request = runs.Request(
@@ -251,6 +321,8 @@ def carry_out(
             task=item.task,
             limit=",".join(entry.hosts) if entry.hosts else None,
             trigger=ledger.TRIGGER_SCHEDULE,
+            check=item.drift_check,
+            drift_check=item.drift_check,
         )
         try:
             done = runs.execute(settings, book, request, on_progress, on_start, now=now)
@@ -265,7 +337,8 @@ def carry_out(
         else:
             failed = done.status != ledger.SUCCESSFUL
             outcome = Outcome(item, done.id, done.status, done.message,
-                              int(ExitCode.HOST_FAILED) if failed else 0)  # fmt: skip
+                              int(ExitCode.HOST_FAILED) if failed else 0,
+                              drifted(done) if item.drift_check else None)  # fmt: skip
         outcomes.append(outcome)
         if item.task in FIRST and outcome.status != ledger.SUCCESSFUL:
             first_failed = item.task
@@ -288,22 +361,26 @@ def this_month(
 
 def alerts(
     contract: scope.ClientContract, book: ledger.Ledger, outcomes: list[Outcome], now: datetime
-) -> tuple[list[notify.Alert], str]:
+) -> tuple[list[notify.Alert], tuple[str, ...]]:
     """The alerts of one client's tick: each scheduled run that failed (or could not start),
-    and each task overdue now (keyed by its missed period, so it is one incident until a run
-    clears it). Also the prefix of the incidents that are over when not among them."""
+    each drift check that found drift, and each task overdue now (keyed by its missed period,
+    so it is one incident until a run clears it), and each task whose latest drift check found
+    drift. Also the prefixes of the incidents that are over when not among them."""
     terms = contract.loaded.scope
     client = terms.client
     found: list[notify.Alert] = []
     for outcome in outcomes:
         item = outcome.planned
-        if outcome.status in (None, ledger.SUCCESSFUL) or outcome.planned.decision != RUN:
+        if outcome.planned.decision != RUN or outcome.status is None:
+            continue
+        if outcome.status == ledger.SUCCESSFUL:
             continue
         key = f"run:{outcome.run_id}" if outcome.run_id else f"error:{client}:{item.task}"
+        what = f"drift check of {item.task}" if item.drift_check else item.task
         found.append(notify.Alert(
             key=key,
-            title=f"omctl: {item.task} of {client} {outcome.status}",
-            body=f"The scheduled {item.category} task {item.task} of {client} "
+            title=f"omctl: {what} of {client} {outcome.status}",
+            body=f"The scheduled {item.category} task {what} of {client} "
                  f"({terms.contract}) {outcome.status}"
                  + (f" in run {outcome.run_id}" if outcome.run_id else "")
                  + (f": {outcome.message}" if outcome.message else "."),
@@ -320,7 +397,40 @@ def alerts(
                  f"{task.last_success_at or 'never'}).",
             level=notify.WARNING,
         ))  # fmt: skip
-    return found, f"overdue:{client}:"
+    found += drift_alerts(terms, book)
+    return found, (f"overdue:{client}:", f"drift:{client}:")
+
+
+def drift_alerts(terms: scope.Scope, book: ledger.Ledger) -> list[notify.Alert]:
+    """One incident per task whose latest drift check found drift and that no run of the task
+    (nor a later check without drift) has set right since: alerted once, then reminded."""
+    found = []
+    for category in scope.CONTRACTED:
+        for name, entry in terms.tasks(category).items():
+            if entry.verify is None:
+                continue
+            latest = next(book.scan(terms.client, name, statuses=(ledger.SUCCESSFUL,
+                                    ledger.FAILED), newest_first=True), None)  # fmt: skip
+            if latest is None or not latest.check or latest.trigger != ledger.TRIGGER_SCHEDULE:
+                continue
+            run = ledger.get_run(book, latest.id)
+            drift = drifted(run) if run is not None else {}
+            if not drift:
+                continue
+            count = sum(len(tasks) for tasks in drift.values())
+            changes = f"{count} change" if count == 1 else f"{count} changes"
+            lines = [f"{host}: {'; '.join(tasks)}" for host, tasks in sorted(drift.items())]
+            found.append(notify.Alert(
+                key=f"drift:{terms.client}:{name}",
+                title=f"omctl: drift in {name} of {terms.client} ({changes} on "
+                      f"{', '.join(sorted(drift))})",
+                body=f"The drift check {latest.id} of {name} ({terms.contract}) found, in check "
+                     f"mode, what changed since the last {name} run:\n" + "\n".join(lines)
+                     + f"\nRun {name} to set it right, or change the role's settings if the "
+                     "change was intended.",
+                level=notify.WARNING,
+            ))  # fmt: skip
+    return found
 
 
 # --- one line per client ---------------------------------------------------------------------
@@ -336,7 +446,11 @@ def summary(contract: scope.ClientContract, book: ledger.Ledger, now: datetime) 
         "client": terms.client,
         "contract": terms.contract,
         "overdue": [t.task for t in found.tasks if t.overdue],
-        "due_now": [p.task for p in plan_client(contract, book, now) if p.decision == RUN],
+        "due_now": [
+            f"{p.task} (drift check)" if p.drift_check else p.task
+            for p in plan_client(contract, book, now)
+            if p.decision == RUN
+        ],
         "next_due": {"task": upcoming[0][1], "by": upcoming[0][0]} if upcoming else None,
         "unresolved_failures": len(found.unresolved),
         "error": None,

@@ -111,6 +111,12 @@ class Window:
         return self.text
 
 
+# Tasks whose run converges a host to a declared state, so that a run in check mode that would
+# change something has found drift (a patching check would only find new updates).
+DRIFT_CHECKABLE = frozenset({"hardening", "config_tuning"})
+DRIFT_CADENCES = (Cadence.DAILY, Cadence.WEEKLY)
+
+
 class TaskScope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,6 +126,15 @@ class TaskScope(BaseModel):
     # How many times `omctl tick` starts the task again in a period after a scheduled run of
     # it failed; an operator's runs are not counted.
     retries: int = Field(default=1, ge=0, le=10)
+    # How often `omctl tick` runs the (idempotent) task in check mode to prove nothing drifted.
+    verify: Cadence | None = None
+
+    @field_validator("verify")
+    @classmethod
+    def _verify(cls, value: Cadence | None) -> Cadence | None:
+        if value is not None and value not in DRIFT_CADENCES:
+            raise ValueError(f"verify must be daily or weekly, not {value.value}")
+        return value
 
     @field_validator("window", mode="before")
     @classmethod
@@ -302,6 +317,13 @@ def check_against(
                 raise src.error(
                     f"task {name!r} is {task.category.value}, not {category.value}",
                     (category.value, name),
+                    ScopeInvalid,
+                )
+            if entry.verify is not None and name not in DRIFT_CHECKABLE:
+                raise src.error(
+                    f"{name}: verify is for tasks whose check mode shows drift "
+                    f"({', '.join(sorted(DRIFT_CHECKABLE))})",
+                    (category.value, name, "verify"),
                     ScopeInvalid,
                 )
             if inventory_names is not None and entry.hosts:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the models are imported when a record of their kind is read
     from omctl.evidence.baseline import Baseline
     from omctl.evidence.config_tuning import ConfigTuning
     from omctl.evidence.content_sync import ContentSync
+    from omctl.evidence.drift import Drift
     from omctl.evidence.hardening import Hardening
     from omctl.evidence.healthcheck import Healthcheck
     from omctl.evidence.incident import Incident
@@ -207,6 +208,11 @@ def inventory(host: str, record: Inventory) -> None:
     console.out.print(f"[bold]inventory[/] of {host}: {_cells(record.show_line())}")
 
 
+def drift(host: str, record: Drift) -> None:
+    what = f"[bold]drift check[/] of {escape(record.task)} on {escape(host)}"
+    console.out.print(f"{what}: {_cells(record.show_line(host))}")
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -229,6 +235,7 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {  # kind -> renderer of its 
     "content_sync": content_sync,
     "hardening": hardening,
     "inventory": inventory,
+    "drift": drift,
 }
 
 

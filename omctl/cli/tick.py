@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, ledger, locking, notify, schedule, scope
+from omctl import console, ledger, ledger_watch, locking, notify, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
@@ -61,10 +61,10 @@ def _alert(
     urls = [*settings.notify, *contract.loaded.scope.notify]
     if not urls:
         return
-    found, over_prefix = schedule.alerts(contract, book, outcomes, now)
+    found, over_prefixes = schedule.alerts(contract, book, outcomes, now)
     # One file per client: a tick's clients run in parallel processes.
     log = notify.AlertLog(settings.workspace.state / "alerts", contract.loaded.scope.client)
-    log.forget_except(over_prefix, {alert.key for alert in found})
+    log.forget_except(over_prefixes, {alert.key for alert in found})
     remind = timedelta(hours=settings.remind_hours)
     for problem in notify.deliver(urls, found, log, now, remind):
         console.err.print(f"warning: {escape(problem)}", highlight=False)
@@ -81,6 +81,23 @@ def _one_client(
     outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
     _alert(settings, book, contract, outcomes, now or datetime.now(UTC))
     return outcomes, max((outcome.exit_code for outcome in outcomes), default=0)
+
+
+def _watch_ledger(ctx: typer.Context, settings: Settings, now: datetime) -> int:
+    """The daily full verify of the ledger (alerted when it fails): its exit code."""
+    if not ledger_watch.due(settings, now):
+        return 0
+    try:
+        with common.open_ledger(ctx, recover=False) as book:
+            problem = ledger_watch.verify(book)
+    except OmctlError as exc:
+        problem = exc.message
+    for failed in ledger_watch.alert_if_broken(settings, problem, now):
+        console.err.print(f"warning: {escape(failed)}", highlight=False)
+    if problem is None:
+        return 0
+    console.err.print(f"error: the ledger does not verify: {escape(problem)}", highlight=False)
+    return int(ExitCode.LEDGER_BROKEN)
 
 
 def _child(root_args: list[str], client: str, now: str | None) -> tuple[list[dict], int]:
@@ -111,7 +128,7 @@ def _print(rows: list[dict]) -> None:
         decision, status = row["decision"], row["status"] or ""
         table.add_row(
             escape(row["client"]),
-            escape(row["task"]),
+            escape(row["task"]) + (" [dim](drift check)[/]" if row.get("drift_check") else ""),
             f"[{DECISION_STYLE[decision]}]{decision}[/]",
             row["run_id"] or "",
             f"[{STATUS_STYLE.get(status, '')}]{escape(status)}[/]" if status else "",
@@ -176,6 +193,8 @@ def tick(
             for outcomes, code in pool.map(lambda name: _child(root_args, name, now), clients):
                 rows += outcomes
                 codes.append(code)
+    if not dry_run and not part_of_tick:
+        codes.append(_watch_ledger(ctx, settings, moment or datetime.now(UTC)))
     if as_json:
         console.emit_json(rows)
     else:

@@ -38,6 +38,7 @@ MODEL_PATHS: dict[str, tuple[str, str]] = {
     "access_review": ("access_review", "AccessReview"),
     "incident": ("incident", "Incident"),
     "inventory": ("inventory", "Inventory"),
+    "drift": ("drift", "Drift"),
 }
 
 

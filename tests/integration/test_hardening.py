@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,12 @@ import pytest
 from omctl import lab as omctl_lab
 from omctl.workspace import Workspace
 from tests.integration.conftest import Lab, Result, write_scope
+from tests.unit.test_notify import Receiver
 
 CLIENT = "hardened"
 HOST = "web3"
 DROPIN = "/etc/ssh/sshd_config.d/00-omctl-hardening.conf"
+ON_REQUEST = "  hardening: {every: on_request}\n  healthcheck: {every: on_request}\n"
 # The faults need no audit; the concerns after sshd and the firewall only cost time there.
 QUICK = """\
 hardening_lynis_enabled: false
@@ -45,9 +48,7 @@ def hardened(lab: Lab) -> Lab:
     lab.hosts = up.json()
     onboarded = lab.onboard(CLIENT, HOST)
     assert onboarded.code == 0, onboarded.stderr
-    write_scope(
-        lab, CLIENT, "  hardening: {every: on_request}\n  healthcheck: {every: on_request}\n"
-    )
+    write_scope(lab, CLIENT, ON_REQUEST)
     return lab
 
 
@@ -254,6 +255,48 @@ def test_second_run_changes_nothing(hardened: Lab, first_converge: dict) -> None
     assert (
         found["lynis_after"]["index"] == evidence(first_converge["shown"])["lynis_after"]["index"]
     )
+
+
+def test_a_drift_check_finds_the_sshd_drop_in_edited_by_hand(
+    hardened: Lab, first_converge: dict
+) -> None:
+    """With `verify: daily` the tick checks the hardened host in check mode: no drift after the
+    converge; the drop-in edited by hand is drift, named by task, alerted once, left as found."""
+    write_scope(hardened, CLIENT, "  hardening: {every: monthly, verify: daily}\n")
+    receiver = Receiver()
+    saved = "/root/omctl-drop-in.saved"
+    try:
+        notify = {"OMCTL_NOTIFY": receiver.url("drift")}
+        with extra_vars(hardened, CLIENT, QUICK):
+            first = hardened.omctl("tick", "--client", CLIENT, "--json", env=notify, timeout=1200)
+            assert first.code == 0, first.stderr
+            (check,) = [o for o in first.json() if o["decision"] == "run"]
+            assert check["drift_check"] and (check["status"], check["drift"]) == ("successful", {})
+            shown = hardened.omctl("show", check["run_id"], "--json").json()
+            assert shown["check"] is True and shown["hosts"][HOST]["changed"] == 0
+            assert shown["hosts"][HOST]["evidence"]["drift"]["state"] == "no drift"
+            assert receiver.received == []
+
+            edited = hardened.ssh(HOST, f"cp {DROPIN} {saved} && echo 'MaxAuthTries 6' >> {DROPIN}")
+            assert edited.returncode == 0, edited.stderr
+            tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
+            second = hardened.omctl("tick", "--client", CLIENT, "--now", tomorrow, "--json",
+                                    env=notify, timeout=1200)  # fmt: skip
+            assert second.code == 0, second.stderr
+            (check,) = [o for o in second.json() if o["decision"] == "run"]
+            (drifted,) = check["drift"][HOST]
+            assert "sshd drop-in" in drifted, check
+        assert "MaxAuthTries 6" in hardened.ssh(HOST, f"cat {DROPIN}").stdout  # left as found
+        shown = hardened.omctl("show", check["run_id"])
+        assert f"drift: 1 change on {HOST}: {drifted}" in shown.stdout
+        (alert,) = receiver.received
+        assert alert["title"] == f"omctl: drift in hardening of {CLIENT} (1 change on {HOST})"
+    finally:
+        hardened.ssh(HOST, f"test -f {saved} && mv {saved} {DROPIN}")
+        receiver.server.shutdown()
+        receiver.server.server_close()
+        write_scope(hardened, CLIENT, ON_REQUEST)
+    ssh_works(hardened)
 
 
 # --- SSH port change -----------------------------------------------------------------------

@@ -48,8 +48,9 @@ def _workspace(root: Path) -> Workspace:
 
 def record_templates(root: Path) -> dict[str, Entries]:
     """Real runs of the healthcheck: ok (web1), ok_web (web1+web2), failed (web2 fails),
-    check (web1, --check), out_of_scope (db1 with a reason), refused (db1), started (the
-    start entry of a run, for interrupted runs)."""
+    check (web1, --check), check_failed (web1+web2 in check mode, web2 fails), out_of_scope
+    (db1 with a reason), refused (db1), started (the start entry of a run, for interrupted
+    runs)."""
     ws = _workspace(root)
     settings = Settings(workspace=ws, operator="tester@unit")
     ws.ensure_state()
@@ -58,6 +59,7 @@ def record_templates(root: Path) -> dict[str, Entries]:
         "ok": runs.Request("acme", "healthcheck", limit="web1"),
         "failed": runs.Request("acme", "healthcheck", limit="web"),
         "check": runs.Request("acme", "healthcheck", limit="web1", check=True),
+        "check_failed": runs.Request("acme", "healthcheck", limit="web", check=True),
         "out_of_scope": runs.Request(
             "acme", "healthcheck", limit="db1", out_of_scope_reason="client asked by phone"
         ),

@@ -27,7 +27,14 @@ all:
 PLAYBOOKS = {
     f"{category}/{task}.yml": task
     for category, tasks in {
-        "maintenance": ("healthcheck", "backup", "patching", "restore_drill", "diagnose"),
+        "maintenance": (
+            "healthcheck",
+            "backup",
+            "patching",
+            "restore_drill",
+            "diagnose",
+            "hardening",
+        ),
         "operation": ("content_sync",),
     }.items()
     for task in tasks
@@ -78,6 +85,12 @@ class Planner:
 
     def decision(self, task: str, now: datetime) -> tuple[str, str]:
         planned = self.plan(now)[task]
+        return planned.decision, planned.reason
+
+    def drift_check(self, task: str, now: datetime) -> tuple[str, str]:
+        contract = scope.load_checked(self.replay.ws, "acme")
+        plan = schedule.plan_client(contract, self.replay.book, now)
+        (planned,) = [p for p in plan if p.task == task and p.drift_check]
         return planned.decision, planned.reason
 
 
@@ -271,3 +284,87 @@ def test_blackouts_are_checked_when_the_scope_loads(tmp_path: Path) -> None:
         scope.load(path)
     assert scope.Blackout(**{"from": date(2026, 1, 1), "until": date(2026, 1, 1),
                              "reason": "x"}).holds(date(2026, 1, 1))  # fmt: skip
+
+
+DRIFT_BODY = """\
+timezone: Europe/Berlin
+maintenance:
+  backup: {every: daily}
+  hardening: {every: monthly, window: "Sun 02:00-04:00", verify: daily}
+"""
+
+
+def test_a_drift_check_runs_daily_in_check_mode_once_the_task_was_applied(
+    planner: Planner,
+) -> None:
+    planner.rewrite(DRIFT_BODY)
+    wednesday = berlin(2026, 12, 2, 10, 0)  # outside the hardening window: checks are read-only
+    assert planner.drift_check("hardening", wednesday) == (
+        "wait", "never applied: a drift check needs a successful run to compare with"
+    )  # fmt: skip
+    planner.add("hardening", berlin(2026, 11, 29, 2, 30))  # Sunday's run
+    assert planner.drift_check("hardening", wednesday) == (
+        "run", "drift check due: 2026-12-02 not verified yet"
+    )  # fmt: skip
+    # A check run the schedule started today verifies today; an operator's --check does not.
+    planner.add("hardening", berlin(2026, 12, 2, 8, 0), "check", ledger.TRIGGER_OPERATOR)
+    assert planner.drift_check("hardening", wednesday)[0] == "run"
+    planner.add("hardening", berlin(2026, 12, 2, 9, 0), "check", ledger.TRIGGER_SCHEDULE)
+    decision, reason = planner.drift_check("hardening", wednesday)
+    assert decision == "wait" and reason.startswith("verified in 2026-12-02 (verify: daily; at ")
+    # The next day in Berlin (23:30 UTC) is a new period.
+    assert planner.drift_check("hardening", datetime(2026, 12, 2, 23, 30, tzinfo=UTC))[0] == "run"
+    # The check does not count as the task's own monthly run.
+    assert planner.decision("hardening", berlin(2026, 12, 6, 2, 30))[0] == "wait"  # November's run
+
+
+def test_a_weekly_drift_check_and_its_retries(planner: Planner) -> None:
+    planner.rewrite(DRIFT_BODY.replace("verify: daily", "verify: weekly, retries: 1"))
+    planner.add("hardening", berlin(2026, 11, 1, 2, 30))
+    planner.add("hardening", berlin(2026, 11, 30, 9, 0), "check", ledger.TRIGGER_SCHEDULE)
+    sunday = berlin(2026, 12, 6, 12, 0)
+    assert planner.drift_check("hardening", sunday)[1].startswith("verified in week 2026-W49")
+    monday = berlin(2026, 12, 7, 9, 0)
+    planner.add("hardening", monday, "check_failed", ledger.TRIGGER_SCHEDULE)
+    later = monday + timedelta(hours=1)
+    assert planner.drift_check("hardening", later) == (
+        "run", "drift check due: week 2026-W50 not verified yet, retry 1 of 1"
+    )  # fmt: skip
+    planner.add("hardening", later, "check_failed", ledger.TRIGGER_SCHEDULE)
+    assert planner.drift_check("hardening", later + timedelta(hours=1)) == (
+        "wait", "2 drift checks failed in week 2026-W50: no more retries (retries: 1)"
+    )  # fmt: skip
+
+
+def test_drift_checks_wait_for_blackouts_and_for_the_task_itself(planner: Planner) -> None:
+    planner.rewrite(DRIFT_BODY)
+    planner.add("hardening", berlin(2026, 11, 1, 2, 30))  # last month's: December's is due
+    sunday = berlin(2026, 12, 6, 2, 30)
+    plan = schedule.plan_client(scope.load_checked(planner.replay.ws, "acme"),
+                                planner.replay.book, sunday)  # fmt: skip
+    assert [(p.task, p.drift_check) for p in plan if p.decision == "run"] == [
+        ("backup", False), ("hardening", False)
+    ]  # fmt: skip
+    assert planner.drift_check("hardening", sunday) == (
+        "wait", "the task itself runs in this tick: the next tick checks for drift"
+    )  # fmt: skip
+    planner.rewrite(DRIFT_BODY + "blackouts:\n  - {from: 2026-12-02, until: 2026-12-03, "
+                    "reason: client release}\n")  # fmt: skip
+    assert planner.drift_check("hardening", berlin(2026, 12, 2, 10, 0)) == (
+        "wait", "blackout 2026-12-02 to 2026-12-03: client release"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("backup: {every: daily, verify: daily}", "backup: verify is for tasks whose check mode"),
+        ("hardening: {every: monthly, verify: monthly}", "verify must be daily or weekly"),
+    ],
+)
+def test_verify_is_checked_when_the_scope_loads(tmp_path: Path, entry: str, message: str) -> None:
+    ws = make_workspace(tmp_path, hosts=HOSTS, playbooks=PLAYBOOKS,
+                        scope=Planner.scope_text(f"maintenance:\n  {entry}\n"))  # fmt: skip
+    with pytest.raises(scope.ScopeInvalid, match=message) as caught:
+        scope.load_checked(ws, "acme")
+    assert "scope.yml:6: " in str(caught.value)

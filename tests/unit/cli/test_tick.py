@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 
 from omctl import locking
 from omctl.errors import ExitCode
@@ -147,3 +148,107 @@ def test_status_of_every_client_in_one_line_each(omctl) -> None:
     acme, beta = json.loads(after.stdout)
     assert (acme["overdue"], acme["due_now"], acme["unresolved_failures"]) == ([], [], 0)
     assert beta["error"] and beta["overdue"] == []
+
+
+HARDENING = """\
+# description: Harden the server (a local stand-in: one file the run keeps as declared)
+- name: Harden
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the sshd drop-in
+      ansible.builtin.copy:
+        dest: "{dest}"
+        content: "PasswordAuthentication no\\n"
+        mode: "0600"
+"""
+HARDENING_ON = "maintenance:\n  hardening: {every: monthly, hosts: [web1], verify: daily}\n"
+
+
+def test_a_drift_check_records_no_drift_then_the_drift_and_alerts_it(omctl, monkeypatch) -> None:
+    drop_in = omctl.ws.root / "sshd-drop-in.conf"
+    (omctl.ws.playbooks / "maintenance" / "hardening.yml").write_text(
+        HARDENING.format(dest=drop_in)
+    )
+    folder = omctl.ws.client_dir("acme")
+    (folder / "scope.yml").write_text(scope_text(body=HARDENING_ON))
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("OMCTL_NOTIFY", receiver.url("drift"))
+        code, first = _tick(omctl)  # the monthly run applies; its drift check waits
+        assert code == 0, first
+        assert [(o["drift_check"], o["decision"], o["status"]) for o in first] == [
+            (False, "run", "successful"), (True, "wait", None)
+        ]  # fmt: skip
+        code, second = _tick(omctl)  # nothing changed by hand: verified
+        assert code == 0, second
+        check = next(o for o in second if o["drift_check"])
+        assert (check["status"], check["drift"]) == ("successful", {})
+        shown = json.loads(omctl("show", check["run_id"], "--json").stdout)
+        assert shown["check"] is True and shown["trigger"] == "schedule"
+        assert shown["hosts"]["web1"]["evidence"]["drift"]["state"] == "no drift"
+        assert "verified: no drift" in omctl("show", check["run_id"]).stdout
+        assert receiver.received == []
+        assert drop_in.read_text() == "PasswordAuthentication no\n"
+
+        drop_in.write_text("PasswordAuthentication yes\n")  # edited by hand
+        code, third = _tick(omctl, "--now", _tomorrow())
+        assert code == 0, third
+        check = next(o for o in third if o["drift_check"])
+        assert check["drift"] == {"web1": ["Write the sshd drop-in"]}
+        assert drop_in.read_text() == "PasswordAuthentication yes\n"  # check mode changed nothing
+        text = omctl("show", check["run_id"]).stdout
+        assert "drift: 1 change on web1: Write the sshd drop-in" in text
+        (alert,) = receiver.received
+        assert alert["title"] == "omctl: drift in hardening of acme (1 change on web1)"
+        assert alert["type"] == "warning" and "web1: Write the sshd drop-in" in alert["message"]
+        _tick(omctl, "--now", _tomorrow())  # the same drift: one incident, no second alert
+        assert len(receiver.received) == 1
+        # Set right by hand: the incident is over, and a new drift alerts again.
+        fixed = omctl("run", "acme", "hardening", "--limit", "web1")
+        assert fixed.exit_code == 0, fixed.stderr
+        assert drop_in.read_text() == "PasswordAuthentication no\n"
+        _tick(omctl, "--now", _tomorrow())
+        drop_in.write_text("PermitRootLogin yes\n")
+        _tick(omctl, "--now", _day_after_tomorrow())
+        assert len(receiver.received) == 2
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def _tomorrow(days: int = 1) -> str:
+    """--now a day ahead: a new daily period (the runs themselves are recorded at the clock)."""
+    return (datetime.now(UTC) + timedelta(days=days, minutes=1)).isoformat(timespec="seconds")
+
+
+def _day_after_tomorrow() -> str:
+    return _tomorrow(2)
+
+
+def test_the_tick_verifies_the_ledger_daily_and_alerts_when_it_does_not(omctl, monkeypatch) -> None:
+    import sqlite3
+
+    receiver = Receiver()
+    try:
+        monkeypatch.setenv("OMCTL_NOTIFY", receiver.url("ledger"))
+        _contract(omctl, "web1")
+        assert _tick(omctl)[0] == 0  # a run, and the first daily verify: it passes
+        assert receiver.received == []
+        raw = sqlite3.connect(omctl.ws.state / "ledger.sqlite3")
+        raw.execute("DROP TRIGGER entries_no_update")
+        raw.execute("UPDATE entries SET payload = replace(payload, 'web1', 'web9') WHERE seq = 2")
+        raw.commit()
+        raw.close()
+        assert _tick(omctl)[0] == 0  # verified today already: not again before 24 h
+        code, _ = _tick(omctl, "--now", _tomorrow())
+        assert code == ExitCode.LEDGER_BROKEN
+        (alert,) = receiver.received
+        assert alert["title"].endswith("does not verify")
+        assert "row 2 was altered" in alert["message"]
+        assert _tick(omctl, "--now", _tomorrow(3))[0] == ExitCode.LEDGER_BROKEN
+        ledger_alerts = [m for m in receiver.received if m["title"].endswith("does not verify")]
+        assert len(ledger_alerts) == 2  # reminded after remind_hours (24), not each tick
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

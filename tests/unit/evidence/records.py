@@ -57,6 +57,13 @@ INVENTORY = {"file": "inventories/acme/hosts.yml", "ansible_port": 2222, "previo
 INVENTORY_REFUSED = {"file": "inventories/acme/hosts.yml", "ansible_port": 2222,
                      "updated": False,
                      "reason": "inventories/acme/hosts.yml:4: web1 is not a host here"}  # fmt: skip
+# What omctl writes for a drift check (omctl/runs.py add_drift_evidence).
+DRIFT_NONE = {"task": "hardening", "state": "no drift", "changes": 0, "changed_tasks": []}
+SSHD_DROP_IN = "hardening : Install the sshd drop-in (tested with sshd -t)"
+DRIFT_FOUND = {"task": "hardening", "state": "drift", "changes": 1,
+               "changed_tasks": [SSHD_DROP_IN]}  # fmt: skip
+DRIFT_UNVERIFIED = {"task": "config_tuning", "state": "not verified", "changes": 0,
+                    "changed_tasks": [], "reason": "unreachable"}  # fmt: skip
 
 # kind -> realistic records of it
 RECORDS: dict[str, list[dict[str, Any]]] = {
@@ -84,4 +91,5 @@ RECORDS: dict[str, list[dict[str, Any]]] = {
     "access_review": [month.ACCESS_REVIEW],
     "incident": [month.INCIDENT],
     "inventory": [INVENTORY, INVENTORY_REFUSED],
+    "drift": [DRIFT_NONE, DRIFT_FOUND, DRIFT_UNVERIFIED],
 }

@@ -28,8 +28,8 @@ def test_every_kind_a_role_publishes_has_a_model() -> None:
     kinds = published_kinds()
     assert {"healthcheck", "backup", "restore_drill_check", "content_sync"} <= kinds
     assert kinds <= set(evidence.MODELS), kinds - set(evidence.MODELS)
-    # omctl itself writes inventory (omctl/runs.py), no role does.
-    assert set(evidence.MODELS) == kinds | {"inventory"}
+    # omctl itself writes inventory and drift (omctl/runs.py), no role does.
+    assert set(evidence.MODELS) == kinds | {"inventory", "drift"}
 
 
 def test_each_model_names_its_kind_and_version() -> None:

@@ -234,6 +234,9 @@ CASES: dict[str, tuple[str, Any]] = {
     "config_tuning": ("config_tuning", month.CONFIG_TUNING),
     "inventory": ("inventory", records.INVENTORY),
     "inventory_refused": ("inventory", records.INVENTORY_REFUSED),
+    "drift_none": ("drift", records.DRIFT_NONE),
+    "drift_found": ("drift", records.DRIFT_FOUND),
+    "drift_unverified": ("drift", records.DRIFT_UNVERIFIED),
 }  # fmt: skip
 
 
