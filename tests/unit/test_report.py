@@ -16,7 +16,15 @@ from typer.testing import CliRunner
 from omctl import files, ledger, report, report_render
 from omctl.cli.main import app
 from omctl.errors import BadInput, ExitCode
-from tests.unit.report_ledger import HOSTILE, MIB, NOW, MonthLedger, build_month, make_workspace
+from tests.unit.report_ledger import (
+    HOSTILE,
+    MIB,
+    NOW,
+    MonthLedger,
+    build_month,
+    make_workspace,
+)
+from tests.unit.report_ledger import day as report_ledger_day
 
 
 @pytest.fixture(scope="module")
@@ -420,3 +428,31 @@ def test_the_html_styles_the_ledger_verdict_by_what_it_is(november: report.Repor
     html = report_render.render(broken, "html")
     assert '<p class="verdict-failed">ledger verify: FAILED - entry 7 changed.' in html
     assert "verdict-ok" not in html.split("<style>")[1].split("</style>")[1]
+
+
+def test_drift_checks_are_maintenance_done_even_when_nothing_changed(tmp_path) -> None:
+    from omctl.evidence import drift
+
+    built = MonthLedger(make_workspace(tmp_path))
+    try:
+        built.run("applied", "hardening", report_ledger_day("2026-11-08 02:30"))
+        for at, web1_tasks in (("2026-11-10 04:00", []), ("2026-11-11 04:00", ["sshd drop-in"])):
+            records = {
+                "web1": {"drift": drift.from_host("hardening", True, web1_tasks, None).dump()},
+                "web2": {"drift": drift.from_host("hardening", True, [], None).dump()},
+            }
+            built.run(at, "hardening", report_ledger_day(at), evidence=records, check=True)
+        made = report.collect(built.book, report.subject(built.ws, "acme", "2026-11"), now=NOW)
+    finally:
+        built.close()
+    rows = [(r["at"], r["host"], r["verdict"]) for r in made.maintenance["verifications"]]
+    assert rows == [
+        ("2026-11-10 05:00", "web1", "verified: no drift"),
+        ("2026-11-10 05:00", "web2", "verified: no drift"),
+        ("2026-11-11 05:00", "web1", "drift: 1 change on web1"),
+        ("2026-11-11 05:00", "web2", "verified: no drift"),
+    ]  # Berlin time
+    text = report_render.to_markdown(made)
+    found = "| 2026-11-11 05:00 | web1 | hardening | drift: 1 change on web1 | sshd drop-in |"
+    assert found in text
+    assert "| 2026-11-10 05:00 | web2 | hardening | verified: no drift | none |" in text
