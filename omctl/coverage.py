@@ -474,6 +474,7 @@ def runs_needed(
     end: datetime,
     now: datetime,
     hosts: dict[str, set[str]] | None = None,
+    failures: bool = True,
 ) -> list[Run]:
     """The runs of ``client`` that ``compute`` needs for ``[start, end)`` as of ``now``, found
     through the run index and folded; ``compute`` over them gives what it gives over all of
@@ -481,28 +482,33 @@ def runs_needed(
     counting runs in the periods its coverage looks at (those overlapping ``[start, end)``, the
     current and the previous one); the latest success of the task (on each contracted host);
     each failed or interrupted run started before ``end`` and ``now``, with the later
-    successes that resolve it (all of them when none does)."""
+    successes that resolve it (all of them when none does). Without ``failures`` the last
+    are left out (the tick's planner reads only which periods are covered), and the runs are
+    built from their index rows alone (``IndexedRun.as_run``: no evidence, no entries read)."""
     tz = ZoneInfo(contract.timezone)
     start, end, now = start.astimezone(tz), end.astimezone(tz), now.astimezone(tz)
     bound = ledger.stamp_bound
     before_now = bound(now)
-    wanted = {run.id for run in book.scan(client, since=bound(start), until=bound(end))}
+    rows = {run.id: run for run in book.scan(client, since=bound(start), until=bound(end))}
     counted = (ledger.SUCCESSFUL, ledger.FAILED)
     for category in scope.CONTRACTED:
         for name, entry in contract.tasks(category).items():
             for low, high in _windows(entry.every, contract, tz, start, end, now):
-                wanted.update(
-                    run.id
+                rows.update(
+                    (run.id, run)
                     for run in book.scan(client, name, bound(low), min(bound(high), before_now),
                                          counted, counting=True)
                 )  # fmt: skip
-            wanted.update(_latest_successes(book, client, name, (hosts or {}).get(name), now))
-    failures = book.scan(
+            rows.update(_latest_successes(book, client, name, (hosts or {}).get(name), now))
+    if not failures:  # what the index rows hold is all the planner reads
+        return sorted((row.as_run() for row in rows.values()), key=lambda run: run.first_seq)
+    wanted = set(rows)
+    failed_runs = book.scan(
         client,
         until=bound(min(end, now)),
         statuses=(ledger.FAILED, ledger.STATUS_INTERRUPTED),
     )
-    for failed in ledger.runs_of(book, [run.id for run in failures]):
+    for failed in ledger.runs_of(book, [run.id for run in failed_runs], evidence=False):
         wanted.add(failed.id)
         wanted.update(_resolving(book, failed, before_now))
     return ledger.runs_of(book, wanted)
@@ -533,10 +539,10 @@ def _windows(
 
 def _latest_successes(
     book: ledger.Ledger, client: str, task: str, hosts: set[str] | None, now: datetime
-) -> set[str]:
+) -> dict[str, ledger.IndexedRun]:
     """The task's latest covering run before ``now``, or per contracted host the latest run
     it succeeded in (newest first through the index, until every host has one)."""
-    found: set[str] = set()
+    found: dict[str, ledger.IndexedRun] = {}
     left = set(hosts or ())
     statuses = (ledger.SUCCESSFUL, ledger.FAILED) if hosts else (ledger.SUCCESSFUL,)
     rows = book.scan(client, task, until=ledger.stamp_bound(now), statuses=statuses,
@@ -545,11 +551,11 @@ def _latest_successes(
         succeeded = {host for host, state in row.hosts.items() if state not in _BROKEN}
         if not hosts:
             if row.hosts and len(succeeded) == len(row.hosts):
-                found.add(row.id)
+                found[row.id] = row
                 break
             continue
         if succeeded & left:
-            found.add(row.id)
+            found[row.id] = row
             left -= succeeded
             if not left:
                 break

@@ -346,6 +346,22 @@ class IndexedRun:
             first, last, parse_payload(summary), parse_payload(hosts), trigger,
         )  # fmt: skip
 
+    def as_run(self) -> Run:
+        """A run record from this row alone: its summary and each host's status, without
+        per-host counts (a failed or unreachable host counts one), targets or evidence."""
+        data = self.summary
+        hosts = {
+            name: HostResult(failed=int(state == "failed"), unreachable=int(state == "unreachable"))
+            for name, state in self.hosts.items()
+        }
+        return Run(
+            id=self.id, client=self.client, task=self.task, category=self.category,
+            status=self.status, in_scope=self.in_scope, started_at=self.started_at,
+            contract=data.get("contract"), check=self.check, operator=data.get("operator"),
+            trigger=self.trigger, ended_at=self.ended_at, message=data.get("message"),
+            hosts=hosts, first_seq=self.first_seq, last_seq=self.last_seq,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -429,6 +445,11 @@ class Ledger(Protocol):
 
     def run_ids(self, prefix: str) -> list[str]:
         """Ids of the runs that start with ``prefix``."""
+        ...
+
+    def latest_spans(self, client: str, task: str, limit: int) -> list[tuple[str, str]]:
+        """(started_at, ended_at) of the client's ``limit`` latest successful in-scope,
+        non-check runs of ``task``, newest first (what a typical duration is made of)."""
         ...
 
     def reindex(self) -> int:
@@ -815,6 +836,14 @@ class SqliteLedger:
         )
         for row in rows:
             yield IndexedRun.from_row(row)
+
+    def latest_spans(self, client: str, task: str, limit: int) -> list[tuple[str, str]]:
+        return list(self._db.execute(
+            "SELECT started_at, ended_at FROM run_index WHERE client = ? AND task = ?"
+            " AND status = ? AND in_scope = 1 AND check_mode = 0 AND ended_at IS NOT NULL"
+            " ORDER BY started_at DESC, first_seq DESC LIMIT ?",
+            (client, task, SUCCESSFUL, limit),
+        ))  # fmt: skip
 
     def indexed(
         self,
@@ -1240,10 +1269,10 @@ def runs(ledger: Ledger, client: str | None = None) -> list[Run]:
     return list(fold(ledger.entries(client=client)).values())
 
 
-def runs_of(ledger: Ledger, run_ids: Iterable[str]) -> list[Run]:
+def runs_of(ledger: Ledger, run_ids: Iterable[str], evidence: bool = True) -> list[Run]:
     """Whole run records of ``run_ids`` (those in the ledger), oldest first: only their
-    entries are read."""
-    folded = fold(ledger.entries(run_ids=run_ids))
+    entries are read (without ``evidence``, evidence entries only name their host)."""
+    folded = fold(ledger.entries(run_ids=run_ids), evidence=evidence)
     return sorted(folded.values(), key=lambda run: run.first_seq)
 
 

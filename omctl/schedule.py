@@ -82,15 +82,10 @@ def window_opens(window: Window, moment: datetime) -> datetime:
 
 def typical_duration(book: ledger.Ledger, client: str, task: str) -> timedelta | None:
     """The median duration of the task's latest successful runs for the client (None: none)."""
-    durations: list[float] = []
-    rows = book.scan(client, task, statuses=(ledger.SUCCESSFUL,), counting=True,
-                     newest_first=True)  # fmt: skip
-    for row in rows:
-        if row.ended_at is not None:
-            started, ended = ledger.parse_stamp(row.started_at), ledger.parse_stamp(row.ended_at)
-            durations.append((ended - started).total_seconds())
-        if len(durations) == TYPICAL_RUNS:
-            break
+    durations = [
+        (ledger.parse_stamp(ended) - ledger.parse_stamp(started)).total_seconds()
+        for started, ended in book.latest_spans(client, task, TYPICAL_RUNS)
+    ]
     return timedelta(seconds=statistics.median(durations)) if durations else None
 
 
@@ -135,7 +130,7 @@ def plan_client(
         )
     hosts = coverage.contracted_hosts(terms, contract.hosts)
     instant = local + timedelta(microseconds=1)
-    runs = coverage.runs_needed(book, client, terms, local, instant, local, hosts)
+    runs = coverage.runs_needed(book, client, terms, local, instant, local, hosts, failures=False)
     covered = {task.task: task for task in coverage.compute(terms, runs, local, instant, local,
                                                             hosts).tasks}  # fmt: skip
     blackout = terms.blackout(local.date())

@@ -284,10 +284,14 @@ class ClientContract:
     hosts: inventory.Inventory
 
 
-def load_checked(ws: Workspace, client: str) -> ClientContract:
-    """Load and cross-check a client's contract: BadInput family errors name file and line."""
+def load_checked(
+    ws: Workspace, client: str, tasks: dict[str, Task] | None = None
+) -> ClientContract:
+    """Load and cross-check a client's contract: BadInput family errors name file and line.
+    ``tasks``: the workspace's catalog when already read (a tick reads it once for all)."""
     client_dir = ws.existing_client_dir(client)
-    tasks = task_catalog.by_name(ws)
+    if tasks is None:
+        tasks = task_catalog.by_name(ws)
     hosts = inventory.load(client_dir / inventory.HOSTS_FILE)
     loaded = load(client_dir / SCOPE_FILE)
     check_against(loaded, client=client, catalog=tasks, inventory_names=hosts.names)

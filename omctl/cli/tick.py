@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, ledger, ledger_watch, locking, notify, schedule, scope
+from omctl import catalog, console, ledger, ledger_watch, locking, notify, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
@@ -37,16 +37,40 @@ def parse_now(text: str | None) -> datetime | None:
     return moment
 
 
+def _catalog(settings: Settings) -> dict[str, catalog.Task] | None:
+    """The task catalog, read once per tick; None when it does not load (each client then
+    reports the error as its own)."""
+    try:
+        return catalog.by_name(settings.workspace)
+    except OmctlError:
+        return None
+
+
 def _plan(
-    settings: Settings, book: ledger.Ledger, client: str, now: datetime
+    settings: Settings,
+    book: ledger.Ledger,
+    client: str,
+    now: datetime,
+    tasks: dict[str, catalog.Task] | None = None,
 ) -> tuple[scope.ClientContract | None, list[schedule.Planned], int]:
     """A client's plan; a client whose files do not load waits with the error (and exit 2)."""
     try:
-        contract = scope.load_checked(settings.workspace, client)
+        contract = scope.load_checked(settings.workspace, client, tasks)
         return contract, schedule.plan_client(contract, book, now), 0
     except OmctlError as exc:
         item = schedule.Planned(client, "*", "", schedule.WAIT, f"not planned: {exc}")
         return None, [item], int(exc.exit_code)
+
+
+def _has_runs(
+    settings: Settings,
+    book: ledger.Ledger,
+    client: str,
+    now: datetime | None,
+    tasks: dict[str, catalog.Task] | None,
+) -> bool:
+    _, plan, _ = _plan(settings, book, client, now or datetime.now(UTC), tasks)
+    return any(item.decision == schedule.RUN for item in plan)
 
 
 def _alert(
@@ -72,10 +96,15 @@ def _alert(
 
 
 def _one_client(
-    settings: Settings, book: ledger.Ledger, client: str, now: datetime | None, dry_run: bool
+    settings: Settings,
+    book: ledger.Ledger,
+    client: str,
+    now: datetime | None,
+    dry_run: bool,
+    tasks: dict[str, catalog.Task] | None = None,
 ) -> tuple[list[schedule.Outcome], int]:
     moment = now or datetime.now(UTC)
-    contract, plan, code = _plan(settings, book, client, moment)
+    contract, plan, code = _plan(settings, book, client, moment, tasks)
     if dry_run or contract is None:
         return [schedule.Outcome(item) for item in plan], code
     outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
@@ -179,20 +208,33 @@ def tick(
         # under its parent's lock.
         held = nullcontext() if dry_run or part_of_tick else locking.tick_lock(ws)
         with held, common.open_ledger(ctx, recover=not dry_run) as book:
+            tasks = _catalog(settings)
             for name in clients:
-                outcomes, code = _one_client(settings, book, name, moment, dry_run)
+                outcomes, code = _one_client(settings, book, name, moment, dry_run, tasks)
                 rows += [outcome.as_dict() for outcome in outcomes]
                 codes.append(code)
     else:
-        with common.open_ledger(ctx):  # made (with its key) once, before the children race
-            pass
-        root_args = ["--workspace", str(ws.root)]
-        if settings.vault_password_file is not None:
-            root_args += ["--vault-password-file", str(settings.vault_password_file)]
-        with locking.tick_lock(ws), ThreadPoolExecutor(max_workers=width) as pool:
-            for outcomes, code in pool.map(lambda name: _child(root_args, name, now), clients):
-                rows += outcomes
-                codes.append(code)
+        # Only a client with a run due needs a process of its own (a run installs signal
+        # handlers, which only a main thread can); the others are planned and alerted here.
+        by_client: dict[str, tuple[list[dict], int]] = {}
+        with locking.tick_lock(ws):
+            with common.open_ledger(ctx) as book:  # made (with its key) before children race
+                tasks = _catalog(settings)
+                busy = [n for n in clients if _has_runs(settings, book, n, moment, tasks)]
+                for name in clients:
+                    if name not in busy:
+                        outcomes, code = _one_client(settings, book, name, moment, False, tasks)
+                        by_client[name] = [outcome.as_dict() for outcome in outcomes], code
+            root_args = ["--workspace", str(ws.root)]
+            if settings.vault_password_file is not None:
+                root_args += ["--vault-password-file", str(settings.vault_password_file)]
+            with ThreadPoolExecutor(max_workers=width) as pool:
+                children = pool.map(lambda name: _child(root_args, name, now), busy)
+                by_client.update(zip(busy, children, strict=True))
+        for name in clients:
+            outcome_rows, code = by_client[name]
+            rows += outcome_rows
+            codes.append(code)
     if not dry_run and not part_of_tick:
         codes.append(_watch_ledger(ctx, settings, moment or datetime.now(UTC)))
     if as_json:

@@ -77,6 +77,11 @@ def test_clients_run_in_parallel_processes(omctl) -> None:
     ]  # fmt: skip
     history = json.loads(omctl("history", "--json").stdout)
     assert sorted(r["client"] for r in history) == ["acme", "beta"]
+    # Nothing due: planned and alerted in the tick's own process, still one row per task.
+    code, idle = _tick(omctl, "--parallel", "2")
+    assert code == 0, idle
+    decisions = sorted((o["client"], o["decision"]) for o in idle)
+    assert decisions == [("acme", "wait"), ("beta", "wait")]
 
 
 def test_a_second_tick_gives_up_at_once(omctl) -> None:
