@@ -19,6 +19,7 @@ from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
 from omctl.errors import BadInput, ExitCode, OmctlError
+from omctl.monitor import cycle
 from omctl.settings import Settings
 
 DECISION_STYLE = {schedule.RUN: "bold", schedule.WAIT: "dim"}
@@ -81,6 +82,30 @@ def _one_client(
     outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
     _alert(settings, book, contract, outcomes, now or datetime.now(UTC))
     return outcomes, max((outcome.exit_code for outcome in outcomes), default=0)
+
+
+def _monitor(
+    settings: Settings,
+    book: ledger.Ledger,
+    clients: list[str],
+    now: datetime | None,
+    dry_run: bool,
+) -> int:
+    """Probe the clients' monitored sites (omctl.monitor) once for the whole tick, before the
+    clients' runs; a summary line on stderr. A broken monitoring store fails the tick's exit
+    code, never the clients' runs."""
+
+    def warn(problem: str) -> None:
+        console.err.print(f"warning: {escape(problem)}", highlight=False)
+
+    try:
+        found = cycle.tick(settings, book, clients, now or datetime.now(UTC), dry_run, warn)
+    except OmctlError as exc:
+        console.err.print(f"[red]monitor:[/] {escape(exc.message)}", highlight=False)
+        return int(exc.exit_code)
+    if found.due or found.waiting:
+        console.err.print(escape(found.line(dry_run)), highlight=False)
+    return 0
 
 
 def _child(root_args: list[str], client: str, now: str | None) -> tuple[list[dict], int]:
@@ -162,20 +187,24 @@ def tick(
         # under its parent's lock.
         held = nullcontext() if dry_run or part_of_tick else locking.tick_lock(ws)
         with held, common.open_ledger(ctx, recover=not dry_run) as book:
+            if not part_of_tick:
+                codes.append(_monitor(settings, book, clients, moment, dry_run))
             for name in clients:
                 outcomes, code = _one_client(settings, book, name, moment, dry_run)
                 rows += [outcome.as_dict() for outcome in outcomes]
                 codes.append(code)
     else:
-        with common.open_ledger(ctx):  # made (with its key) once, before the children race
-            pass
         root_args = ["--workspace", str(ws.root)]
         if settings.vault_password_file is not None:
             root_args += ["--vault-password-file", str(settings.vault_password_file)]
-        with locking.tick_lock(ws), ThreadPoolExecutor(max_workers=width) as pool:
-            for outcomes, code in pool.map(lambda name: _child(root_args, name, now), clients):
-                rows += outcomes
-                codes.append(code)
+        with locking.tick_lock(ws):
+            # The ledger is made (with its key) here, once, before the children race.
+            with common.open_ledger(ctx) as book:
+                codes.append(_monitor(settings, book, clients, moment, dry_run))
+            with ThreadPoolExecutor(max_workers=width) as pool:
+                for outcomes, code in pool.map(lambda name: _child(root_args, name, now), clients):
+                    rows += outcomes
+                    codes.append(code)
     if as_json:
         console.emit_json(rows)
     else:
