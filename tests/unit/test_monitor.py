@@ -4,13 +4,14 @@ in the ledger, retention, and a tick's monitoring with its alerts."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from omctl import ledger, scope
+from omctl import ledger, report, report_render, scope
 from omctl.monitor import cycle, daily, probe
 from omctl.monitor.store import Change, Store
 from omctl.monitor.targets import MonitorTarget
@@ -292,3 +293,49 @@ def test_a_certificate_near_its_end_is_alerted(store: Store) -> None:
     assert "has 9 days left" in alert.body
     store.record_many([(site, probe.Probe(AT + 300, 200, 80, 89, None), 2)])  # renewed
     assert cycle.site_alerts(store, terms, {}) == []
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def test_the_report_shows_availability_incidents_latency_and_not_monitored(
+    tmp_path: Path, store: Store
+) -> None:
+    watched, silent = "https://shop.example.com/", "https://blog.example.com/"
+    body = f"timezone: Europe/Berlin\nmonitor:\n  - url: {watched}\n  - url: {silent}\n"
+    ws = monitored_workspace(tmp_path, body)
+    book = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    site = store.site_ids("acme", [watched])[watched]
+    day = int(dt.datetime(2026, 11, 10, 8, 0, tzinfo=dt.UTC).timestamp())
+    for result in (up(day), down(day + 300), down(day + 600), up(day + 900)):
+        store.record_many([(site, result, 2)])
+    store.record_many([(site, probe.Probe(day + 86400, 200, 300, 30, None), 2)])
+    summaries, marks = daily.due(store, list(store.sites("acme").values()), ZONE,
+                                 dt.datetime(2026, 12, 1, 6, tzinfo=dt.UTC), 35)  # fmt: skip
+    daily.append(book, store, summaries, marks)
+    built = report.collect(book, report.subject(ws, "acme", "2026-11"))
+    shop, blog = built.monitoring["sites"]
+    assert (shop["availability"], shop["days_monitored"], shop["incidents"]) == (60.0, 2, 1)
+    assert (blog["url"], blog["availability"], blog["days_monitored"]) == (silent, None, 0)
+    (incident,) = built.monitoring["incidents"]
+    assert (incident["opened_at"], incident["closed_at"]) == (
+        "2026-11-10T08:05:00Z", "2026-11-10T08:15:00Z"
+    )  # fmt: skip
+    text = report_render.to_markdown(built)
+    assert "## Site monitoring" in text
+    assert f"| {silent} | not monitored | 0 of 30 |" in text
+    assert "| 2026-11-10 09:05 | 2026-11-10 09:15 | 10 min |" in text  # Berlin time
+    assert "| 2026-11-11 | https://shop.example.com/ | 300 | 300 |" in text
+    page = report_render.to_html(built)
+    chart = re.search(r'<svg id="chart-latency".*?</svg>', page, re.DOTALL)
+    assert chart and chart.group(0).count("<circle") == 2
+    book.close()
+
+
+def test_a_report_without_monitoring_has_no_such_section(tmp_path: Path) -> None:
+    ws = monitored_workspace(tmp_path, "")
+    book = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    built = report.collect(book, report.subject(ws, "acme", "2026-11"))
+    assert built.monitoring == {}
+    assert "Site monitoring" not in report_render.to_markdown(built)
+    book.close()
