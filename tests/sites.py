@@ -7,10 +7,13 @@ import datetime as dt
 import http.server
 import ipaddress
 import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,7 +31,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        parts = self.path.strip("/").split("/")
+        parts = urlsplit(self.path).path.strip("/").split("/")  # a query names the site
         status = 200
         if parts[0] == "status":
             status = int(parts[1])
@@ -56,6 +59,11 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
     failing = False  # what /switch answers
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a probe past its deadline) is no error of the site."""
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def serve(tls: ssl.SSLContext | None = None) -> Server:

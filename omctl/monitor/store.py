@@ -42,7 +42,6 @@ CREATE TABLE IF NOT EXISTS probes (
   error TEXT,
   PRIMARY KEY (site, at)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS probes_at ON probes (at);
 CREATE TABLE IF NOT EXISTS incidents (
   id INTEGER PRIMARY KEY,
   site INTEGER NOT NULL,
@@ -167,6 +166,15 @@ class Store:
         )
         return Change(opened=Incident(int(cursor.lastrowid or 0), site, since, None, error))
 
+    def add_probes(self, rows: Iterable[tuple[int, Probe]]) -> None:
+        """Store probes as they are, without the incident bookkeeping of ``record``: for a
+        history made elsewhere (the bench's simulated weeks)."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO probes VALUES (?, ?, ?, ?, ?, ?)",
+                ((site, p.at, p.status, p.latency_ms, p.tls_days, p.error) for site, p in rows),
+            )
+
     def open_incident(self, site: int) -> Incident | None:
         row = self._db.execute(
             "SELECT id, site, opened_at, closed_at, first_error FROM incidents"
@@ -216,7 +224,12 @@ class Store:
 
     def drop_before(self, cutoff: int) -> int:
         """Drop probes and closed incidents older than ``cutoff``; how many probes went."""
-        dropped = self._db.execute("DELETE FROM probes WHERE at < ?", (cutoff,)).rowcount
+        dropped = 0
+        for (site,) in self._db.execute("SELECT id FROM sites").fetchall():
+            # By site: a range of the primary key each, with no index on the time alone.
+            dropped += self._db.execute(
+                "DELETE FROM probes WHERE site = ? AND at < ?", (site, cutoff)
+            ).rowcount
         self._db.execute("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
                          (cutoff,))  # fmt: skip
         return dropped
