@@ -4,6 +4,7 @@ daily summaries of the days that ended and drop probes past ``monitor_keep_days`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ class Result:
     closed: list[tuple[str, str]] = field(default_factory=list)
     summaries: int = 0
     dropped: int = 0
+    seconds: float = 0.0  # the wall time of this tick's monitoring
 
     def line(self, dry_run: bool) -> str:
         if dry_run:
@@ -44,7 +46,7 @@ class Result:
         return (
             f"monitor: probed {len(self.probes)} sites ({down} failing, {self.waiting} not due "
             f"yet); incidents opened {len(self.opened)}, closed {len(self.closed)}; daily "
-            f"summaries {self.summaries}"
+            f"summaries {self.summaries}; {self.seconds:.2f} s"
         )
 
 
@@ -109,6 +111,7 @@ def run(
                 existing.close()
     if not monitored:
         return Result()
+    started = time.perf_counter()
     store = Store(store_path(state))
     try:
         found = plan(store, monitored, at)
@@ -141,6 +144,7 @@ def run(
             found.summaries += len(summaries)
         with store.transaction():
             found.dropped = store.drop_before(at - settings.monitor_keep_days * DAY)
+        found.seconds = time.perf_counter() - started
         return found
     finally:
         store.close()
