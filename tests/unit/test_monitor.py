@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from omctl import ledger, report, report_render, scope
-from omctl.monitor import cycle, daily, probe
-from omctl.monitor.store import Change, Store
+from omctl.monitor import cycle, daily, probe, views
+from omctl.monitor.store import Change, Store, store_path
 from omctl.monitor.targets import MonitorTarget
 from omctl.settings import Settings
 from omctl.workspace import Workspace
@@ -338,4 +338,43 @@ def test_a_report_without_monitoring_has_no_such_section(tmp_path: Path) -> None
     built = report.collect(book, report.subject(ws, "acme", "2026-11"))
     assert built.monitoring == {}
     assert "Site monitoring" not in report_render.to_markdown(built)
+    book.close()
+
+
+def test_an_incident_across_a_month_end(tmp_path: Path) -> None:
+    """Down from 23:50 on 30 November to 00:10 on 1 December (UTC contract): December's
+    availability counts December's probes only; the incident is open in November's last
+    summary, closed in December's first, and the report lists it once, closed."""
+    url = "https://shop.example.com/"
+    ws = monitored_workspace(tmp_path, f"monitor:\n  - url: {url}\n")
+    terms = scope.load_checked(ws, "acme").loaded.scope
+    book = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    store = Store(store_path(ws.state))  # where status reads it
+    site = store.site_ids("acme", [url])[url]
+    midnight = int(dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp())
+
+    def summarize(at: int) -> None:
+        moment = dt.datetime.fromtimestamp(at, dt.UTC)
+        daily.append(book, store, *daily.due(store, list(store.sites("acme").values()),
+                                             dt.UTC, moment, 35))  # fmt: skip
+
+    for result in (up(midnight - 1200), down(midnight - 600), down(midnight + 300)):
+        store.record_many([(site, result, 2)])
+    summarize(midnight + 420)  # November 30, with the incident still open
+    store.record_many([(site, up(midnight + 600), 2)])
+    (row,) = views.sites(ws.state, terms, dt.datetime.fromtimestamp(midnight + 700, dt.UTC))
+    assert (row["availability"], row["probes"], row["open_incident"]) == (50.0, 2, None)
+    summarize(midnight + 86400 + 60)  # December 1
+    days = daily.latest_by_day(book.entries(run_id=daily.MONITOR_ENTRY), "acme")
+    assert [(str(s.day), [i.closed_at for i in s.incidents]) for s in days] == [
+        ("2026-11-30", [None]),
+        ("2026-12-01", ["2026-12-01T00:10:00Z"]),
+    ]
+    built = report.collect(book, report.subject(ws, "acme", None, "2026-11-15", "2026-12-10"))
+    (incident,) = built.monitoring["incidents"]
+    assert (incident["opened_at"], incident["closed_at"]) == (
+        "2026-11-30T23:50:00Z", "2026-12-01T00:10:00Z"
+    )  # fmt: skip
+    assert built.monitoring["sites"][0]["availability"] == 50.0  # 2 of 4 probes
+    store.close()
     book.close()
