@@ -219,6 +219,13 @@ def _monitoring(report: Report) -> list[Section]:
         return []
     section = Section("monitoring", "Site monitoring")
     section.blocks.append(
+        Paragraph(
+            "Probed from the provider's controller; availability is the share of successful "
+            "probes on the days that ended (one summary per site and day in the ledger); a site "
+            "without one in this period was not monitored."
+        )
+    )
+    section.blocks.append(
         Table(
             "Availability per site",
             [
