@@ -27,6 +27,7 @@ from omctl.evidence.incident import Incident
 from omctl.evidence.patching import Patching
 from omctl.evidence.restore_drill import RestoreDrill
 from omctl.ledger import Ledger, Run, parse_stamp
+from omctl.monitor import reporting as monitor_reporting
 from omctl.workspace import Workspace
 
 CATEGORIES = ("operation", "maintenance", "onboarding")
@@ -138,6 +139,8 @@ class Report:
     ledger: LedgerCheck
     runs: int = 0
     notes: list[str] = field(default_factory=list)
+    # Site monitoring (omctl.monitor.reporting): sites, incidents, latency; {} if none.
+    monitoring: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -551,6 +554,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
         ledger=_ledger_check(book, inside, every),
         runs=len(inside),
         notes=notes,
+        monitoring=monitor_reporting.collect(book, current, span.start, span.end),
     )
 
 

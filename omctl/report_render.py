@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from omctl.evidence import text as evidence_text
 from omctl.report import CATEGORIES, Report
@@ -200,6 +201,98 @@ def _operation(report: Report) -> Section:
         )
     )
     return section
+
+
+def _lasted(opened: str, closed: str | None) -> str:
+    if closed is None:
+        return "still down"
+    span = datetime.fromisoformat(closed) - datetime.fromisoformat(opened)
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _monitoring(report: Report) -> list[Section]:
+    """Availability per site, the incidents and the latency per day; "not monitored" for a
+    site with no summary in the period (never a made-up 100 %)."""
+    found = report.monitoring
+    if not found:
+        return []
+    section = Section("monitoring", "Site monitoring")
+    section.blocks.append(
+        Paragraph(
+            "Probed from the provider's controller; availability is the share of successful "
+            "probes on the days that ended (one summary per site and day in the ledger); a site "
+            "without one in this period was not monitored."
+        )
+    )
+    section.blocks.append(
+        Table(
+            "Availability per site",
+            [
+                "site",
+                "availability",
+                "days monitored",
+                "incidents",
+                "p50 (ms)",
+                "p95 (ms)",
+                "TLS days left (lowest)",
+            ],
+            [
+                [
+                    s["url"],
+                    "not monitored" if s["availability"] is None else f"{s['availability']:.2f}%",
+                    f"{s['days_monitored']} of {s['days_in_period']}",
+                    s["incidents"],
+                    s["p50_ms"],
+                    s["p95_ms"],
+                    s["tls_days_min"],
+                ]
+                for s in found["sites"]
+            ],
+        )
+    )
+    zone = ZoneInfo(report.contract["timezone"])
+    section.blocks.append(
+        Table(
+            "Site incidents",
+            ["site", "down from", "up again", "lasted", "first error"],
+            [
+                [
+                    i["site"],
+                    _local(i["opened_at"], zone),
+                    _local(i["closed_at"], zone) if i["closed_at"] else "-",
+                    _lasted(i["opened_at"], i["closed_at"]),
+                    i["error"],
+                ]
+                for i in found["incidents"]
+            ],
+            empty="no incident in this period",
+        )
+    )
+    points = found["latency"]
+    section.blocks.append(
+        Chart(
+            "chart-latency",
+            "Site latency per day (median of the day's successful probes)",
+            "lines",
+            "date",
+            "latency (ms)",
+            points,
+            unit="ms",
+            span=(report.period["start"], report.period["end"]),
+            table=Table(
+                "Site latency per day (chart data)",
+                ["day", "site", "p50 (ms)", "p95 (ms)"],
+                [[p["at"][:10], p["host"], p["value"], p["p95"]] for p in points],
+                css="chart-data",
+            ),
+        )
+    )
+    return [section]
+
+
+def _local(stamp: str, zone: ZoneInfo) -> str:
+    return f"{datetime.fromisoformat(stamp.replace('Z', '+00:00')).astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def _maintenance(report: Report) -> Section:
@@ -531,6 +624,7 @@ def sections(report: Report) -> list[Section]:
     return [
         _contract(report),
         _operation(report),
+        *_monitoring(report),
         _maintenance(report),
         _coverage(report),
         *_outside(report),

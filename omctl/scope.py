@@ -27,6 +27,7 @@ from omctl import catalog as task_catalog
 from omctl import inventory, yamlfile
 from omctl.catalog import Category, Task
 from omctl.errors import ScopeInvalid
+from omctl.monitor.targets import MonitorTarget, check_unique
 from omctl.workspace import Workspace
 
 SCOPE_FILE = "scope.yml"
@@ -180,13 +181,15 @@ class Scope(BaseModel):
     blackouts: list[Blackout] = Field(default_factory=list)
     # apprise URLs this client's alerts go to besides the workspace's `notify` setting.
     notify: list[str] = Field(default_factory=list)
+    # Sites the tick probes from the controller (omctl.monitor).
+    monitor: list[MonitorTarget] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @field_validator("blackouts", "notify", mode="before")
+    @field_validator("blackouts", "notify", "monitor", mode="before")
     @classmethod
     def _empty_list(cls, value: Any) -> Any:
         return [] if value is None else value
@@ -198,6 +201,11 @@ class Scope(BaseModel):
             if "://" not in url:  # the URL itself is never echoed: it may hold a token
                 raise ValueError(f"entry {index} is not a notification URL (scheme://...)")
         return value
+
+    @field_validator("monitor")
+    @classmethod
+    def _unique_sites(cls, value: list[MonitorTarget]) -> list[MonitorTarget]:
+        return check_unique(value)
 
     @field_validator("timezone")
     @classmethod

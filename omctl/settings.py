@@ -49,6 +49,11 @@ class Settings:
     # still true is sent again.
     notify: tuple[str, ...] = ()
     remind_hours: int = 24
+    # Site monitoring (omctl.monitor): probes in flight at once, days raw probes are kept,
+    # and a CA file trusted besides the system's (a private CA's sites stay verified).
+    monitor_concurrency: int = 50
+    monitor_keep_days: int = 35
+    monitor_ca_file: Path | None = None
 
     @property
     def ledger(self) -> Path:
@@ -119,6 +124,9 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "secret_vars": _names(VAR_NAME, "variable names"),
     "notify": _urls,
     "remind_hours": _positive_int,
+    "monitor_concurrency": _positive_int,
+    "monitor_keep_days": _positive_int,
+    "monitor_ca_file": _path,
 }
 LIST_SETTINGS = {"pass_env", "secret_vars"}
 SPACED_SETTINGS = {"notify"}  # URLs may hold commas: the environment separates them by spaces

@@ -14,6 +14,7 @@ from omctl import console, coverage, ledger, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode, OmctlError
+from omctl.monitor import views
 
 
 def _when(stamp: str | None, tz: ZoneInfo) -> str:
@@ -96,6 +97,30 @@ def _runs_section(title: str, runs: list[ledger.Run], tz: ZoneInfo) -> None:
     console.out.print(table)
 
 
+def _monitor_section(rows: list[dict], tz: ZoneInfo) -> None:
+    """The monitored sites this month: availability, the open incident, TLS days left."""
+    if not rows:
+        return
+    console.out.print()
+    table = Table(title="Monitored sites this month:", title_justify="left", box=None,
+                  pad_edge=False)  # fmt: skip
+    for column in ("site", "availability", "tls days", "last probe"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("open incident", overflow="fold")
+    for row in rows:
+        last, incident = row["last_probe"], row["open_incident"]
+        table.add_row(
+            escape(row["url"]),
+            views.availability_text(row["availability"]),
+            "" if row["tls_days"] is None else str(row["tls_days"]),
+            (_when(last["at"], tz) + ("" if last["error"] is None else " [red]failed[/]"))
+            if last else "never",
+            f"[bold red]down since {_when(incident['opened_at'], tz)}:[/] "
+            f"{escape(incident['error'])}" if incident else "none",
+        )  # fmt: skip
+    console.out.print(table)
+
+
 def _every_client(ctx: typer.Context, as_json: bool) -> None:
     """One line per client: overdue tasks, what is due now, the next due, open failures."""
     ws = common.settings(ctx).workspace
@@ -104,7 +129,10 @@ def _every_client(ctx: typer.Context, as_json: bool) -> None:
     with common.open_ledger(ctx) as book:
         for name in ws.clients():
             try:
-                found.append(schedule.summary(scope.load_checked(ws, name), book, now))
+                checked = scope.load_checked(ws, name)
+                row = schedule.summary(checked, book, now)
+                row.update(views.glance(views.sites(ws.state, checked.loaded.scope, now)))
+                found.append(row)
             except OmctlError as exc:
                 found.append({"client": name, "overdue": [], "error": str(exc)})
     if as_json:
@@ -121,6 +149,9 @@ def _every_client(ctx: typer.Context, as_json: bool) -> None:
                     f"due now: {', '.join(row['due_now']) or 'nothing'}",
                     f"next due: {soon['task']} by {_due_day(soon['by'])}" if soon else "",
                     f"unresolved failures: {row['unresolved_failures']}",
+                    f"[bold red]open incidents: {row['open_incidents']}[/]"
+                    if row["open_incidents"] else "",
+                    f"availability: {views.availability_text(row['availability'])}",
                 ]  # fmt: skip
                 line = "; ".join(part for part in parts if part)
             console.out.print(f"[bold]{escape(row['client'])}[/]  {line}", highlight=False)
@@ -145,13 +176,17 @@ def status(
     if client is None:
         _every_client(ctx, as_json)
         return
-    checked = scope.load_checked(common.settings(ctx).workspace, client)
+    ws = common.settings(ctx).workspace
+    checked = scope.load_checked(ws, client)
+    now = datetime.now(UTC)
     with common.open_ledger(ctx) as book:
-        found = schedule.this_month(checked, book, datetime.now(UTC))
+        found = schedule.this_month(checked, book, now)
+    monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
-        console.emit_json(found.as_dict())
+        console.emit_json({**found.as_dict(), "monitor": monitored})
     else:
         _print(found)
+        _monitor_section(monitored, ZoneInfo(found.timezone))
     if found.overdue:
         overdue = ", ".join(task.task for task in found.tasks if task.overdue)
         console.err.print(f"[bold red]overdue:[/] {escape(overdue)}", highlight=False)

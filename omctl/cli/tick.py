@@ -19,6 +19,7 @@ from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
 from omctl.errors import BadInput, ExitCode, OmctlError
+from omctl.monitor import cycle
 from omctl.settings import Settings
 
 DECISION_STYLE = {schedule.RUN: "bold", schedule.WAIT: "dim"}
@@ -129,6 +130,30 @@ def _watch_ledger(ctx: typer.Context, settings: Settings, now: datetime) -> int:
     return int(ExitCode.LEDGER_BROKEN)
 
 
+def _monitor(
+    settings: Settings,
+    book: ledger.Ledger,
+    clients: list[str],
+    now: datetime | None,
+    dry_run: bool,
+) -> int:
+    """Probe the clients' monitored sites (omctl.monitor) once for the whole tick, before the
+    clients' runs; a summary line on stderr. A broken monitoring store fails the tick's exit
+    code, never the clients' runs."""
+
+    def warn(problem: str) -> None:
+        console.err.print(f"warning: {escape(problem)}", highlight=False)
+
+    try:
+        found = cycle.tick(settings, book, clients, now or datetime.now(UTC), dry_run, warn)
+    except OmctlError as exc:
+        console.err.print(f"[red]monitor:[/] {escape(exc.message)}", highlight=False)
+        return int(exc.exit_code)
+    if found.due or found.waiting:
+        console.err.print(escape(found.line(dry_run)), highlight=False)
+    return 0
+
+
 def _child(root_args: list[str], client: str, now: str | None) -> tuple[list[dict], int]:
     """One client's tick in a process of its own (a run installs signal handlers, which only
     a main thread can): its JSON outcomes and exit code."""
@@ -208,6 +233,8 @@ def tick(
         # under its parent's lock.
         held = nullcontext() if dry_run or part_of_tick else locking.tick_lock(ws)
         with held, common.open_ledger(ctx, recover=not dry_run) as book:
+            if not part_of_tick:
+                codes.append(_monitor(settings, book, clients, moment, dry_run))
             tasks = _catalog(settings)
             for name in clients:
                 outcomes, code = _one_client(settings, book, name, moment, dry_run, tasks)
@@ -219,6 +246,7 @@ def tick(
         by_client: dict[str, tuple[list[dict], int]] = {}
         with locking.tick_lock(ws):
             with common.open_ledger(ctx) as book:  # made (with its key) before children race
+                codes.append(_monitor(settings, book, clients, moment, dry_run))
                 tasks = _catalog(settings)
                 busy = [n for n in clients if _has_runs(settings, book, n, moment, tasks)]
                 for name in clients:
