@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationError,
     ValidationInfo,
@@ -165,13 +166,15 @@ class Scope(BaseModel):
     blackouts: list[Blackout] = Field(default_factory=list)
     # apprise URLs this client's alerts go to besides the workspace's `notify` setting.
     notify: list[str] = Field(default_factory=list)
+    # Who gets last month's report as a PDF on the first tick of a month (omctl.delivery).
+    report_recipients: list[EmailStr] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @field_validator("blackouts", "notify", mode="before")
+    @field_validator("blackouts", "notify", "report_recipients", mode="before")
     @classmethod
     def _empty_list(cls, value: Any) -> Any:
         return [] if value is None else value

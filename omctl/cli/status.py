@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, ledger, schedule, scope
+from omctl import console, coverage, delivery, ledger, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode, OmctlError
@@ -148,10 +148,15 @@ def status(
     checked = scope.load_checked(common.settings(ctx).workspace, client)
     with common.open_ledger(ctx) as book:
         found = schedule.this_month(checked, book, datetime.now(UTC))
+        sent = delivery.last_delivery(book, checked.loaded.scope.client)
     if as_json:
-        console.emit_json(found.as_dict())
+        console.emit_json({**found.as_dict(), "last_report_delivery": sent and sent.model_dump()})
     else:
         _print(found)
+        if checked.loaded.scope.report_recipients or sent:
+            console.out.print(
+                f"\n[bold]Last report delivered:[/] {escape(delivery.describe(sent))}"
+            )
     if found.overdue:
         overdue = ", ".join(task.task for task in found.tasks if task.overdue)
         console.err.print(f"[bold red]overdue:[/] {escape(overdue)}", highlight=False)
