@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 from omctl import ledger
@@ -87,3 +88,34 @@ def _delivered(omctl) -> list[dict]:
                 if e.kind == "report.delivered"]  # fmt: skip
     finally:
         book.close()
+
+
+def test_clients_in_parallel_processes_each_get_their_report(omctl, monkeypatch, tmp_path) -> None:
+    server = SmtpServer(tmp_path)
+    try:
+        for name, value in server.settings(tmp_path).items():
+            monkeypatch.setenv(f"OMCTL_{name.upper()}", str(value))
+        _contract(omctl, "web1")
+        shutil.copytree(omctl.ws.client_dir("acme"), omctl.ws.client_dir("beta"))
+        _contract(omctl, "web1", client="beta")
+        code, outcomes = _tick(omctl, "--parallel", "2")  # this month's work of both
+        assert code == 0 and [o["status"] for o in outcomes] == ["successful"] * 2, outcomes
+        (run, _) = json.loads(omctl("history", "--json").stdout)
+        for client in ("acme", "beta"):
+            scope_file = omctl.ws.client_dir(client) / "scope.yml"
+            text = scope_file.read_text().replace("every: daily", "every: on_request")
+            scope_file.write_text(text + f"report_recipients: [{client}@clients.example]\n")
+        first = _first_of_next_month(run["started_at"]).isoformat()
+        code, outcomes = _tick(omctl, "--parallel", "2", "--now", first)
+        assert code == 0
+        assert sorted((o["client"], o["status"]) for o in outcomes if o["task"] == "report") == [
+            ("acme", "successful"), ("beta", "successful")
+        ]  # fmt: skip
+        assert sorted(m.recipients[0] for m in server.mails) == [
+            "acme@clients.example", "beta@clients.example"
+        ]  # fmt: skip
+        assert sorted(entry["client"] for entry in _delivered(omctl)) == ["acme", "beta"]
+        verified = omctl("ledger", "verify")
+        assert verified.exit_code == 0, verified.stderr
+    finally:
+        server.stop()
