@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import smtplib
 import ssl
 from dataclasses import asdict, dataclass
@@ -216,9 +217,13 @@ def compose(
 # --- the outbox: a built report waits there until it went out --------------------------------
 
 
-def _outbox(settings: Settings, client: str, period: str) -> tuple[Path, Path]:
-    folder = settings.workspace.state / "outbox"
-    return folder / f"{client}-{period}.pdf", folder / f"{client}-{period}.json"
+def _outbox(settings: Settings, client: str) -> Path:
+    return settings.workspace.state / "outbox" / client
+
+
+def _kept(settings: Settings, client: str, period: str) -> tuple[Path, Path]:
+    folder = _outbox(settings, client)
+    return folder / f"{period}.pdf", folder / f"{period}.json"
 
 
 def _build(
@@ -227,7 +232,7 @@ def _build(
 ) -> tuple[ReportFacts, bytes]:  # fmt: skip
     """Last month's PDF: the one a failed send left in the outbox, else issued now."""
     terms = contract.loaded.scope
-    pdf_path, facts_path = _outbox(settings, terms.client, span.label)
+    pdf_path, facts_path = _kept(settings, terms.client, span.label)
     try:
         facts = ReportFacts(**json.loads(facts_path.read_text()))
         pdf = pdf_path.read_bytes()
@@ -246,7 +251,7 @@ def _build(
         raise DeliveryFailed(f"the report could not be built: {exc}") from None
     facts = ReportFacts.of(issued)
     settings.workspace.ensure_state()
-    pdf_path.parent.mkdir(mode=0o700, exist_ok=True)
+    pdf_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         files.write_atomic(pdf_path, issued.content, 0o600)
         files.write_atomic(facts_path, json.dumps(asdict(facts), indent=1) + "\n", 0o600)
@@ -329,8 +334,9 @@ def deliver(
         subject=str(message["Subject"]),
     )
     book.append(ledger.REPORT_ENTRY, DELIVERED, record.model_dump())
-    for kept in _outbox(settings, client, span.label):
-        kept.unlink(missing_ok=True)
+    # Sent: nothing of this client waits any more (a month that never went out is alerted, and
+    # is sent by hand with `omctl report --format pdf`).
+    shutil.rmtree(_outbox(settings, client), ignore_errors=True)
     note = f"; refused by the server: {', '.join(refused)}" if refused else ""
     outcome = _row(client, schedule.RUN, f"deliver {what}", status=ledger.SUCCESSFUL,
                    message=f"delivered to {', '.join(accepted)}{note}")  # fmt: skip

@@ -70,7 +70,7 @@ def _entries(month: MonthLedger, kind: str) -> list[ledger.Entry]:
 
 def _outbox(month: MonthLedger) -> list[Path]:
     folder = month.ws.state / "outbox"
-    return sorted(folder.iterdir()) if folder.is_dir() else []
+    return sorted(path for path in folder.rglob("*") if path.is_file())
 
 
 def test_last_months_report_arrives_as_a_readable_pdf(month, server, tmp_path) -> None:
@@ -149,6 +149,17 @@ def test_a_failed_send_is_alerted_and_the_next_tick_sends_the_same_pdf(
     assert entry.payload["checkpoint_seq"] == checkpoint.seq
     assert entry.payload["sent_at"] == "2026-12-01T00:10:00+01:00"
     assert _outbox(month) == []
+
+
+def test_a_month_that_never_went_out_is_not_sent_later(month, server, tmp_path) -> None:
+    current = _settings(month, server, tmp_path)
+    _deliver(month, dataclasses.replace(current, smtp_port=free_port()), FIRST_TICK)
+    assert [path.name for path in _outbox(month)] == ["2026-11.json", "2026-11.pdf"]
+    sent = _deliver(month, current, datetime(2027, 1, 1, 0, 5, tzinfo=BERLIN))
+    assert sent is not None and sent.alerts == [] and _outbox(month) == []
+    assert [m.message["Subject"] for m in server.mails] == [
+        "Service report acme, 2026-12 (contract ACME-2026-11)"
+    ]
 
 
 def test_implicit_tls_needs_the_right_password_and_a_trusted_certificate(month, tmp_path) -> None:
