@@ -18,6 +18,9 @@ from omctl.errors import EnvironmentProblem
 
 CHROMIUM = "chromium"  # Debian's package and command (Makefile SYSTEM_PACKAGES)
 PRINT_TIMEOUT_SECONDS = 120
+# Chromium's paper follows its locale (US Letter here); reports are printed on A4. First in
+# <head>, so a page's own @page rules win.
+PAGE_STYLE = "<style>@page { size: A4; }</style>"
 FLAGS = (
     "--headless",
     "--no-sandbox",  # omctl may run as root, where Chromium's sandbox refuses to start
@@ -50,7 +53,7 @@ def html_to_pdf(html: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="omctl-pdf-") as folder:
         root = Path(folder)  # mkdtemp: 0700, only this user reads the report
         page, printed, profile = root / "report.html", root / "report.pdf", root / "profile"
-        page.write_text(html, encoding="utf-8")
+        page.write_text(html.replace("<head>", "<head>" + PAGE_STYLE, 1), encoding="utf-8")
         # Chromium writes under $HOME besides its profile (crash reports): keep it in here too.
         environment = {**os.environ, "HOME": str(root)}
         command = [browser, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={printed}",

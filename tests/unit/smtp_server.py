@@ -1,5 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) for the report delivery tests: plain, STARTTLS or
-implicit TLS with a self-signed certificate for 127.0.0.1, and optional AUTH LOGIN/PLAIN."""
+implicit TLS with a self-signed certificate for 127.0.0.1, and AUTH; and pdftotext to read
+the PDFs it received."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,18 @@ from tests.unit.smtp_server import pdf_text
 
 
 def test_html_is_printed_to_a_pdf_pdftotext_reads(tmp_path) -> None:
-    page = "<!DOCTYPE html><html><body><h1>Service report: acme &amp; co</h1>" + "".join(
-        f"<p>line {number} of the report</p>" for number in range(200)
-    ) + "</body></html>"  # fmt: skip
+    lines = "".join(f"<p>line {number} of the report</p>" for number in range(200))
+    page = f"<!DOCTYPE html><html><head></head><body><h1>Service report: acme &amp; co</h1>{lines}"
     data = pdf.html_to_pdf(page)
     assert data.startswith(b"%PDF-")
     text = pdf_text(data, tmp_path)
     assert "Service report: acme & co" in text
     assert "line 0 of the report" in text and "line 199 of the report" in text
     assert text.count("\f") >= 2  # 200 lines do not fit one page: it paginated
+    (tmp_path / "info.pdf").write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "info.pdf")], capture_output=True,
+                          text=True, check=True, timeout=60).stdout  # fmt: skip
+    assert "pts (A4)" in info
 
 
 def test_a_missing_chromium_is_an_environment_problem(monkeypatch, tmp_path) -> None:
@@ -56,12 +60,12 @@ def test_omctl_report_format_pdf(tmp_path) -> None:
         result = _report(month.ws.root, "--period", "2026-11", "--format", "pdf", "-o",
                          str(target))  # fmt: skip
         assert result.exit_code == 0, result.stderr
-        text = pdf_text(target.read_bytes(), tmp_path)
+        text = " ".join(pdf_text(target.read_bytes(), tmp_path).split())  # lines wrap anywhere
         assert "Service report: acme, 2026-11" in text and "Contract ACME-2026-11" in text
         (checkpoint,) = [e for e in month.book.entries() if e.kind == ledger.CHECKPOINT]
         assert checkpoint.payload["format"] == "pdf"
         assert checkpoint.payload["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
-        assert f"Checkpoint {checkpoint.payload['seq']}:" in text
+        assert f"Checkpoint {checkpoint.payload['seq']}:{checkpoint.payload['hash']}" in text
         # stdout when it is no terminal (here: the test runner's pipe)
         printed = _report(month.ws.root, "--period", "2026-11", "--format", "pdf")
         assert printed.exit_code == 0 and printed.stdout_bytes.startswith(b"%PDF-")
