@@ -7,15 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (0600 while it is
-    written), fsync and a rename: a reader sees the old file or the new one, never half.
+def write_atomic(path: Path, text: str | bytes, mode: int | None = None) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temporary file in the same folder (0600
+    while it is written), fsync and a rename: a reader sees the old file or the new one, never half.
     ``mode`` is the file's mode; None gives what the umask gives a new file. Raises OSError,
     leaving ``path`` as it was."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        data = text.encode() if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             if mode is None:
                 umask = os.umask(0)

@@ -410,12 +410,14 @@ def _ledger_check(book: Ledger, used: list[Run], read: list[Run]) -> LedgerCheck
 
 
 def record_checkpoint(
-    book: Ledger, built: Report, fmt: str, text: str, output: Path | None, operator: str
-) -> None:
+    book: Ledger, built: Report, fmt: str, text: str | bytes, output: Path | None, operator: str
+) -> ledger.Entry:
     """Record in the ledger that this report was issued and the head it was built on, so the
-    ledger itself witnesses every head it ever showed a client."""
+    ledger itself witnesses every head it ever showed a client; ``text`` is what was issued
+    (a PDF's bytes)."""
     check = built.ledger
-    book.append(
+    data = text.encode() if isinstance(text, str) else text
+    return book.append(
         ledger.REPORT_ENTRY,
         ledger.CHECKPOINT,
         {
@@ -425,7 +427,7 @@ def record_checkpoint(
             "seq": check.head_seq,
             "hash": check.head_hash,
             "verified": check.ok,
-            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "sha256": hashlib.sha256(data).hexdigest(),
             "output": str(output) if output is not None else None,
             "operator": operator,
         },
@@ -566,7 +568,7 @@ def check_writable(path: Path) -> None:
         raise BadInput("cannot write the report: this is a folder", path=path)
 
 
-def write_atomic(path: Path, text: str, private: bool = False) -> None:
+def write_atomic(path: Path, text: str | bytes, private: bool = False) -> None:
     """Write ``text`` to ``path`` through a temporary file (0600) in the same folder and a
     rename; the file is 0600 when ``private`` (under .omctl/), else as the umask says."""
     check_writable(path)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationError,
     ValidationInfo,
@@ -183,13 +184,15 @@ class Scope(BaseModel):
     notify: list[str] = Field(default_factory=list)
     # Sites the tick probes from the controller (omctl.monitor).
     monitor: list[MonitorTarget] = Field(default_factory=list)
+    # Who gets last month's report as a PDF on the first tick of a month (omctl.delivery).
+    report_recipients: list[EmailStr] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @field_validator("blackouts", "notify", "monitor", mode="before")
+    @field_validator("blackouts", "notify", "monitor", "report_recipients", mode="before")
     @classmethod
     def _empty_list(cls, value: Any) -> Any:
         return [] if value is None else value

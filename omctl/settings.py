@@ -54,6 +54,15 @@ class Settings:
     monitor_concurrency: int = 50
     monitor_keep_days: int = 35
     monitor_ca_file: Path | None = None
+    # SMTP the tick's monthly report delivery sends through (omctl.delivery); the password is
+    # read from smtp_password_file when sending, so it is in no setting and never printed.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # default: 25, 587 (starttls) or 465 (tls)
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_security: str = "starttls"  # none | starttls | tls
+    smtp_ca_file: Path | None = None  # a private CA to trust (default: the system's)
 
     @property
     def ledger(self) -> Path:
@@ -84,6 +93,34 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
     return value.strip()
+
+
+SMTP_SECURITY = ("none", "starttls", "tls")
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 5:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError("must be a port number, 1 to 65535")
+    return value
+
+
+def _security(value: Any) -> str:
+    if value not in SMTP_SECURITY:
+        raise ValueError(f"must be one of {', '.join(SMTP_SECURITY)}")
+    return str(value)
+
+
+def _address(value: Any) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(value, str):
+        raise ValueError("must be an e-mail address")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not an e-mail address: {exc}") from None
 
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
@@ -127,6 +164,13 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "monitor_concurrency": _positive_int,
     "monitor_keep_days": _positive_int,
     "monitor_ca_file": _path,
+    "smtp_host": _text,
+    "smtp_port": _port,
+    "smtp_from": _address,
+    "smtp_user": _text,
+    "smtp_password_file": _path,
+    "smtp_security": _security,
+    "smtp_ca_file": _path,
 }
 LIST_SETTINGS = {"pass_env", "secret_vars"}
 SPACED_SETTINGS = {"notify"}  # URLs may hold commas: the environment separates them by spaces

@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 
 from omctl.cli import common
+from omctl.errors import BadInput
 
 
 class Format(StrEnum):
     MD = "md"
     HTML = "html"
     JSON = "json"
+    PDF = "pdf"
 
 
 def report(
@@ -30,33 +32,36 @@ def report(
     end: Annotated[
         str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="md, html or json.")] = Format.MD,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="md, html, json or pdf (HTML printed by Chromium).")
+    ] = Format.MD,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to FILE (atomically), not stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to FILE (atomically), not stdout; a PDF goes to stdout only when it is "
+            "not a terminal.",
+        ),
     ] = None,
 ) -> None:
     """Report to the client: contract, work done, coverage, out-of-scope work, ledger check."""
     # Imported here: the report code is large and every other command starts without it.
     from omctl import report as core
-    from omctl import report_render
-    from omctl.runs import redactor
+    from omctl import report_issue
 
     current = common.settings(ctx)
     # Bad input fails here, before the ledger is opened.
     about = core.subject(current.workspace, client, period, start, end)
     if output is not None:
         core.check_writable(output)
-    scrub = redactor(current, current.workspace.client_dir(client))
+    elif fmt is Format.PDF and sys.stdout.isatty():
+        raise BadInput("a PDF is not for a terminal: give --output FILE or redirect stdout")
     with common.open_ledger(ctx) as book:
-        built = core.collect(book, about)
-        # The ledger keeps no secret; this also covers values made secret after they were
-        # recorded.
-        text = scrub.text(report_render.render(built, fmt.value))
-        # Recorded before it is shown: no client holds a report the ledger does not know.
-        core.record_checkpoint(book, built, fmt.value, text, output, current.operator)
+        issued = report_issue.issue(current, book, about, fmt.value, output)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(issued.content)
         sys.stdout.flush()
         return
     state = current.workspace.state.resolve()
-    core.write_atomic(output, text, private=output.resolve().is_relative_to(state))
+    core.write_atomic(output, issued.content, private=output.resolve().is_relative_to(state))

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, ledger, schedule, scope
+from omctl import console, coverage, delivery, ledger, schedule, scope
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode, OmctlError
@@ -181,12 +181,21 @@ def status(
     now = datetime.now(UTC)
     with common.open_ledger(ctx) as book:
         found = schedule.this_month(checked, book, now)
+        sent = delivery.last_delivery(book, checked.loaded.scope.client)
     monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
-        console.emit_json({**found.as_dict(), "monitor": monitored})
+        console.emit_json({
+            **found.as_dict(),
+            "monitor": monitored,
+            "last_report_delivery": sent and sent.model_dump(),
+        })  # fmt: skip
     else:
         _print(found)
         _monitor_section(monitored, ZoneInfo(found.timezone))
+        if checked.loaded.scope.report_recipients or sent:
+            console.out.print(
+                f"\n[bold]Last report delivered:[/] {escape(delivery.describe(sent))}"
+            )
     if found.overdue:
         overdue = ", ".join(task.task for task in found.tasks if task.overdue)
         console.err.print(f"[bold red]overdue:[/] {escape(overdue)}", highlight=False)

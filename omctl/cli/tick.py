@@ -14,7 +14,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import catalog, console, ledger, ledger_watch, locking, notify, schedule, scope
+from omctl import (
+    catalog,
+    console,
+    delivery,
+    ledger,
+    ledger_watch,
+    locking,
+    notify,
+    schedule,
+    scope,
+)
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import print_progress, print_start
@@ -80,9 +90,11 @@ def _alert(
     contract: scope.ClientContract,
     outcomes: list[schedule.Outcome],
     now: datetime,
+    sent: delivery.Delivery | None,
 ) -> None:
-    """Send what this tick found (failed runs, overdue tasks) that was not alerted yet; a
-    notification that does not go out is a warning on stderr, never a failed tick."""
+    """Send what this tick found (failed runs, overdue tasks, a report not delivered) that was
+    not alerted yet; a notification that does not go out is a warning on stderr, never a
+    failed tick."""
     urls = [*settings.notify, *contract.loaded.scope.notify]
     if not urls:
         return
@@ -90,6 +102,9 @@ def _alert(
     # One file per client: a tick's clients run in parallel processes.
     log = notify.AlertLog(settings.workspace.state / "alerts", contract.loaded.scope.client)
     log.forget_except(over_prefixes, {alert.key for alert in found})
+    if sent is not None:
+        found += sent.alerts
+        log.forget_except(sent.alert_prefix, {alert.key for alert in sent.alerts})
     remind = timedelta(hours=settings.remind_hours)
     for problem in notify.deliver(urls, found, log, now, remind):
         console.err.print(f"warning: {escape(problem)}", highlight=False)
@@ -106,11 +121,18 @@ def _one_client(
 ) -> tuple[list[schedule.Outcome], int]:
     moment = now or datetime.now(UTC)
     contract, plan, code = _plan(settings, book, client, moment, tasks)
-    if dry_run or contract is None:
+    if contract is None:
         return [schedule.Outcome(item) for item in plan], code
+    if dry_run:
+        sent = delivery.deliver(settings, book, contract, moment, dry_run=True)
+        return [schedule.Outcome(item) for item in plan] + ([sent.outcome] if sent else []), code
     outcomes = schedule.carry_out(settings, book, contract, plan, now, print_progress, print_start)
-    _alert(settings, book, contract, outcomes, now or datetime.now(UTC))
-    return outcomes, max((outcome.exit_code for outcome in outcomes), default=0)
+    # Last month's report, after this month's work: a failed send is retried by the next tick
+    # and alerted, and leaves the exit code to the runs.
+    sent = delivery.deliver(settings, book, contract, now or datetime.now(UTC))
+    _alert(settings, book, contract, outcomes, now or datetime.now(UTC), sent)
+    code = max((outcome.exit_code for outcome in outcomes), default=0)
+    return outcomes + ([sent.outcome] if sent else []), code
 
 
 def _watch_ledger(ctx: typer.Context, settings: Settings, now: datetime) -> int:

@@ -324,7 +324,7 @@ def one_line_error(result) -> str:
         (["acme", "--from", "2026-11-20", "--to", "2026-11-10"], "is after --to"),
         (["acme", "--period", "2026-11", "--from", "2026-11-01"], "not both"),
         (["nobody", "--period", "2026-11"], "unknown client 'nobody'"),
-        (["acme", "--period", "2026-11", "--format", "pdf"], "pdf"),
+        (["acme", "--period", "2026-11", "--format", "docx"], "docx"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(month, tmp_path, args, message):
