@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import Lab, write_scope
+from tests.unit.smtp_server import SmtpServer, pdf_text
 
 SLOW_PLAYBOOK = """\
 # description: Test probe that holds a run open for a while
@@ -184,3 +187,36 @@ def test_a_tick_runs_what_is_due_once(lab: Lab) -> None:
     assert [(o["decision"], o["run_id"]) for o in second.json()] == [("wait", None)]
     tasks = [r["task"] for r in _runs(lab, "tock")]
     assert tasks == ["baseline", "healthcheck"]
+
+
+def test_the_first_tick_of_a_month_mails_last_months_report_as_a_pdf(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """Client mail's healthcheck of web2 ran over SSH this month; the first tick of next month
+    prints the month's report with Chromium and mails it to an SMTP server on loopback once."""
+    assert lab.onboard("mail", "web2").code == 0
+    write_scope(lab, "mail", "  healthcheck: {every: on_request}\n")
+    ran = lab.omctl("run", "mail", "healthcheck", "--json")
+    assert ran.code == 0, ran.stderr
+    scope_file = lab.ws / "inventories" / "mail" / "scope.yml"
+    scope_file.write_text(scope_file.read_text() + "report_recipients: [owner@mail.example]\n")
+    started = datetime.fromisoformat(ran.json()["started_at"].replace("Z", "+00:00"))
+    period = f"{started:%Y-%m}"
+    first = (started.replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=30)
+    server = SmtpServer(tmp_path)
+    try:
+        smtp = server.settings(tmp_path)
+        env = {f"OMCTL_{name.upper()}": str(value) for name, value in smtp.items()}
+        at = ["--client", "mail", "--now", first.isoformat(), "--json"]
+        tick = lab.omctl("tick", *at, env=env)
+        assert tick.code == 0, tick.stderr
+        (sent,) = [o for o in tick.json() if o["task"] == "report"]
+        assert sent["status"] == "successful", sent
+        (mail,) = server.mails
+        assert mail.recipients == ["owner@mail.example"]
+        text = " ".join(pdf_text(mail.pdf(), tmp_path).split())
+        assert f"Service report: mail, {period}" in text and "healthcheck" in text
+        again = lab.omctl("tick", *at, env=env)
+        assert again.code == 0 and len(server.mails) == 1
+    finally:
+        server.stop()
