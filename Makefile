@@ -19,7 +19,7 @@ SYSTEM_PACKAGES := podman runc conmon uidmap slirp4netns openssh-client rsync mm
 help:
 	@echo "make demo   start a lab host, onboard it as client 'demo', run in-scope and refused tasks"
 	@echo "make test   lint, unit, integration (lab containers over SSH) and Molecule tests"
-	@echo "make bench  all six benchmarks in bench/ in turn (medians and ratios against targets)"
+	@echo "make bench  the benchmarks in bench/ in turn (medians and ratios against targets)"
 
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -71,6 +71,7 @@ bench: image
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/content_sync.py
 	$(BIN)/python bench/access_review.py
+	$(BIN)/python bench/monitor.py
 
 lab-down: venv
 	$(OMCTL) lab down

@@ -5,8 +5,10 @@ tenth of them HTTPS with a certificate from a CA made here, trusted through
 ``OMCTL_MONITOR_CA_FILE``), with mixed latencies (5 ms to 800 ms) and 5 % answering 500.
 Prints the tick's wall time, probes per second and peak memory (max RSS of the tick process;
 targets: at most 5 s and 150 MB), then the size of the monitoring table after a simulated
-35 days of those sites probed every 5 minutes (rows written straight into the store).
+35 days of those sites probed every 5 minutes (rows written straight into the store), and
+last the planner's time for 200 clients with a year of history each (``planner.measure``).
 Usage: python bench/monitor.py [--sites 500] [--clients 1] [--concurrency N] [--days 35]
+       [--planner-clients 200]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import planner
 from common import OMCTL, REPO, bench_env, timed
 
 sys.path.insert(0, str(REPO))  # tests.sites: the loopback sites the unit tests probe too
@@ -90,6 +93,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--days", type=int, default=35, help="of simulated history")
+    parser.add_argument("--planner-clients", type=int, default=200,
+                        help="then the tick's planner over this many clients with a year of "
+                             "history each (bench/planner.py; 0: skip)")  # fmt: skip
     options = parser.parse_args()
     env = bench_env()
     with tempfile.TemporaryDirectory(prefix="omctl-bench-") as scratch:
@@ -127,6 +133,8 @@ def main() -> None:
         rows, size = simulated_size(folder, options.sites, options.days)
         print(f"monitoring table after {options.days} days of {options.sites} sites every 5 min: "
               f"{rows:,} probe rows, {size / 2**20:.0f} MiB")  # fmt: skip
+    if options.planner_clients:
+        planner.measure(options.planner_clients, 800, 5)
 
 
 if __name__ == "__main__":

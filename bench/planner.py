@@ -69,6 +69,36 @@ def dry_run(ws: Path, env: dict[str, str], repeat: int) -> float:
     return statistics.median(times)
 
 
+def measure(clients: int, runs_per_client: int, repeat: int, batch: int = 500) -> None:
+    """Build both workspaces, print the figures, remove them."""
+    env = bench_env()
+    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # the in-process appends' keys
+    root = Path(tempfile.mkdtemp(prefix="omctl-planner-"))
+    try:
+        names = [f"client{n:03d}" for n in range(clients)]
+        start = datetime.now(UTC) - timedelta(days=365)
+        new = workspace(root / "new", env, names, start)
+        old = workspace(root / "old", env, names, start)
+        runs = clients * runs_per_client
+        built = fill(old, runs, names, start, batch)
+        size = (old / ".omctl" / "ledger.sqlite3").stat().st_size / 2**20
+        print(f"planner: {clients} clients; a year of history: {runs} runs, built in "
+              f"{built:.0f} s, {size:.0f} MiB; median of {repeat}")  # fmt: skip
+        fresh, fresh_due = median_plan(new, repeat)
+        aged, aged_due = median_plan(old, repeat)
+        print(f"{'':<38} {'new ledger':>10} {'a year':>10} {'ratio':>6}  target")
+        met = "met" if aged <= 1.0 else "NOT met"
+        print(f"{'plan every client (in process)':<38} {fresh:9.2f}s {aged:9.2f}s "
+              f"{aged / fresh:6.2f}  <= 1 s: {met}")  # fmt: skip
+        print(f"{'  tasks due now':<38} {fresh_due:>10} {aged_due:>10}")
+        fresh_cli, aged_cli = dry_run(new, env, repeat), dry_run(old, env, repeat)
+        print(f"{'omctl tick --dry-run (a process)':<38} {fresh_cli:9.2f}s {aged_cli:9.2f}s "
+              f"{aged_cli / fresh_cli:6.2f}")  # fmt: skip
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(env["XDG_CONFIG_HOME"], ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -76,32 +106,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=500)
     options = parser.parse_args()
-    env = bench_env()
-    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # the in-process appends' keys
-    root = Path(tempfile.mkdtemp(prefix="omctl-planner-"))
-    try:
-        clients = [f"client{n:03d}" for n in range(options.clients)]
-        start = datetime.now(UTC) - timedelta(days=365)
-        new = workspace(root / "new", env, clients, start)
-        old = workspace(root / "old", env, clients, start)
-        runs = options.clients * options.runs_per_client
-        built = fill(old, runs, clients, start, options.batch)
-        size = (old / ".omctl" / "ledger.sqlite3").stat().st_size / 2**20
-        print(f"{options.clients} clients; a year of history: {runs} runs, built in "
-              f"{built:.0f} s, {size:.0f} MiB; median of {options.repeat}")  # fmt: skip
-        fresh, fresh_due = median_plan(new, options.repeat)
-        aged, aged_due = median_plan(old, options.repeat)
-        print(f"{'':<38} {'new ledger':>10} {'a year':>10} {'ratio':>6}  target")
-        met = "met" if aged <= 1.0 else "NOT met"
-        print(f"{'plan every client (in process)':<38} {fresh:9.2f}s {aged:9.2f}s "
-              f"{aged / fresh:6.2f}  <= 1 s: {met}")  # fmt: skip
-        print(f"{'  tasks due now':<38} {fresh_due:>10} {aged_due:>10}")
-        fresh_cli, aged_cli = dry_run(new, env, options.repeat), dry_run(old, env, options.repeat)
-        print(f"{'omctl tick --dry-run (a process)':<38} {fresh_cli:9.2f}s {aged_cli:9.2f}s "
-              f"{aged_cli / fresh_cli:6.2f}")  # fmt: skip
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(env["XDG_CONFIG_HOME"], ignore_errors=True)
+    measure(options.clients, options.runs_per_client, options.repeat, options.batch)
 
 
 if __name__ == "__main__":
