@@ -3,12 +3,11 @@ webhook on loopback; started again -> one recovery alert; the day's summary in t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.integration.conftest import Lab, new_lab
+from tests.integration.conftest import Lab
 from tests.unit.test_notify import Receiver
 
 pytestmark = pytest.mark.integration
@@ -17,26 +16,19 @@ START = datetime.fromisoformat("2026-12-03T10:00:00+00:00")
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One lab host; client shop (the lab's inventory, a scope that only monitors web1's
-    site)."""
-    started = new_lab(tmp_path_factory, "monitor")
-    try:
-        up = started.omctl("lab", "up", "--hosts", "1", "--json", timeout=1800)
-        assert up.code == 0, up.stderr
-        started.hosts = up.json()
-        client = started.ws / "inventories" / "shop"
-        client.mkdir()
-        hosts = (started.ws / "inventories" / "lab" / "hosts.yml").read_text()
-        (client / "hosts.yml").write_text(hosts)
-        site = f"http://127.0.0.1:{started.host('web1')['http_port']}/"
-        (client / "scope.yml").write_text(
-            "client: shop\ncontract: SHOP-1\nvalid_from: 2026-01-01\nvalid_until: 2099-12-31\n"
-            f"monitor:\n  - url: {site}\n    timeout: 5s\n"
-        )
-        yield started
-    finally:
-        started.omctl("lab", "down")
+def watched(lab: Lab) -> Lab:
+    """Client shop on the session's lab hosts (the lab's inventory), with a scope that only
+    monitors web1's site; nginx is started again before the test ends."""
+    client = lab.ws / "inventories" / "shop"
+    client.mkdir()
+    hosts = (lab.ws / "inventories" / "lab" / "hosts.yml").read_text()
+    (client / "hosts.yml").write_text(hosts)
+    site = f"http://127.0.0.1:{lab.host('web1')['http_port']}/"
+    (client / "scope.yml").write_text(
+        "client: shop\ncontract: SHOP-1\nvalid_from: 2026-01-01\nvalid_until: 2099-12-31\n"
+        f"monitor:\n  - url: {site}\n    timeout: 5s\n"
+    )
+    return lab
 
 
 def test_a_stopped_web_server_is_one_incident_and_one_alert(watched: Lab) -> None:
@@ -78,5 +70,6 @@ def test_a_stopped_web_server_is_one_incident_and_one_alert(watched: Lab) -> Non
         assert verify.code == 0, verify.stderr
         assert len(receiver.received) == 2  # nothing sent since
     finally:
+        watched.ssh("web1", "systemctl start nginx")  # the session's later tests need it
         receiver.server.shutdown()
         receiver.server.server_close()
