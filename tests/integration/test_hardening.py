@@ -23,7 +23,7 @@ import pytest
 from omctl import lab as omctl_lab
 from omctl.workspace import Workspace
 from tests.integration.conftest import Lab, Result, write_scope
-from tests.unit.test_notify import Receiver
+from tests.unit.webhook import Receiver
 
 CLIENT = "hardened"
 HOST = "web3"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.integration.conftest import Lab
-from tests.unit.test_notify import Receiver
+from tests.unit.webhook import Receiver
 
 pytestmark = pytest.mark.integration
 

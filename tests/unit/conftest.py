@@ -10,6 +10,7 @@ import pytest
 
 from omctl.settings import Settings
 from omctl.workspace import Workspace
+from tests.unit.webhook import Receiver
 
 PLAYBOOKS = {
     "onboarding/baseline.yml": "Record the state of a server at handover",
@@ -96,3 +97,12 @@ def ws(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def settings(ws: Workspace) -> Settings:
     return Settings(workspace=ws, operator="tester@unit")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback, stopped after the test."""
+    started = Receiver()
+    yield started
+    started.server.shutdown()
+    started.server.server_close()

@@ -1,13 +1,11 @@
 """A real SMTP server on loopback (aiosmtpd) for the report delivery tests: plain, STARTTLS or
-implicit TLS with a self-signed certificate for 127.0.0.1, and AUTH; and pdftotext to read
-the PDFs it received."""
+implicit TLS with a certificate for 127.0.0.1 from a test CA (tests/sites.py), and AUTH; and
+pdftotext to read the PDFs it received."""
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import socket
-import ssl
 import subprocess
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -17,10 +15,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests import sites
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "reports", "s3cret-smtp-pa55"
@@ -28,36 +24,6 @@ USER, PASSWORD = "reports", "s3cret-smtp-pa55"
 # using the tls mode sets this as its pytestmark).
 IMPLICIT_TLS_WARNING = "ignore:Requiring AUTH while not requiring TLS:UserWarning"
 REFUSED_PREFIX = "nobody"  # recipients whose local part starts so are refused (550)
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate (and key) for 127.0.0.1, valid around now: the client trusts it as its CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
-                       critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 def free_port() -> int:
@@ -112,9 +78,9 @@ class SmtpServer:
         self.handler = Handler()
         self.port = free_port()
         self.security = security
-        self.ca_file, key_file = self_signed(folder)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.ca_file, key_file)
+        # A test CA and a certificate for 127.0.0.1 it signed: the client trusts the CA file.
+        certs = sites.make_certificates(folder, dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+        self.ca_file, context = certs.ca_file, certs.server
         options: dict[str, Any] = {}
         if security == "starttls":
             options = {"tls_context": context, "require_starttls": True,

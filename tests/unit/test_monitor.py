@@ -19,7 +19,7 @@ from omctl.settings import Settings
 from omctl.workspace import Workspace
 from tests import sites
 from tests.unit.conftest import make_workspace, scope_text
-from tests.unit.test_notify import Receiver
+from tests.unit.webhook import Receiver
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
 AT = int(NOW.timestamp())
@@ -30,14 +30,6 @@ def web() -> Iterator[sites.Server]:
     server = sites.serve()
     yield server
     server.shutdown()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver()
-    yield started
-    started.server.shutdown()
-    started.server.server_close()
 
 
 def target(url: str, **values: object) -> MonitorTarget:

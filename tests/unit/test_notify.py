@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
-import json
 import stat
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,41 +10,10 @@ import pytest
 
 from omctl import notify, settings
 from omctl.errors import BadInput
+from tests.unit.webhook import Receiver
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 keeping every JSON body posted to it."""
-
-    def __init__(self) -> None:
-        received: list[dict] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                received.append({"path": self.path, **json.loads(self.rfile.read(length))})
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.received = received
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, token: str = "hook") -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/{token}"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver()
-    yield started
-    started.server.shutdown()
-    started.server.server_close()
 
 
 def test_an_alert_reaches_the_webhook(receiver: Receiver) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from omctl import locking
 from omctl.errors import ExitCode
 from tests.unit.conftest import scope_text
-from tests.unit.test_notify import Receiver
+from tests.unit.webhook import Receiver
 
 HEALTHCHECK_ON = "maintenance:\n  healthcheck: {{every: daily, hosts: [{host}], retries: 1}}\n"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from omctl import ledger
 from tests.unit.cli.test_tick import _contract, _tick
 from tests.unit.smtp_server import SmtpServer, free_port, pdf_text
-from tests.unit.test_notify import Receiver
+from tests.unit.webhook import Receiver
 
 RECIPIENT = "owner@acme.example"
 
