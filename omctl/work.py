@@ -287,6 +287,14 @@ def work_logged(
     return found
 
 
+def minutes_by_request(logged: list[WorkLogged]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for item in logged:
+        if item.request is not None:
+            totals[item.request] = totals.get(item.request, 0) + item.minutes
+    return totals
+
+
 def _logged(entry: ledger.Entry, record: WorkRecord) -> WorkLogged:
     return WorkLogged(
         id=f"W{entry.seq}",
