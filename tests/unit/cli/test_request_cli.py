@@ -195,3 +195,22 @@ def test_work_logged_later_counts_when_it_was_done(omctl) -> None:
     item = json.loads(logged.stdout)
     assert item["at"] == "2026-11-30T22:30:00+00:00" and item["operator"] == "cli@test"
     assert item["minutes"] == 20 and item["request"] is None
+
+
+def test_status_shows_open_requests_and_work_awaiting_approval(omctl) -> None:
+    waiting = _add(omctl, "Redesign the shop's front page")
+    assert omctl("request", "classify", waiting, "out-of-scope", "--reason", "a project"
+                 ).exit_code == 0  # fmt: skip
+    answered = _add(omctl, "Why was the site slow on Monday?")
+    assert omctl("request", "close", answered, "--note", "answered").exit_code == 0
+    shown = omctl("status", "acme", "--json")
+    data = json.loads(shown.stdout)
+    assert [(r["id"], r["state"], r["age_days"]) for r in data["open_requests"]] == [
+        (waiting, "awaiting approval", 0)
+    ]
+    text = omctl("status", "acme").stdout
+    assert "Open requests:" in text and waiting in text and answered not in text
+    assert "awaiting approval" in text
+    every = json.loads(omctl("status", "--json").stdout)
+    assert (every[0]["open_requests"], every[0]["awaiting_approval"]) == (1, 1)
+    assert "open requests: 1; awaiting approval: 1" in omctl("status").stdout
