@@ -54,7 +54,8 @@ Category = Annotated[str, Field(pattern="^(operation|maintenance)$")]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: most commands that import this module read no such record.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     v: int = 1
     client: Name

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, delivery, ledger, schedule, scope, work
+from omctl import console, coverage, delivered, ledger, schedule, scope, work
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode, OmctlError
@@ -216,7 +216,7 @@ def status(
     now = datetime.now(UTC)
     with common.open_ledger(ctx) as book:
         found = schedule.this_month(checked, book, now)
-        sent = delivery.last_delivery(book, checked.loaded.scope.client)
+        sent = delivered.last_delivery(book, checked.loaded.scope.client)
         open_requests = [state for state in work.requests(book, client) if state.open]
     monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
@@ -234,7 +234,7 @@ def status(
         _requests_section(open_requests, now, ZoneInfo(found.timezone))
         if checked.loaded.scope.report_recipients or sent:
             console.out.print(
-                f"\n[bold]Last report delivered:[/] {escape(delivery.describe(sent))}"
+                f"\n[bold]Last report delivered:[/] {escape(delivered.describe(sent))}"
             )
     if found.overdue:
         overdue = ", ".join(task.task for task in found.tasks if task.overdue)
