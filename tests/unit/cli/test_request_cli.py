@@ -36,7 +36,8 @@ def test_a_request_from_added_to_closed(omctl) -> None:
     approved = omctl("request", "approve", request, "--by", "Jane Doe", "--quote", "2.5", "--json")
     assert approved.exit_code == 0, approved.stderr
     state = json.loads(approved.stdout)
-    assert (state["approved_by"], state["quote_hours"], state["state"]) == ("Jane Doe", "2.5", "open")
+    assert (state["approved_by"], state["quote_hours"]) == ("Jane Doe", "2.5")
+    assert state["state"] == "open"
     logged = omctl(
         "log", "acme", "Built the form", "--category", "operation", "--minutes", "50",
         "--request", request,
@@ -46,9 +47,7 @@ def test_a_request_from_added_to_closed(omctl) -> None:
     closed = omctl("request", "close", request, "--note", "done")
     assert closed.exit_code == 0 and f"{request} closed (acme: closed)" in closed.stdout
     listed = json.loads(omctl("request", "list", "acme", "--json").stdout)
-    assert [(r["id"], r["state"], r["minutes_logged"]) for r in listed] == [
-        (request, "closed", 50)
-    ]
+    assert [(r["id"], r["state"], r["minutes_logged"]) for r in listed] == [(request, "closed", 50)]
     assert listed[0]["requested_by"] == "Jane <jane@acme.test>"
     assert listed[0]["added_by"] == "cli@test"
     assert json.loads(omctl("request", "list", "acme", "--open", "--json").stdout) == []
@@ -68,8 +67,10 @@ def test_a_request_from_added_to_closed(omctl) -> None:
             "was closed on",
         ),
         (
-            [("request", "classify", "{id}", "out-of-scope", "--reason", "x"),
-             ("request", "approve", "{id}", "--by", "Jane")],
+            [
+                ("request", "classify", "{id}", "out-of-scope", "--reason", "x"),
+                ("request", "approve", "{id}", "--by", "Jane"),
+            ],
             ("request", "approve", "{id}", "--by", "Jane"),
             "was already approved by Jane",
         ),
@@ -92,8 +93,11 @@ def test_a_request_from_added_to_closed(omctl) -> None:
         ([], ("log", "acme", "x", "--category", "operation", "--minutes", "0"), "minutes:"),
         ([], ("log", "acme", "x", "--category", "operation", "--minutes", "2000"), "minutes:"),
         ([], ("log", "acme", "x", "--category", "billing", "--minutes", "5"), "Invalid value"),
-        ([], ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--request",
-              "R999"), "no request R999"),  # fmt: skip
+        (
+            [],
+            ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--request", "R999"),
+            "no request R999",
+        ),
         (
             [("request", "close", "{id}")],
             ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--request", "{id}"),
@@ -104,12 +108,41 @@ def test_a_request_from_added_to_closed(omctl) -> None:
             ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--request", "{id}"),
             "is classified maintenance, not operation",
         ),
-        ([], ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--at",
-              "yesterday"), "is not an ISO 8601 time"),  # fmt: skip
-        ([], ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--at",
-              "2026-01-01T10:00"), "needs a time zone offset"),  # fmt: skip
-        ([], ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--at",
-              "2999-01-01T10:00+00:00"), "is in the future"),  # fmt: skip
+        (
+            [],
+            ("log", "acme", "x", "--category", "operation", "--minutes", "5", "--at", "yesterday"),
+            "is not an ISO 8601 time",
+        ),
+        (
+            [],
+            (
+                "log",
+                "acme",
+                "x",
+                "--category",
+                "operation",
+                "--minutes",
+                "5",
+                "--at",
+                "2026-01-01T10:00",
+            ),
+            "needs a time zone offset",
+        ),
+        (
+            [],
+            (
+                "log",
+                "acme",
+                "x",
+                "--category",
+                "operation",
+                "--minutes",
+                "5",
+                "--at",
+                "2999-01-01T10:00+00:00",
+            ),
+            "is in the future",
+        ),
         ([], ("request", "add", "nobody", "text"), "nobody"),
         ([], ("log", "nobody", "x", "--category", "operation", "--minutes", "5"), "nobody"),
         ([], ("request", "list", "nobody"), "nobody"),
