@@ -240,6 +240,7 @@ class Run:
     workspace_commit: str | None = None
     targets: list[str] = field(default_factory=list)
     extra_vars: dict[str, Any] | None = None
+    request: str | None = None  # the client's request (omctl.work) the run was started for
     ended_at: str | None = None
     message: str | None = None
     hosts: dict[str, HostResult] = field(default_factory=dict)
@@ -247,6 +248,7 @@ class Run:
     last_seq: int = 0
 
     def summary(self) -> dict[str, Any]:
+        linked = {"request": self.request} if self.request else {}  # index rows of old runs
         return {
             "id": self.id,
             "client": self.client,
@@ -263,6 +265,7 @@ class Run:
             "ended_at": self.ended_at,
             "operator": self.operator,
             "trigger": self.trigger,
+            **linked,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -359,6 +362,7 @@ class IndexedRun:
             status=self.status, in_scope=self.in_scope, started_at=self.started_at,
             contract=data.get("contract"), check=self.check, operator=data.get("operator"),
             trigger=self.trigger, ended_at=self.ended_at, message=data.get("message"),
+            out_of_scope_reason=data.get("out_of_scope_reason"), request=data.get("request"),
             hosts=hosts, first_seq=self.first_seq, last_seq=self.last_seq,
         )  # fmt: skip
 
@@ -510,6 +514,7 @@ def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
                 workspace_commit=data.get("workspace_commit"),
                 targets=data.get("targets", []),
                 extra_vars=data.get("extra_vars"),
+                request=data.get("request"),
                 first_seq=entry.seq,
             )
             if entry.kind == REFUSED:
@@ -652,7 +657,10 @@ class SqliteLedger:
                 )
                 written.append(Entry(seq, run_id, kind, at, payload))
                 prev = digest
-            self._index_runs({entry.run_id for entry in written})
+            self._index_runs(
+                {entry.run_id for entry in written},
+                {entry.run_id for entry in written if entry.kind in (STARTED, REFUSED)},
+            )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -736,10 +744,19 @@ class SqliteLedger:
         finally:
             os.close(fd)  # closing drops the flock
 
-    def _index_runs(self, run_ids: Iterable[str]) -> None:
+    def _index_runs(self, run_ids: Iterable[str], started: set[str]) -> None:
         """Re-fold the runs that just got entries into their index rows (in the caller's
-        transaction, so the index never lags the entries)."""
+        transaction, so the index never lags the entries). Entries of no run (reports,
+        monitoring, requests: ids that neither start here nor are indexed) are not re-read."""
         for run_id in run_ids:
+            is_run = (
+                run_id in started
+                or self._db.execute(
+                    "SELECT 1 FROM run_index WHERE run_id = ?", (run_id,)
+                ).fetchone()
+            )
+            if not is_run:
+                continue
             run = fold(self.entries(run_id)).get(run_id)
             if run is not None:
                 self._db.execute(

@@ -15,7 +15,7 @@ import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -36,6 +36,7 @@ from omctl import (
     redact,
     runner,
     scope,
+    work,
 )
 from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
 from omctl.ledger import Ledger, Run
@@ -135,6 +136,9 @@ class Request:
     no_backup_check_reason: str | None = None
     extravars: dict[str, Any] | None = None
     trigger: str = ledger.TRIGGER_OPERATOR
+    # The client's request (omctl.work) this run is for; an approved out-of-scope request is
+    # what lets out-of-scope work run without a separate --out-of-scope reason.
+    request_id: str | None = None
     # A check-mode run that proves an idempotent task's hosts did not drift: it records
     # ``drift`` evidence per host (omctl.evidence.drift).
     drift_check: bool = False
@@ -196,6 +200,8 @@ def record_fields(prepared: Prepared, settings: Settings, in_scope: bool) -> dic
         "trigger": request.trigger,
         "omctl_version": __version__,
         "workspace_commit": workspace_commit(settings.workspace),
+        # Only when there is one: the start records of other runs stay as they were.
+        **({"request": request.request_id} if request.request_id else {}),
     }
 
 
@@ -335,6 +341,9 @@ def execute(
     ws.ensure_state()
     run_id = new_run_id()
     decision = prepared.decision
+    if request.request_id is not None:
+        prepared = _for_request(book, prepared)
+        request = prepared.request
     if not decision.in_scope and request.out_of_scope_reason is None:
         book.append(
             run_id,
@@ -343,9 +352,15 @@ def execute(
                 {**record_fields(prepared, settings, False), "refusal_reason": decision.reason}
             ),
         )
+        how = (
+            f"request {request.request_id} is not approved out-of-scope work (omctl request "
+            "classify, then approve), or pass --out-of-scope REASON"
+            if request.request_id
+            else "pass --out-of-scope REASON"
+        )
         raise ScopeRefused(
             f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
-            f"out-of-scope work, pass --out-of-scope REASON"
+            f"out-of-scope work, {how}"
         )
     if not request.check and request.no_backup_check_reason is None:
         stale = guards.backup_freshness(
@@ -401,6 +416,30 @@ def execute(
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
+
+
+def _for_request(book: Ledger, prepared: Prepared) -> Prepared:
+    """The request names an open request of the client (BadInput otherwise, before anything is
+    recorded); out-of-scope work that the client approved in it runs with that approval as its
+    recorded reason."""
+    request = prepared.request
+    assert request.request_id is not None
+    linked = work.find(book, request.client, request.request_id)
+    if not linked.open:
+        raise BadInput(f"request {linked.id} is closed: open a new one for this work")
+    reason = request.out_of_scope_reason
+    if (
+        not prepared.decision.in_scope
+        and reason is None
+        and linked.out_of_scope
+        and linked.approved
+    ):
+        reason = (
+            f"request {linked.id}, approved by {linked.approved_by} on "
+            f"{linked.approved_at:%Y-%m-%d}: {linked.text}"
+        )
+    updated = replace(request, request_id=linked.id, out_of_scope_reason=reason)
+    return replace(prepared, request=updated)
 
 
 def follow_ssh_port_changes(
