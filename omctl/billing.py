@@ -341,7 +341,7 @@ def billable_lines(found: Bill, *, client: str, contract: str) -> list[Line]:
                     "",
                     used.overage_hours,
                     "h",
-                    found.hourly_rate,
+                    money(found.hourly_rate, found.currency),
                     used.overage_amount,
                     found.currency,
                 )
@@ -360,7 +360,7 @@ def billable_lines(found: Bill, *, client: str, contract: str) -> list[Line]:
                 item.request_id or "",
                 quantity,
                 unit,
-                billed.unit_price or Decimal(0),
+                money(billed.unit_price or Decimal(0), found.currency),
                 billed.amount,
                 found.currency,
             )
