@@ -26,17 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from omctl import coverage, files, ledger, notify, schedule, scope
 from omctl.coverage import Period
+from omctl.delivered import DELIVERED, Delivered, deliveries, describe
 from omctl.errors import EnvironmentProblem, OmctlError
 from omctl.settings import Settings
 
 if TYPE_CHECKING:
     from omctl import report_issue
 
-DELIVERED = "report.delivered"  # entry kind, run_id ledger.REPORT_ENTRY
 TASK, CATEGORY = "report", "delivery"  # how a delivery shows among the tick's outcomes
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 SMTP_TIMEOUT_SECONDS = 60
@@ -44,24 +42,6 @@ SMTP_TIMEOUT_SECONDS = 60
 
 class DeliveryFailed(EnvironmentProblem):
     """The report could not be sent (SMTP, settings, Chromium): the next tick tries again."""
-
-
-class Delivered(BaseModel):
-    """What a ``report.delivered`` entry records."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    client: str
-    period: str  # the month, YYYY-MM, in the contract's time zone
-    recipients: list[str]  # those the SMTP server accepted
-    refused: list[str] = []  # those it refused (not sent again)
-    sent_at: str  # the tick's instant, ISO 8601 in the contract's time zone
-    sha256: str  # of the PDF attached
-    size: int
-    head_seq: int | None  # the chain head the report was built on
-    head_hash: str | None
-    checkpoint_seq: int  # the report.checkpoint entry recorded when it was built
-    subject: str
 
 
 def last_month(terms: scope.Scope, now: datetime) -> Period | None:
@@ -74,31 +54,6 @@ def last_month(terms: scope.Scope, now: datetime) -> Period | None:
     if terms.valid_until < start.date() or terms.valid_from > last_day:
         return None
     return Period(start, end, label)
-
-
-def deliveries(book: ledger.Ledger, client: str) -> list[Delivered]:
-    """The client's recorded deliveries, oldest first (a record that does not fit is skipped)."""
-    found = []
-    for entry in book.entries(run_id=ledger.REPORT_ENTRY):
-        if entry.kind != DELIVERED or entry.payload.get("client") != client:
-            continue
-        try:
-            found.append(Delivered.model_validate(entry.payload))
-        except ValidationError:
-            continue
-    return found
-
-
-def last_delivery(book: ledger.Ledger, client: str) -> Delivered | None:
-    found = deliveries(book, client)
-    return found[-1] if found else None
-
-
-def describe(sent: Delivered | None) -> str:
-    if sent is None:
-        return "none yet"
-    refused = f" (refused: {', '.join(sent.refused)})" if sent.refused else ""
-    return f"{sent.period} at {sent.sent_at} to {', '.join(sent.recipients)}{refused}"
 
 
 # --- sending ---------------------------------------------------------------------------------

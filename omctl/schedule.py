@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from omctl import coverage, guards, ledger, notify, runs, scope
+from omctl import coverage, guards, ledger, notify, scope
 from omctl.errors import ClientLocked, ExitCode, OmctlError
 from omctl.scope import Cadence, Window
 from omctl.settings import Settings
 
 if TYPE_CHECKING:
-    from omctl import runner
+    from omctl import runner, runs
 
 RUN = "run"
 WAIT = "wait"
@@ -298,6 +298,8 @@ def carry_out(
     """Run the client's planned tasks one after the other (``now``: the instant the scope
     decides at, None for the clock). Patching waits when this tick's backup did not succeed,
     and the rest wait when the client turns out to be locked by an operator's run."""
+    from omctl import runs  # what running needs; planning and status do not
+
     terms = contract.loaded.scope
     outcomes: list[Outcome] = []
     first_failed = locked = None

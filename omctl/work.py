@@ -54,7 +54,8 @@ Category = Annotated[str, Field(pattern="^(operation|maintenance)$")]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: most commands that import this module read no such record.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     v: int = 1
     client: Name
@@ -285,6 +286,14 @@ def work_logged(
         found.append(item)
     found.sort(key=lambda item: item.at)
     return found
+
+
+def minutes_by_request(logged: list[WorkLogged]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for item in logged:
+        if item.request is not None:
+            totals[item.request] = totals.get(item.request, 0) + item.minutes
+    return totals
 
 
 def _logged(entry: ledger.Entry, record: WorkRecord) -> WorkLogged:

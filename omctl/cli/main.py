@@ -23,6 +23,8 @@ COMMANDS = {
     "tick": ("omctl.cli.tick", "tick"),
     "schedule": ("omctl.cli.schedule", "app"),
     "notify": ("omctl.cli.notify", "app"),
+    "request": ("omctl.cli.request", "app"),
+    "log": ("omctl.cli.worklog", "log"),
     "history": ("omctl.cli.history", "history"),
     "show": ("omctl.cli.show", "show"),
     "onboard": ("omctl.cli.onboard", "onboard"),

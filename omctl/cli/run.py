@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from omctl import console
+from omctl import console, work
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.cli.run_output import exit_code_of, print_progress, print_start, print_summary
@@ -38,6 +38,15 @@ def run(
             help="Patch although the ledger shows no backup in the last 24 h; REASON is recorded.",
         ),
     ] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request",
+            metavar="ID",
+            help="The client's request (R12) this run is for; an approved out-of-scope request "
+            "stands for --out-of-scope.",
+        ),
+    ] = None,
     extra_vars: Annotated[
         list[str] | None,
         typer.Option(
@@ -58,6 +67,7 @@ def run(
         limit=limit,
         out_of_scope_reason=out_of_scope,
         no_backup_check_reason=no_backup_check,
+        request_id=work.parse_request_id(request_id) if request_id else None,
         extravars=parse_extra_vars(extra_vars or []),
     )
     with common.open_ledger(ctx, recover=False) as book:

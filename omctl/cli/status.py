@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from omctl import console, coverage, delivery, ledger, schedule, scope
+from omctl import console, coverage, delivered, ledger, schedule, scope, work
 from omctl.cli import common
 from omctl.cli.common import JsonOption
 from omctl.errors import ExitCode, OmctlError
@@ -121,6 +121,37 @@ def _monitor_section(rows: list[dict], tz: ZoneInfo) -> None:
     console.out.print(table)
 
 
+def _requests_section(open_requests: list[work.RequestState], now: datetime, tz: ZoneInfo) -> None:
+    """The client's open requests, oldest first, with their age; out-of-scope work that the
+    client has not approved yet stands out (it is not billed until then)."""
+    console.out.print()
+    if not open_requests:
+        console.out.print("[bold]Open requests:[/] none")
+        return
+    table = Table(title="Open requests:", title_justify="left", box=None, pad_edge=False)
+    for column in ("id", "added", "age", "state"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("request", overflow="fold")
+    for state in open_requests:
+        shown = "[bold yellow]awaiting approval[/]" if state.awaiting_approval else state.state
+        table.add_row(
+            state.id,
+            f"{state.added_at.astimezone(tz):%Y-%m-%d}",
+            f"{state.age(now).days} d",
+            shown,
+            escape(state.text),
+        )
+    console.out.print(table)
+
+
+def _request_counts(book: ledger.Ledger, client: str) -> dict[str, int]:
+    open_requests = [state for state in work.requests(book, client) if state.open]
+    return {
+        "open_requests": len(open_requests),
+        "awaiting_approval": sum(state.awaiting_approval for state in open_requests),
+    }
+
+
 def _every_client(ctx: typer.Context, as_json: bool) -> None:
     """One line per client: overdue tasks, what is due now, the next due, open failures."""
     ws = common.settings(ctx).workspace
@@ -132,6 +163,7 @@ def _every_client(ctx: typer.Context, as_json: bool) -> None:
                 checked = scope.load_checked(ws, name)
                 row = schedule.summary(checked, book, now)
                 row.update(views.glance(views.sites(ws.state, checked.loaded.scope, now)))
+                row.update(_request_counts(book, name))
                 found.append(row)
             except OmctlError as exc:
                 found.append({"client": name, "overdue": [], "error": str(exc)})
@@ -152,6 +184,9 @@ def _every_client(ctx: typer.Context, as_json: bool) -> None:
                     f"[bold red]open incidents: {row['open_incidents']}[/]"
                     if row["open_incidents"] else "",
                     f"availability: {views.availability_text(row['availability'])}",
+                    f"open requests: {row['open_requests']}" if row["open_requests"] else "",
+                    f"[bold yellow]awaiting approval: {row['awaiting_approval']}[/]"
+                    if row["awaiting_approval"] else "",
                 ]  # fmt: skip
                 line = "; ".join(part for part in parts if part)
             console.out.print(f"[bold]{escape(row['client'])}[/]  {line}", highlight=False)
@@ -181,20 +216,25 @@ def status(
     now = datetime.now(UTC)
     with common.open_ledger(ctx) as book:
         found = schedule.this_month(checked, book, now)
-        sent = delivery.last_delivery(book, checked.loaded.scope.client)
+        sent = delivered.last_delivery(book, checked.loaded.scope.client)
+        open_requests = [state for state in work.requests(book, client) if state.open]
     monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
         console.emit_json({
             **found.as_dict(),
             "monitor": monitored,
             "last_report_delivery": sent and sent.model_dump(),
+            "open_requests": [
+                {**state.as_dict(), "age_days": state.age(now).days} for state in open_requests
+            ],
         })  # fmt: skip
     else:
         _print(found)
         _monitor_section(monitored, ZoneInfo(found.timezone))
+        _requests_section(open_requests, now, ZoneInfo(found.timezone))
         if checked.loaded.scope.report_recipients or sent:
             console.out.print(
-                f"\n[bold]Last report delivered:[/] {escape(delivery.describe(sent))}"
+                f"\n[bold]Last report delivered:[/] {escape(delivered.describe(sent))}"
             )
     if found.overdue:
         overdue = ", ".join(task.task for task in found.tasks if task.overdue)

@@ -11,31 +11,16 @@ import asyncio
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from omctl.monitor.store import Probe
 from omctl.monitor.targets import MonitorTarget
 
 MAX_BODY = 2 * 1024 * 1024  # a keyword further into the page than this counts as missing
 MAX_ERROR = 200
 DAY = 86400
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One probe's result; ``error`` is None exactly when the site was up."""
-
-    at: int  # epoch seconds
-    status: int | None
-    latency_ms: int | None
-    tls_days: int | None  # whole days the peer certificate has left at ``at``
-    error: str | None
-
-    @property
-    def up(self) -> bool:
-        return self.error is None
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:

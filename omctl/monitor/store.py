@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omctl.errors import EnvironmentProblem
-from omctl.monitor.probe import Probe
 
 STORE_FILE = "monitor.sqlite3"
 SCHEMA = """
@@ -51,6 +50,23 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE INDEX IF NOT EXISTS incidents_site ON incidents (site, opened_at);
 """
+
+
+# Here, not in omctl.monitor.probe: reading the store (status, the report) must not import
+# the HTTP client.
+@dataclass(frozen=True)
+class Probe:
+    """One probe's result; ``error`` is None exactly when the site was up."""
+
+    at: int  # epoch seconds
+    status: int | None
+    latency_ms: int | None
+    tls_days: int | None  # whole days the peer certificate has left at ``at``
+    error: str | None
+
+    @property
+    def up(self) -> bool:
+        return self.error is None
 
 
 @dataclass(frozen=True)
