@@ -612,6 +612,12 @@ def _fees(report: Report) -> Section:
                 f"the included ones is {found['hourly_rate']} {cur}; each item's time is "
                 f"rounded up to {found['increment_minutes']} minutes, at least "
                 f"{found['minimum_minutes']} minutes."
+                + (
+                    " The included hours are those of a whole month, also in a month with a "
+                    "pro-rated fee."
+                    if any(m["days_in_force"] < m["days_in_period"] for m in found["monthly"])
+                    else ""
+                )
             )
         )
         section.blocks.append(

@@ -175,6 +175,7 @@ class Blackout(BaseModel):
 
 FEE_CATEGORIES = ("operation", "maintenance")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def _decimal(value: Any) -> Decimal:
@@ -194,6 +195,8 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError(f"{value!r} is not a number")
     if number < 0:
         raise ValueError(f"{value} is negative")
+    if number >= MAX_AMOUNT:  # a typo, and rounding it to the cent would overflow Decimal
+        raise ValueError(f"{value} is too large")
     return number
 
 

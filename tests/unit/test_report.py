@@ -538,6 +538,7 @@ def test_fees_in_markdown_html_and_json(billed, billed_november: report.Report) 
     assert "| DNS | advises on the records | keeps the domain and its records |" in text
     assert "| operation | 300.00 EUR | 270.00 EUR | pro-rated 27/30 days |" in text
     assert "| operation | 2 h | 2.50 h | 0.50 h | 45.00 EUR |" in text
+    assert "The included hours are those of a whole month, also in a month with a pro-rated" in text
     assert f"Total for 2026-11: {BILLED_TOTAL} EUR." in text
     newsletter = recorded.requests["newsletter"]
     row = next(line for line in text.splitlines() if "moved the newsletter lists" in line)
