@@ -467,7 +467,8 @@ def _work_items(
     (not check, not refused). Out-of-scope manual work is that of a request classified
     out-of-scope, approved when the request is; an out-of-scope run is approved by the
     approved request it names, else by the reason its operator recorded (as before requests)."""
-    del current  # the contract's fees are applied by billing.bill, not here
+    if current.fees is None:
+        return []  # nothing to bill them against: the report says "no fees in the contract"
     known = {state.id: state for state in work.requests(book, client)}
     items = []
     for logged in work.work_logged(book, client, span.start, span.end):
