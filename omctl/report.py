@@ -11,11 +11,12 @@ import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, coverage, evidence, files, inventory, ledger, scope
+from omctl import __version__, billing, coverage, evidence, files, inventory, ledger, scope, work
 from omctl.coverage import Period
 from omctl.errors import BadInput
 from omctl.evidence.access_review import AccessReview
@@ -141,6 +142,13 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # Site monitoring (omctl.monitor.reporting): sites, incidents, latency; {} if none.
     monitoring: dict[str, Any] = field(default_factory=dict)
+    # Who does what (the contract's responsibilities): area, provider, client.
+    responsibilities: list[dict[str, str]] = field(default_factory=list)
+    # The month's bill (``_fees``); amounts are decimal strings. ``stated`` False: the
+    # contract names no fees, or the period is no calendar month (``note`` says which).
+    fees: dict[str, Any] = field(default_factory=dict)
+    # The client's requests open at the period's end, oldest first.
+    open_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -434,6 +442,236 @@ def record_checkpoint(
     )
 
 
+# --- fees: the month's bill --------------------------------------------------------------
+
+NO_FEES = "no fees in the contract"
+NOT_A_MONTH = "fees are billed per calendar month: make the report with --period YYYY-MM"
+
+
+def _minutes(run: Run) -> int:
+    """A run's duration in whole minutes, rounded up (billing rounds further)."""
+    started, ended = _when(run.started_at), _when(run.ended_at)
+    if started is None or ended is None:
+        return 0
+    return max(0, -(-int((ended - started).total_seconds()) // 60))
+
+
+def _work_items(
+    book: Ledger,
+    client: str,
+    current: scope.Scope,
+    span: Period,
+    executed_runs: list[Run],
+) -> list[billing.WorkItem]:
+    """The period's work to bill: the manual work logged (omctl log) and the out-of-scope runs
+    (not check, not refused). Out-of-scope manual work is that of a request classified
+    out-of-scope, approved when the request is; an out-of-scope run is approved by the
+    approved request it names, else by the reason its operator recorded (as before requests)."""
+    if current.fees is None:
+        return []  # nothing to bill them against: the report says "no fees in the contract"
+    known = {state.id: state for state in work.requests(book, client)}
+    items = []
+    for logged in work.work_logged(book, client, span.start, span.end):
+        request = known.get(logged.request) if logged.request else None
+        out = request is not None and request.out_of_scope
+        items.append(
+            billing.WorkItem(
+                at=logged.at,
+                category=logged.category,
+                minutes=logged.minutes,
+                description=logged.text,
+                out_of_scope=out,
+                approved=bool(out and request and request.approved),
+                request_id=logged.request,
+                request_text=request.text if request else None,
+                approved_by=request.approved_by if request else None,
+                quote_hours=request.quote_hours if request else None,
+                ref=logged.id,
+                operator=logged.operator,
+            )
+        )
+    for run in executed_runs:
+        moment = _when(run.started_at)
+        if run.in_scope or run.check or moment is None:
+            continue
+        request = known.get(run.request) if run.request else None
+        approved = request.approved if run.request else run.out_of_scope_reason is not None
+        items.append(
+            billing.WorkItem(
+                at=moment,
+                category=run.category if run.category in scope.FEE_CATEGORIES else None,
+                minutes=_minutes(run),
+                description=f"run of {run.task} ({run.status})",
+                out_of_scope=True,
+                approved=bool(approved),
+                request_id=run.request,
+                request_text=request.text if request else None,
+                approved_by=request.approved_by if request else None,
+                quote_hours=request.quote_hours if request else None,
+                task=run.task,
+                ref=run.id,
+                operator=run.operator,
+                reason=None if run.request else run.out_of_scope_reason,
+            )
+        )
+    return items
+
+
+def _is_month(span: Period) -> bool:
+    zone = span.start.tzinfo
+    if not isinstance(zone, ZoneInfo):
+        return False
+    return coverage.month(f"{span.start:%Y-%m}", zone) == (span.start, span.end)
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _approval(item: billing.WorkItem) -> str:
+    if item.request_id and item.approved_by:
+        return f"request {item.request_id} by {item.approved_by}"
+    if item.request_id:
+        return f"request {item.request_id}: not approved"
+    if item.reason:
+        return f"reason: {item.reason}"
+    return "not approved"
+
+
+def _work_row(item: billing.WorkItem, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "at": item.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "ref": item.ref,
+        "category": item.category,
+        "task": item.task,
+        "description": item.description,
+        "operator": item.operator,
+        "request": item.request_id,
+        "request_text": item.request_text,
+        "approval": _approval(item),
+        "quote_hours": _amount(item.quote_hours),
+        "minutes": item.minutes,
+    }
+
+
+def _billed_row(billed: billing.BilledItem, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        **_work_row(billed.item, zone),
+        "billed_minutes": billed.minutes,
+        "billed_hours": str(billed.hours),
+        "basis": billed.basis,
+        "unit_price": _amount(billed.unit_price),
+        "amount": str(billed.amount),
+    }
+
+
+def _fees(
+    current: scope.Scope, span: Period, items: list[billing.WorkItem], client: str
+) -> dict[str, Any]:
+    """The month's bill as plain data (amounts as decimal strings, never floats), with the
+    CSV's billable lines; ``stated`` False with a note when there is nothing to bill from."""
+    fees = current.fees
+    if fees is None:
+        return {"stated": False, "note": NO_FEES}
+    if not _is_month(span):
+        return {"stated": False, "note": NOT_A_MONTH}
+    zone = ZoneInfo(current.timezone)
+    found = billing.bill(
+        fees,
+        valid_from=current.valid_from,
+        valid_until=current.valid_until,
+        start=span.start,
+        end=span.end,
+        items=items,
+    )
+    lines = billing.billable_lines(found, client=client, contract=current.contract)
+    return {
+        "stated": True,
+        "currency": found.currency,
+        "hourly_rate": str(billing.money(found.hourly_rate, found.currency)),
+        "increment_minutes": found.increment_minutes,
+        "minimum_minutes": found.minimum_minutes,
+        "monthly": [
+            {
+                "category": fee.category,
+                "fee": str(billing.money(fee.fee, found.currency)),
+                "amount": str(fee.amount),
+                "days_in_force": fee.days_in_force,
+                "days_in_period": fee.days_in_period,
+                "note": fee.note,
+            }
+            for fee in found.monthly
+        ],
+        "hours": [
+            {
+                "category": used.category,
+                "included_hours": str(used.included_hours),
+                "used_minutes": used.used_minutes,
+                "used_hours": str(used.used_hours),
+                "overage_hours": str(used.overage_hours),
+                "overage_amount": str(used.overage_amount),
+                "items": [_billed_row(billed, zone) for billed in used.items],
+            }
+            for used in found.categories
+        ],
+        "out_of_scope": [_billed_row(billed, zone) for billed in found.out_of_scope],
+        "awaiting_approval": [_work_row(item, zone) for item in found.awaiting_approval],
+        "uncategorised": [_work_row(item, zone) for item in found.uncategorised],
+        "monthly_total": str(found.monthly_total),
+        "overage_total": str(found.overage_total),
+        "out_of_scope_total": str(found.out_of_scope_total),
+        "total": str(found.total),
+        "lines": [
+            {
+                "date": line.date.isoformat(),
+                "client": line.client,
+                "contract": line.contract,
+                "category": line.category,
+                "description": line.description,
+                "request_id": line.request_id,
+                "quantity": str(line.quantity),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+                "currency": line.currency,
+            }
+            for line in lines
+        ],
+    }
+
+
+def _open_requests(book: Ledger, client: str, span: Period, as_of: datetime) -> list[dict]:
+    """Requests added before the period's end and not closed by then, with their age."""
+    rows = []
+    zone = span.start.tzinfo
+    for state in work.requests(book, client):
+        if state.added_at >= span.end or (state.closed_at and state.closed_at < span.end):
+            continue
+        age = as_of - state.added_at
+        rows.append(
+            {
+                "id": state.id,
+                "added_at": state.added_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "text": state.text,
+                "requested_by": state.requested_by,
+                "classification": state.classification.value if state.classification else None,
+                "approved_by": state.approved_by,
+                "quote_hours": _amount(state.quote_hours),
+                "age_days": max(0, age.days),
+                "state": state.state,
+            }
+        )
+    return rows
+
+
+def check_csv(about: Subject) -> None:
+    """BadInput before the ledger is opened when there can be no billable lines to export."""
+    if about.contract.fees is None:
+        raise BadInput(f"contract {about.contract.contract}: {NO_FEES}, so no CSV of fees")
+    if not _is_month(about.span):
+        raise BadInput("--format csv is a month's billable lines: give --period YYYY-MM")
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a report is about: read and checked before the ledger is opened."""
@@ -557,6 +795,9 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
         runs=len(inside),
         notes=notes,
         monitoring=monitor_reporting.collect(book, current, span.start, span.end),
+        responsibilities=[r.model_dump() for r in current.responsibilities],
+        fees=_fees(current, span, _work_items(book, client, current, span, executed), client),
+        open_requests=_open_requests(book, client, span, as_of),
     )
 
 

@@ -32,7 +32,7 @@ def issue(
     output: Path | None = None,
     now: datetime | None = None,
 ) -> Issued:
-    """The report of ``about`` in ``fmt`` (md, html, json or pdf), recorded in ``book``.
+    """The report of ``about`` in ``fmt`` (md, html, json, pdf or csv), recorded in ``book``.
     Raises EnvironmentProblem when a PDF cannot be printed (nothing is recorded then)."""
     scrub = redactor(settings, settings.workspace.client_dir(about.client))
     built = report.collect(book, about, now)

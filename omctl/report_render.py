@@ -1,14 +1,17 @@
-"""Markdown, HTML and JSON renderings of a ``report.Report``.
+"""Markdown, HTML, JSON and CSV renderings of a ``report.Report``.
 
 The sections are built once as neutral blocks (paragraphs, tables, lists, charts); the Markdown
 and HTML writers only serialise them. Every value from the ledger is untrusted text (operators
 type the reasons): HTML escapes all of it, Markdown escapes table syntax and HTML.
 The HTML is one self-contained file: inline CSS, inline SVG charts, no script, no URL.
+The CSV is the month's billable lines only, for an invoicing tool.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -16,10 +19,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from omctl.billing import CSV_COLUMNS
 from omctl.evidence import text as evidence_text
 from omctl.report import CATEGORIES, Report
 
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "csv")
 COLORS = {"operation": "#2b6cb0", "maintenance": "#2f855a", "onboarding": "#b7791f"}
 PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#2c7a7b")
 
@@ -575,6 +579,192 @@ def _outside(report: Report) -> list[Section]:
     return [billable, refused, failures]
 
 
+def _responsibilities(report: Report) -> Section:
+    section = Section("responsibilities", "Who does what")
+    section.blocks.append(
+        Table(
+            "Responsibilities",
+            ["area", "the provider", "the client"],
+            [[r["area"], r["provider"], r["client"]] for r in report.responsibilities],
+            empty="the contract names no responsibilities",
+        )
+    )
+    return section
+
+
+def _hours(value: Any) -> str:
+    return "-" if value is None else f"{value} h"
+
+
+def _fees(report: Report) -> Section:
+    """The month's bill: monthly fees, hours used against the included ones, billable
+    out-of-scope work with its request and approval, work awaiting approval, the total;
+    and the requests still open. Stated as the contract says, never a made-up 0."""
+    found = report.fees
+    section = Section("fees", "Fees")
+    if not found.get("stated"):
+        section.blocks.append(Paragraph(f"Fees: {found.get('note', 'no fees in the contract')}."))
+    else:
+        cur = found["currency"]
+        section.blocks.append(
+            Paragraph(
+                f"Amounts in {cur}. The hourly rate for out-of-scope work and for hours beyond "
+                f"the included ones is {found['hourly_rate']} {cur}; each item's time is "
+                f"rounded up to {found['increment_minutes']} minutes, at least "
+                f"{found['minimum_minutes']} minutes."
+                + (
+                    " The included hours are those of a whole month, also in a month with a "
+                    "pro-rated fee."
+                    if any(m["days_in_force"] < m["days_in_period"] for m in found["monthly"])
+                    else ""
+                )
+            )
+        )
+        section.blocks.append(
+            Table(
+                "Monthly fees",
+                ["category", "monthly fee", "charged", "basis"],
+                [
+                    [m["category"], f"{m['fee']} {cur}", f"{m['amount']} {cur}", m["note"]]
+                    for m in found["monthly"]
+                ],
+                empty="the contract states no monthly fee",
+            )
+        )
+        section.blocks.append(
+            Table(
+                "Hours used against the included hours",
+                ["category", "included", "used", "beyond the included", "overage"],
+                [
+                    [
+                        h["category"],
+                        _hours(h["included_hours"]),
+                        _hours(h["used_hours"]),
+                        _hours(h["overage_hours"]),
+                        f"{h['overage_amount']} {cur}",
+                    ]
+                    for h in found["hours"]
+                ],
+                empty="no category has included hours",
+            )
+        )
+        section.blocks.append(
+            Table(
+                "Work within the contract (counted against the included hours)",
+                ["at", "category", "what", "request", "by", "minutes", "counted"],
+                [
+                    [
+                        r["at"],
+                        r["category"],
+                        r["description"],
+                        r["request"],
+                        r["operator"],
+                        r["minutes"],
+                        _hours(r["billed_hours"]),
+                    ]
+                    for h in found["hours"]
+                    for r in h["items"]
+                ],
+                empty="no manual work was logged in this period",
+            )
+        )
+        section.blocks.append(
+            Table(
+                "Billable out-of-scope work",
+                [
+                    "at",
+                    "what",
+                    "request",
+                    "approval",
+                    "quote",
+                    "actual",
+                    "billed",
+                    "price",
+                    "amount",
+                ],
+                [
+                    [
+                        r["at"],
+                        r["description"],
+                        _request(r),
+                        r["approval"],
+                        _hours(r["quote_hours"]),
+                        f"{r['minutes']} min",
+                        _hours(r["billed_hours"]),
+                        r["basis"],
+                        f"{r['amount']} {cur}",
+                    ]
+                    for r in found["out_of_scope"]
+                ],
+                empty="no approved out-of-scope work in this period",
+            )
+        )
+        section.blocks.append(
+            Table(
+                "Out-of-scope work awaiting approval (not billed)",
+                ["at", "what", "request", "approval", "minutes"],
+                [
+                    [r["at"], r["description"], _request(r), r["approval"], r["minutes"]]
+                    for r in found["awaiting_approval"]
+                ],
+                empty="none",
+            )
+        )
+        if found["uncategorised"]:
+            section.blocks.append(
+                Table(
+                    "Work of no known category (not counted)",
+                    ["at", "what", "by", "minutes"],
+                    [
+                        [r["at"], r["description"], r["operator"], r["minutes"]]
+                        for r in found["uncategorised"]
+                    ],
+                )
+            )
+        section.blocks.append(
+            Table(
+                "Total",
+                ["", f"amount ({cur})"],
+                [
+                    ["monthly fees", found["monthly_total"]],
+                    ["hours beyond the included ones", found["overage_total"]],
+                    ["out-of-scope work", found["out_of_scope_total"]],
+                    ["total", found["total"]],
+                ],
+            )
+        )
+        section.blocks.append(
+            Paragraph(f"Total for {report.period['label']}: {found['total']} {cur}.")
+        )
+    section.blocks.append(
+        Table(
+            "Open requests",
+            ["id", "added", "from", "request", "classified", "state", "age (days)"],
+            [
+                [
+                    r["id"],
+                    r["added_at"],
+                    r["requested_by"],
+                    r["text"],
+                    r["classification"],
+                    r["state"],
+                    r["age_days"],
+                ]
+                for r in report.open_requests
+            ],
+            empty="no request was open at the end of the period",
+        )
+    )
+    return section
+
+
+def _request(row: dict[str, Any]) -> str:
+    if not row.get("request"):
+        return "-"
+    text = row.get("request_text")
+    return f"{row['request']}: {text}" if text else row["request"]
+
+
 def _footer(report: Report) -> Section:
     check = report.ledger
     section = Section("ledger", "Ledger verification")
@@ -623,11 +813,13 @@ def _footer(report: Report) -> Section:
 def sections(report: Report) -> list[Section]:
     return [
         _contract(report),
+        _responsibilities(report),
         _operation(report),
         *_monitoring(report),
         _maintenance(report),
         _coverage(report),
         *_outside(report),
+        _fees(report),
         _footer(report),
     ]
 
@@ -908,7 +1100,33 @@ def to_html(report: Report) -> str:
     )
 
 
+# --- CSV ---------------------------------------------------------------------------------
+
+# A text cell a spreadsheet would run as a formula (operators type the descriptions).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_COLUMNS = {"client", "contract", "category", "description", "request_id"}
+
+
+def _cell(column: str, value: str) -> str:
+    if column in TEXT_COLUMNS and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(report: Report) -> str:
+    """The billable lines (RFC 4180: a header row, CRLF, quoted where needed); amounts are
+    plain decimals with a dot. Only a header when the report states no fees."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in report.fees.get("lines", []):
+        writer.writerow([_cell(column, line[column]) for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
 def render(report: Report, fmt: str) -> str:
+    if fmt == "csv":
+        return to_csv(report)
     if fmt == "md":
         return to_markdown(report)
     if fmt == "html":

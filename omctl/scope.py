@@ -6,16 +6,20 @@ into an in-scope or refused verdict for one requested run.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -169,6 +173,86 @@ class Blackout(BaseModel):
         return self.start <= day <= self.until
 
 
+FEE_CATEGORIES = ("operation", "maintenance")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_AMOUNT = Decimal(10) ** 12
+
+
+def _decimal(value: Any) -> Decimal:
+    """An amount or a number of hours from YAML, exactly: an int or a string as written, a
+    float through its shortest repr (12.5 -> Decimal('12.5'), never binary float noise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a number")
+        value = str(value)
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a number")
+    if number < 0:
+        raise ValueError(f"{value} is negative")
+    if number >= MAX_AMOUNT:  # a typo, and rounding it to the cent would overflow Decimal
+        raise ValueError(f"{value} is too large")
+    return number
+
+
+def _fee_category(value: str) -> str:
+    if value not in FEE_CATEGORIES:
+        raise ValueError(f"unknown category {value!r} (use operation or maintenance)")
+    return value
+
+
+# Money and hours are Decimal from the file on: a float never enters a bill.
+Amount = Annotated[Decimal, BeforeValidator(_decimal)]
+FeeCategory = Annotated[str, AfterValidator(_fee_category)]
+Minutes = Annotated[int, Field(strict=True, ge=1, le=24 * 60)]
+
+
+class Fees(BaseModel):
+    """What the contract costs: monthly fees and included hours per category, the hourly rate
+    for out-of-scope work and for hours beyond the included ones, the billing increment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str | None = None  # required: checked in ``parse`` to name the amount's line
+    monthly: dict[FeeCategory, Amount] = Field(default_factory=dict)
+    included_hours: dict[FeeCategory, Amount] = Field(default_factory=dict)
+    hourly_rate: Amount
+    increment_minutes: Minutes = 15
+    minimum_minutes: Minutes | None = None  # billed at least per item; default: the increment
+    task_prices: dict[str, Amount] = Field(default_factory=dict)  # out-of-scope run of a task
+
+    @field_validator("monthly", "included_hours", "task_prices", mode="before")
+    @classmethod
+    def _empty_map(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not CURRENCY_RE.match(value):
+            raise ValueError(f"{value!r} is not an ISO 4217 code (three capital letters, EUR)")
+        return value
+
+    @property
+    def minimum(self) -> int:
+        return self.increment_minutes if self.minimum_minutes is None else self.minimum_minutes
+
+
+class Responsibility(BaseModel):
+    """Who does what in one area: the provider's part and the client's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    client: str = Field(min_length=1)
+
+
 class Scope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -186,13 +270,17 @@ class Scope(BaseModel):
     monitor: list[MonitorTarget] = Field(default_factory=list)
     # Who gets last month's report as a PDF on the first tick of a month (omctl.delivery).
     report_recipients: list[EmailStr] = Field(default_factory=list)
+    fees: Fees | None = None  # None: the contract states no fees (never a made-up 0)
+    responsibilities: list[Responsibility] = Field(default_factory=list)
 
     @field_validator("operation", "maintenance", mode="before")
     @classmethod
     def _empty_map(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @field_validator("blackouts", "notify", "monitor", "report_recipients", mode="before")
+    @field_validator(
+        "blackouts", "notify", "monitor", "report_recipients", "responsibilities", mode="before"
+    )
     @classmethod
     def _empty_list(cls, value: Any) -> Any:
         return [] if value is None else value
@@ -258,7 +346,9 @@ class LoadedScope:
 def _pydantic_message(error: Any) -> str:
     kind = error["type"]
     loc = error["loc"]
-    field = ".".join(str(part) for part in loc) or "file"
+    # A bad mapping key (loc ends in KEY, "[key]"): named by the mapping it is in.
+    shown = loc[:-2] if loc and loc[-1] == "[key]" else loc
+    field = ".".join(str(part) for part in shown) or "file"
     if kind == "extra_forbidden":
         return f"unknown key {loc[-1]!r}"
     if kind == "missing":
@@ -279,7 +369,36 @@ def parse(located: yamlfile.LocatedYaml) -> LoadedScope:
         first = exc.errors()[0]
         key = tuple(first["loc"])
         raise located.error(_pydantic_message(first), key, cls=ScopeInvalid) from None
+    _check_fees(scope, located)
+    _check_responsibilities(scope, located)
     return LoadedScope(scope, located)
+
+
+def _check_fees(scope: Scope, located: yamlfile.LocatedYaml) -> None:
+    fees = scope.fees
+    if fees is None or fees.currency is not None:
+        return
+    # The line of the first amount: an amount is what lacks its currency.
+    key = ("fees", "monthly") if fees.monthly else ("fees", "hourly_rate")
+    raise located.error(
+        f"fees.{key[1]}: an amount needs a currency (add currency: EUR to fees)",
+        key,
+        cls=ScopeInvalid,
+    )
+
+
+def _check_responsibilities(scope: Scope, located: yamlfile.LocatedYaml) -> None:
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(scope.responsibilities):
+        area = entry.area.strip().casefold()
+        if area in seen:
+            raise located.error(
+                f"responsibilities: area {entry.area!r} is listed twice "
+                f"(first on line {located.line_of(('responsibilities', seen[area]))})",
+                ("responsibilities", index, "area"),
+                cls=ScopeInvalid,
+            )
+        seen[area] = index
 
 
 def load(path: Path) -> LoadedScope:
@@ -349,6 +468,13 @@ def check_against(
                             (category.value, name, "hosts", index),
                             ScopeInvalid,
                         )
+    for name in scope.fees.task_prices if scope.fees else ():
+        if name not in catalog:
+            raise src.error(
+                f"fees.task_prices: unknown task {name!r}",
+                ("fees", "task_prices", name),
+                ScopeInvalid,
+            )
 
 
 def check_in_force(loaded: LoadedScope, today: date) -> None:

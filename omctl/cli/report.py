@@ -18,6 +18,7 @@ class Format(StrEnum):
     HTML = "html"
     JSON = "json"
     PDF = "pdf"
+    CSV = "csv"
 
 
 def report(
@@ -33,7 +34,12 @@ def report(
         str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")
     ] = None,
     fmt: Annotated[
-        Format, typer.Option("--format", help="md, html, json or pdf (HTML printed by Chromium).")
+        Format,
+        typer.Option(
+            "--format",
+            help="md, html, json, pdf (HTML printed by Chromium) or csv (the month's billable "
+            "lines, for an invoicing tool; needs --period).",
+        ),
     ] = Format.MD,
     output: Annotated[
         Path | None,
@@ -53,6 +59,8 @@ def report(
     current = common.settings(ctx)
     # Bad input fails here, before the ledger is opened.
     about = core.subject(current.workspace, client, period, start, end)
+    if fmt is Format.CSV:
+        core.check_csv(about)
     if output is not None:
         core.check_writable(output)
     elif fmt is Format.PDF and sys.stdout.isatty():

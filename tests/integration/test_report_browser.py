@@ -30,12 +30,14 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 SECTIONS = [
     "The contract",
+    "Who does what",
     "Operation done",
     "Maintenance done",
     "Coverage",
     "Out-of-scope work (billable)",
     "Refused requests",
     "Failures and incidents",
+    "Fees",
     "Ledger verification",
 ]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from omctl import ledger, runner, runs
+from omctl import ledger, runner, runs, work
 from omctl.settings import Settings
 from omctl.workspace import Workspace
 from tests.unit import conftest
@@ -310,10 +310,20 @@ class MonthLedger:
         failed: dict[str, str] | None = None,
         check: bool = False,
         reason: str | None = None,
+        request_id: str | None = None,
     ) -> str:
         """``evidence`` {host: {kind: data}}; ``failed`` {host: message}. Refused when the
-        contract says so and no ``reason`` is given (recorded as runs.execute does)."""
-        request = runs.Request("acme", task, check=check, limit=limit, out_of_scope_reason=reason)
+        contract says so and no ``reason`` is given (recorded as runs.execute does).
+        ``request_id``: the client's request the run is for (its approval is the ``reason``
+        runs.execute would record)."""
+        request = runs.Request(
+            "acme",
+            task,
+            check=check,
+            limit=limit,
+            out_of_scope_reason=reason,
+            request_id=request_id,
+        )
         prepared = runs.prepare(self.ws, request, at)
         run_id = runs.new_run_id(at)
         self.ids[name] = run_id
@@ -511,3 +521,77 @@ def build_month(ws: Workspace) -> MonthLedger:
         evidence={"web1": {"hardening": hardening(84, 85, "2026-12-02")}},
     )
     return month  # fmt: skip
+
+
+# --- fees, requests and manual work (issue 15) ----------------------------------------------
+
+FEES = """\
+fees:
+  currency: EUR
+  monthly: {operation: 300, maintenance: 200}
+  included_hours: {operation: 2, maintenance: 1}
+  hourly_rate: 90
+  increment_minutes: 15
+  task_prices: {diagnose: 120}
+responsibilities:
+  - {area: Content, provider: publishes the releases the client tags, client: writes the content}
+  - {area: DNS, provider: advises on the records, client: keeps the domain and its records}
+  - {area: Backups off-site, provider: runs and checks them, client: pays for the storage}
+"""
+# 300 and 200 pro-rated 27/30 days (the contract starts 2026-11-04): 270 + 180; operation
+# 50 -> 60 and 80 -> 90 min against 2 h included: 0.5 h x 90 = 45; maintenance 25 -> 30 min
+# of 1 h; approved out of scope: R2's 130 -> 135 min = 202.50, the healthcheck run for R2
+# 5 -> 15 min = 22.50, the diagnose run (its operator's reason) at its task price 120.
+BILLED_TOTAL = "840.00"
+
+
+class Billed:
+    """What ``bill_month`` recorded: the request ids by name."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, str] = {}
+
+
+def bill_month(month: MonthLedger) -> Billed:
+    """Give acme's contract fees and responsibilities, and record November's requests, manual
+    work and an out-of-scope run for an approved request, at chosen times."""
+    scope_file = month.ws.client_dir("acme") / "scope.yml"
+    scope_file.write_text(scope_file.read_text() + FEES)
+    book, who, done = month.book, month.settings.operator, Billed()
+
+    def at(text: str) -> Any:
+        return mock.patch.object(ledger, "utcnow", return_value=_stamp(day(text)))
+
+    def add(name: str, when: str, text: str, **kw: Any) -> str:
+        with at(when):
+            done.requests[name] = work.add(book, "acme", text, who, **kw).id
+        return done.requests[name]
+
+    def log(when: str, category: str, minutes: int, text: str, request: str | None = None):
+        with at(when):
+            work.log(book, "acme", category, minutes, text, who, day(when), request=request)
+
+    inquiry = add("inquiry", "2026-11-05 08:00", "Why is the contact form slow?",
+                  requested_by="Eva (acme)", category="operation")  # fmt: skip
+    with at("2026-11-05 08:05"):
+        work.classify(book, inquiry, "operation", "a support inquiry", who)
+    log("2026-11-05 09:00", "operation", 50, "answered: the form plugin's SMTP timeout", inquiry)
+    with at("2026-11-06 08:00"):
+        work.close(book, inquiry, who)
+    log("2026-11-12 13:00", "operation", 80, "proposed caching the shop pages")
+    log("2026-11-20 15:00", "maintenance", 25, "helped the client's developer with staging")
+    newsletter = add("newsletter", "2026-11-10 08:00", "Move the newsletter to a new provider",
+                     requested_by="Eva (acme)")  # fmt: skip
+    with at("2026-11-10 08:10"):
+        work.classify(book, newsletter, "out-of-scope", "not in the contract", who)
+    with at("2026-11-11 08:00"):
+        work.approve(book, newsletter, "Eva (acme)", who, quote_hours=work.parse_hours("3"))
+    log("2026-11-16 10:00", "operation", 130, "moved the newsletter lists", newsletter)
+    month.run("hc_request", "healthcheck", day("2026-11-29 10:00"), request_id=newsletter,
+              reason=f"request {newsletter}, approved by Eva (acme)")  # fmt: skip
+    staging = add("staging", "2026-11-25 08:00", "Add a staging site")
+    with at("2026-11-25 08:10"):
+        work.classify(book, staging, "out-of-scope", "a new site", who)
+    log("2026-11-26 10:00", "maintenance", 40, "looked at a staging setup", staging)
+    add("certificate", "2026-11-27 08:00", "Renew the certificate of the old domain")
+    return done

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from omctl import ledger, pdf
 from omctl.cli.main import app
 from omctl.errors import EnvironmentProblem, ExitCode
-from tests.unit.report_ledger import build_month, make_workspace
+from tests.unit.report_ledger import BILLED_TOTAL, bill_month, build_month, make_workspace
 from tests.unit.smtp_server import pdf_text
 
 
@@ -87,5 +87,23 @@ def test_omctl_report_pdf_without_chromium_exits_7_and_records_nothing(
             "error: chromium is not installed: a PDF report needs it (apt-get install chromium)"
         ]
         assert len(list(month.book.entries())) == before and not (tmp_path / "r.pdf").exists()
+    finally:
+        month.close()
+
+
+def test_the_pdf_has_who_does_what_and_the_fees(tmp_path) -> None:
+    month = build_month(make_workspace(tmp_path / "ws"))
+    try:
+        bill_month(month)
+        target = tmp_path / "acme-2026-11.pdf"
+        result = _report(month.ws.root, "--period", "2026-11", "--format", "pdf", "-o",
+                         str(target))  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        text = " ".join(pdf_text(target.read_bytes(), tmp_path).split())
+        for heading in ("Who does what", "Fees", "Monthly fees", "Billable out-of-scope work",
+                        "Open requests"):  # fmt: skip
+            assert heading in text
+        assert "keeps the domain and its records" in text and "pro-rated 27/30 days" in text
+        assert f"Total for 2026-11: {BILLED_TOTAL} EUR." in text
     finally:
         month.close()

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from omctl import files, ledger, report, report_render
+from omctl import billing, files, ledger, report, report_render
 from omctl.cli.main import app
 from omctl.errors import BadInput, ExitCode
 from tests.unit.report_ledger import (
+    BILLED_TOTAL,
     HOSTILE,
     MIB,
     NOW,
+    Billed,
     MonthLedger,
+    bill_month,
     build_month,
     make_workspace,
 )
@@ -256,12 +262,14 @@ def test_markdown_sections_and_escaping(november: report.Report) -> None:
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
     assert headings == [
         "The contract",
+        "Who does what",
         "Operation done",
         "Maintenance done",
         "Coverage",
         "Out-of-scope work (billable)",
         "Refused requests",
         "Failures and incidents",
+        "Fees",
         "Ledger verification",
     ]
     assert "<script>" not in text and "&lt;script&gt;" in text
@@ -456,3 +464,152 @@ def test_drift_checks_are_maintenance_done_even_when_nothing_changed(tmp_path) -
     found = "| 2026-11-11 05:00 | web1 | hardening | drift: 1 change on web1 | sshd drop-in |"
     assert found in text
     assert "| 2026-11-10 05:00 | web2 | hardening | verified: no drift | none |" in text
+
+
+# --- fees, responsibilities, requests (issue 15) ----------------------------------------------
+
+
+def test_a_contract_without_fees_says_so(november: report.Report) -> None:
+    assert november.fees == {"stated": False, "note": "no fees in the contract"}
+    text = report_render.to_markdown(november)
+    assert "Fees: no fees in the contract." in text and "0.00" not in text
+    assert "_the contract names no responsibilities_" in text
+
+
+@pytest.fixture(scope="module")
+def billed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MonthLedger, Billed]]:
+    built = build_month(make_workspace(tmp_path_factory.mktemp("ws")))
+    recorded = bill_month(built)
+    yield built, recorded
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def billed_november(billed) -> report.Report:
+    month, _ = billed
+    return report.collect(month.book, report.subject(month.ws, "acme", "2026-11"), now=NOW)
+
+
+def test_the_fees_of_the_month(billed, billed_november: report.Report) -> None:
+    month, recorded = billed
+    fees = billed_november.fees
+    assert fees["stated"] and fees["currency"] == "EUR" and fees["total"] == BILLED_TOTAL
+    assert [(m["category"], m["amount"], m["note"]) for m in fees["monthly"]] == [
+        ("operation", "270.00", "pro-rated 27/30 days"),
+        ("maintenance", "180.00", "pro-rated 27/30 days"),
+    ]  # the contract starts on 2026-11-04
+    hours = {h["category"]: h for h in fees["hours"]}
+    assert (hours["operation"]["used_hours"], hours["operation"]["overage_amount"]) == (
+        "2.50",
+        "45.00",
+    )
+    assert (hours["maintenance"]["used_minutes"], hours["maintenance"]["overage_amount"]) == (
+        30,
+        "0.00",
+    )  # the staging work is out of scope and not approved: not counted here
+    billable = {r["ref"]: r for r in fees["out_of_scope"]}
+    newsletter = recorded.requests["newsletter"]
+    by_request = [r for r in fees["out_of_scope"] if r["request"] == newsletter]
+    assert [(r["task"], r["amount"]) for r in by_request] == [
+        (None, "202.50"),
+        ("healthcheck", "22.50"),
+    ]
+    assert by_request[0]["approval"] == f"request {newsletter} by Eva (acme)"
+    assert by_request[0]["quote_hours"] == "3" and by_request[0]["minutes"] == 130
+    diagnose = billable[month.ids["diag"]]
+    assert (diagnose["basis"], diagnose["amount"]) == ("task price", "120.00")
+    assert diagnose["approval"] == f"reason: {HOSTILE}"
+    (awaiting,) = fees["awaiting_approval"]
+    assert awaiting["request"] == recorded.requests["staging"] and awaiting["minutes"] == 40
+    assert awaiting["approval"] == f"request {recorded.requests['staging']}: not approved"
+    opened = [r["id"] for r in billed_november.open_requests]
+    assert opened == [recorded.requests[n] for n in ("newsletter", "staging", "certificate")]
+    assert billed_november.open_requests[-1]["state"] == "new"
+    assert [r["area"] for r in billed_november.responsibilities] == [
+        "Content",
+        "DNS",
+        "Backups off-site",
+    ]
+
+
+def test_fees_in_markdown_html_and_json(billed, billed_november: report.Report) -> None:
+    _, recorded = billed
+    text = report_render.to_markdown(billed_november)
+    assert "| DNS | advises on the records | keeps the domain and its records |" in text
+    assert "| operation | 300.00 EUR | 270.00 EUR | pro-rated 27/30 days |" in text
+    assert "| operation | 2 h | 2.50 h | 0.50 h | 45.00 EUR |" in text
+    assert "The included hours are those of a whole month, also in a month with a pro-rated" in text
+    assert f"Total for 2026-11: {BILLED_TOTAL} EUR." in text
+    newsletter = recorded.requests["newsletter"]
+    row = next(line for line in text.splitlines() if "moved the newsletter lists" in line)
+    assert f"{newsletter}: Move the newsletter to a new provider" in row
+    assert f"request {newsletter} by Eva (acme)" in row and "| 3 h | 130 min | 2.25 h |" in row
+    assert f"{recorded.requests['staging']}: Add a staging site" in text
+    assert "Renew the certificate of the old domain" in text  # an open request
+    page = report_render.to_html(billed_november)
+    assert '<section id="fees"><h2>Fees</h2>' in page
+    assert '<section id="responsibilities"><h2>Who does what</h2>' in page
+    assert f"<td>{BILLED_TOTAL}</td>" in page and "&lt;script&gt;" in page
+    data = json.loads(report_render.to_json(billed_november))
+    assert data["fees"]["total"] == BILLED_TOTAL  # a decimal string, never a float
+    assert data["fees"]["lines"][0]["amount"] == "270.00"
+
+
+def test_fees_need_a_calendar_month(billed) -> None:
+    month, _ = billed
+    week = report.subject(month.ws, "acme", start="2026-11-09", end="2026-11-15")
+    built = report.collect(month.book, week, now=NOW)
+    assert built.fees == {"stated": False, "note": report.NOT_A_MONTH}
+
+
+def test_cli_csv_of_the_billable_lines_totals_the_report(billed, billed_november) -> None:
+    month, recorded = billed
+    result = omctl(month.ws.root, "acme", "--period", "2026-11", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("date,client,contract,category,description,request_id,")
+    assert result.stdout_bytes.count(b"\r\n") == 7  # RFC 4180 line ends: header and 6 lines
+    rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode(), newline="")))
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal(billed_november.fees["total"])
+    assert all(r["currency"] == "EUR" and r["client"] == "acme" for r in rows)
+    assert [r["amount"] for r in rows] == ["270.00", "180.00", "45.00", "202.50", "120.00",
+                                           "22.50"]  # fmt: skip
+    newsletter = next(r for r in rows if r["request_id"] == recorded.requests["newsletter"])
+    assert (newsletter["quantity"], newsletter["unit"], newsletter["unit_price"]) == (
+        "2.25",
+        "h",
+        "90.00",
+    )
+    overage = next(r for r in rows if r["unit"] == "h" and not r["request_id"])
+    assert (overage["quantity"], overage["amount"]) == ("0.50", "45.00")
+    (checkpoint,) = [
+        e
+        for e in month.book.entries(run_id=ledger.REPORT_ENTRY)
+        if e.kind == ledger.CHECKPOINT and e.payload["format"] == "csv"
+    ]
+    assert checkpoint.payload["sha256"] == hashlib.sha256(result.stdout_bytes).hexdigest()
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_defused() -> None:
+    built = report.Report.__new__(report.Report)
+    line = dict.fromkeys(billing.CSV_COLUMNS, "1")
+    built.fees = {"lines": [{**line, "description": "=HYPERLINK(1)", "amount": "-5.00"}]}
+    (row,) = list(csv.DictReader(io.StringIO(report_render.to_csv(built), newline="")))
+    assert row["description"] == "'=HYPERLINK(1)" and row["amount"] == "-5.00"
+
+
+@pytest.mark.parametrize(
+    ("fees", "args", "message"),
+    [
+        (True, ["--from", "2026-11-01", "--to", "2026-11-15"], "give --period YYYY-MM"),
+        (False, ["--period", "2026-11"], "no fees in the contract, so no CSV"),
+    ],
+)
+def test_cli_csv_without_a_month_or_fees_is_one_line_exit_2(
+    month, billed, fees, args, message
+) -> None:
+    book, root = (billed[0].book, billed[0].ws.root) if fees else (month.book, month.ws.root)
+    before = len(list(book.entries()))
+    result = omctl(root, "acme", *args, "--format", "csv")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert message in one_line_error(result)
+    assert len(list(book.entries())) == before

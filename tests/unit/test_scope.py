@@ -1,5 +1,6 @@
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -131,3 +132,62 @@ def test_window_follows_the_contract_timezone(ws: Workspace) -> None:
         ZoneInfo("Asia/Tokyo")
     )
     assert _decide(ws, "patching", ["web1"], moment).in_scope
+
+
+# --- fees and responsibilities --------------------------------------------------------------
+
+FEES = """\
+fees:
+  currency: EUR
+  monthly: {operation: 300, maintenance: 200.10}
+  included_hours: {operation: 2, maintenance: 1.5}
+  hourly_rate: "92.50"
+  task_prices: {content_sync: 12.5}
+responsibilities:
+  - {area: DNS, provider: keeps the records, client: pays the registrar}
+  - {area: Content, provider: publishes releases, client: writes the content}
+"""
+
+
+def test_fees_are_decimal_as_written(ws: Workspace) -> None:
+    path = ws.client_dir("acme") / "scope.yml"
+    path.write_text(path.read_text() + FEES)
+    fees = load_checked(ws, path).scope.fees
+    assert fees is not None and fees.currency == "EUR"
+    # A YAML float goes through its repr: 200.10 is Decimal('200.1'), not 200.0999999...
+    assert fees.monthly == {"operation": Decimal(300), "maintenance": Decimal("200.1")}
+    assert fees.included_hours["maintenance"] == Decimal("1.5")
+    assert fees.hourly_rate == Decimal("92.50") and fees.task_prices["content_sync"] == Decimal(
+        "12.5"
+    )
+    for amount in (*fees.monthly.values(), fees.hourly_rate, *fees.task_prices.values()):
+        assert type(amount) is Decimal
+    assert (fees.increment_minutes, fees.minimum) == (15, 15)  # the minimum is the increment
+    areas = [r.area for r in load_checked(ws, path).scope.responsibilities]
+    assert areas == ["DNS", "Content"]
+
+
+def test_a_contract_without_fees_has_none(ws: Workspace) -> None:
+    contract = load_checked(ws, ws.client_dir("acme") / "scope.yml").scope
+    assert contract.fees is None and contract.responsibilities == []
+
+
+FEE_CORPUS = [p for p in CORPUS if p.stem.startswith(("fees_", "responsibilities_"))]
+
+
+@pytest.mark.parametrize("path", FEE_CORPUS, ids=[p.stem for p in FEE_CORPUS])
+def test_scope_check_of_bad_fees_is_one_located_line_exit_2(ws: Workspace, path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from omctl.cli.main import app
+    from omctl.errors import ExitCode
+
+    expected = EXPECT.match(path.read_text().splitlines()[0])
+    assert expected
+    target = ws.client_dir("acme") / "scope.yml"
+    target.write_text(path.read_text())
+    result = CliRunner().invoke(app, ["--workspace", str(ws.root), "scope", "check", "acme"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"error: {target}:{expected[1]}:") and expected[2] in lines[0]
