@@ -448,73 +448,12 @@ NO_FEES = "no fees in the contract"
 NOT_A_MONTH = "fees are billed per calendar month: make the report with --period YYYY-MM"
 
 
-def _minutes(run: Run) -> int:
-    """A run's duration in whole minutes, rounded up (billing rounds further)."""
-    started, ended = _when(run.started_at), _when(run.ended_at)
-    if started is None or ended is None:
-        return 0
-    return max(0, -(-int((ended - started).total_seconds()) // 60))
-
-
-def _work_items(
-    book: Ledger,
-    client: str,
-    current: scope.Scope,
-    span: Period,
-    executed_runs: list[Run],
+def _billable(
+    book: Ledger, client: str, current: scope.Scope, span: Period, executed: list[Run]
 ) -> list[billing.WorkItem]:
-    """The period's work to bill: the manual work logged (omctl log) and the out-of-scope runs
-    (not check, not refused). Out-of-scope manual work is that of a request classified
-    out-of-scope, approved when the request is; an out-of-scope run is approved by the
-    approved request it names, else by the reason its operator recorded (as before requests)."""
     if current.fees is None:
         return []  # nothing to bill them against: the report says "no fees in the contract"
-    known = {state.id: state for state in work.requests(book, client)}
-    items = []
-    for logged in work.work_logged(book, client, span.start, span.end):
-        request = known.get(logged.request) if logged.request else None
-        out = request is not None and request.out_of_scope
-        items.append(
-            billing.WorkItem(
-                at=logged.at,
-                category=logged.category,
-                minutes=logged.minutes,
-                description=logged.text,
-                out_of_scope=out,
-                approved=bool(out and request and request.approved),
-                request_id=logged.request,
-                request_text=request.text if request else None,
-                approved_by=request.approved_by if request else None,
-                quote_hours=request.quote_hours if request else None,
-                ref=logged.id,
-                operator=logged.operator,
-            )
-        )
-    for run in executed_runs:
-        moment = _when(run.started_at)
-        if run.in_scope or run.check or moment is None:
-            continue
-        request = known.get(run.request) if run.request else None
-        approved = request.approved if run.request else run.out_of_scope_reason is not None
-        items.append(
-            billing.WorkItem(
-                at=moment,
-                category=run.category if run.category in scope.FEE_CATEGORIES else None,
-                minutes=_minutes(run),
-                description=f"run of {run.task} ({run.status})",
-                out_of_scope=True,
-                approved=bool(approved),
-                request_id=run.request,
-                request_text=request.text if request else None,
-                approved_by=request.approved_by if request else None,
-                quote_hours=request.quote_hours if request else None,
-                task=run.task,
-                ref=run.id,
-                operator=run.operator,
-                reason=None if run.request else run.out_of_scope_reason,
-            )
-        )
-    return items
+    return work.billable_items(book, client, span.start, span.end, executed)
 
 
 def _is_month(span: Period) -> bool:
@@ -796,7 +735,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
         notes=notes,
         monitoring=monitor_reporting.collect(book, current, span.start, span.end),
         responsibilities=[r.model_dump() for r in current.responsibilities],
-        fees=_fees(current, span, _work_items(book, client, current, span, executed), client),
+        fees=_fees(current, span, _billable(book, client, current, span, executed), client),
         open_requests=_open_requests(book, client, span, as_of),
     )
 

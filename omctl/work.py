@@ -23,9 +23,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from omctl import ledger
+from omctl import billing, ledger
 from omctl.errors import BadInput
-from omctl.ledger import Ledger
+from omctl.ledger import Ledger, Run
 
 # run_id of the entries that belong to no run (``ledger.fold`` skips them).
 REQUEST_ENTRY = "request"
@@ -475,3 +475,75 @@ def log(
     )
     entry = book.append(WORK_ENTRY, LOGGED, payload)
     return _logged(entry, WorkRecord.model_validate(entry.payload))
+
+
+# --- What there is to bill -------------------------------------------------------------------
+
+
+def run_minutes(run: Run) -> int:
+    """A run's duration in whole minutes, rounded up (billing rounds further); 0 while it
+    runs."""
+    if run.ended_at is None:
+        return 0
+    took = ledger.parse_stamp(run.ended_at) - ledger.parse_stamp(run.started_at)
+    return max(0, -(-int(took.total_seconds()) // 60))
+
+
+def billable_items(
+    book: Ledger, client: str, start: datetime, end: datetime, runs: list[Run]
+) -> list[billing.WorkItem]:
+    """The work of ``[start, end)`` a bill is made of: the manual work logged and the
+    out-of-scope runs among ``runs`` (not check, not refused). Out-of-scope manual work is that
+    of a request classified out-of-scope, approved when the request is; an out-of-scope run is
+    approved by the approved request it names, else by the reason its operator recorded."""
+    known = {state.id: state for state in requests(book, client)}
+    items = []
+    for logged in work_logged(book, client, start, end):
+        request = known.get(logged.request) if logged.request else None
+        out = request is not None and request.out_of_scope
+        items.append(
+            billing.WorkItem(
+                at=logged.at,
+                category=logged.category,
+                minutes=logged.minutes,
+                description=logged.text,
+                out_of_scope=out,
+                approved=bool(out and request and request.approved),
+                request_id=logged.request,
+                request_text=request.text if request else None,
+                approved_by=request.approved_by if request else None,
+                quote_hours=request.quote_hours if request else None,
+                ref=logged.id,
+                operator=logged.operator,
+            )
+        )
+    for run in runs:
+        if run.in_scope or run.check or run.status == ledger.STATUS_REFUSED:
+            continue
+        moment = ledger.parse_stamp(run.started_at)
+        if not start <= moment < end:
+            continue
+        request = known.get(run.request) if run.request else None
+        if run.request:
+            approved = request is not None and request.approved
+        else:
+            approved = run.out_of_scope_reason is not None
+        items.append(
+            billing.WorkItem(
+                at=moment,
+                category=run.category if run.category in CATEGORIES else None,
+                minutes=run_minutes(run),
+                description=f"run of {run.task} ({run.status})",
+                out_of_scope=True,
+                approved=approved,
+                request_id=run.request,
+                request_text=request.text if request else None,
+                approved_by=request.approved_by if request else None,
+                quote_hours=request.quote_hours if request else None,
+                task=run.task,
+                ref=run.id,
+                operator=run.operator,
+                reason=None if run.request else run.out_of_scope_reason,
+            )
+        )
+    return items

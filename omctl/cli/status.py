@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -144,6 +145,71 @@ def _requests_section(open_requests: list[work.RequestState], now: datetime, tz:
     console.out.print(table)
 
 
+def _hours(
+    terms: scope.Scope, book: ledger.Ledger, found: coverage.Coverage
+) -> dict[str, Any] | None:
+    """This month's hours against the included ones, as the report bills them (rounded per
+    item), and the out-of-scope work the client has not approved; None without fees."""
+    if terms.fees is None:
+        return None
+    from omctl import billing
+
+    items = work.billable_items(book, terms.client, found.start, found.end, found.out_of_scope)
+    bill = billing.bill(
+        terms.fees,
+        valid_from=terms.valid_from,
+        valid_until=terms.valid_until,
+        start=found.start,
+        end=found.end,
+        items=items,
+    )
+    return {
+        "currency": bill.currency,
+        "categories": [
+            {
+                "category": used.category,
+                "included_hours": str(used.included_hours),
+                "used_hours": str(used.used_hours),
+                "overage_hours": str(used.overage_hours),
+                "overage_amount": str(used.overage_amount),
+            }
+            for used in bill.categories
+        ],
+        "awaiting_approval": [
+            {
+                "ref": item.ref,
+                "request": item.request_id,
+                "minutes": item.minutes,
+                "description": item.description,
+            }
+            for item in bill.awaiting_approval
+        ],
+    }
+
+
+def _hours_section(hours: dict[str, Any] | None) -> None:
+    if hours is None:
+        return
+    console.out.print()
+    parts = []
+    for used in hours["categories"]:
+        over = (
+            f", [bold yellow]{used['overage_hours']} h over: {used['overage_amount']} "
+            f"{hours['currency']}[/]"
+            if Decimal(used["overage_hours"])
+            else ""
+        )
+        parts.append(f"{used['category']} {used['used_hours']} of {used['included_hours']} h{over}")
+    console.out.print(f"[bold]Hours this month:[/] {'; '.join(parts) or 'none contracted'}")
+    waiting = hours["awaiting_approval"]
+    if waiting:
+        minutes = sum(item["minutes"] for item in waiting)
+        console.out.print(
+            f"[bold yellow]Out-of-scope work awaiting the client's approval:[/] "
+            f"{len(waiting)} item(s), {minutes} min (not billed until approved)"
+        )
+
+
 def _request_counts(book: ledger.Ledger, client: str) -> dict[str, int]:
     open_requests = [state for state in work.requests(book, client) if state.open]
     return {
@@ -218,12 +284,14 @@ def status(
         found = schedule.this_month(checked, book, now)
         sent = delivered.last_delivery(book, checked.loaded.scope.client)
         open_requests = [state for state in work.requests(book, client) if state.open]
+        hours = _hours(checked.loaded.scope, book, found)
     monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
         console.emit_json({
             **found.as_dict(),
             "monitor": monitored,
             "last_report_delivery": sent and sent.model_dump(),
+            "hours": hours,
             "open_requests": [
                 {**state.as_dict(), "age_days": state.age(now).days} for state in open_requests
             ],
@@ -231,6 +299,7 @@ def status(
     else:
         _print(found)
         _monitor_section(monitored, ZoneInfo(found.timezone))
+        _hours_section(hours)
         _requests_section(open_requests, now, ZoneInfo(found.timezone))
         if checked.loaded.scope.report_recipients or sent:
             console.out.print(

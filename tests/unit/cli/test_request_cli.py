@@ -247,3 +247,42 @@ def test_status_shows_open_requests_and_work_awaiting_approval(omctl) -> None:
     every = json.loads(omctl("status", "--json").stdout)
     assert (every[0]["open_requests"], every[0]["awaiting_approval"]) == (1, 1)
     assert "open requests: 1; awaiting approval: 1" in omctl("status").stdout
+
+
+FEES = """\
+fees:
+  currency: EUR
+  monthly: {operation: 300, maintenance: 200}
+  included_hours: {operation: 1, maintenance: 1}
+  hourly_rate: 90
+  increment_minutes: 15
+"""
+
+
+def test_status_shows_hours_used_against_the_included_ones_as_billed(omctl, ws) -> None:
+    scope_file = ws.client_dir("acme") / "scope.yml"
+    scope_file.write_text(scope_file.read_text() + FEES)
+    for minutes in (50, 20):  # billed 60 + 30: half an hour over the included hour
+        logged = omctl("log", "acme", "Answered", "--category", "operation", "--minutes",
+                       str(minutes))  # fmt: skip
+        assert logged.exit_code == 0, logged.stderr
+    waiting = _add(omctl, "A new shop page")
+    assert omctl("request", "classify", waiting, "out-of-scope", "--reason", "a project"
+                 ).exit_code == 0  # fmt: skip
+    assert omctl("log", "acme", "Drafted it", "--category", "operation", "--minutes", "40",
+                 "--request", waiting).exit_code == 0  # fmt: skip
+    hours = json.loads(omctl("status", "acme", "--json").stdout)["hours"]
+    operation = next(c for c in hours["categories"] if c["category"] == "operation")
+    assert (operation["used_hours"], operation["overage_hours"]) == ("1.50", "0.50")
+    assert operation["overage_amount"] == "45.00" and hours["currency"] == "EUR"
+    assert [(item["request"], item["minutes"]) for item in hours["awaiting_approval"]] == [
+        (waiting, 40)
+    ]
+    text = omctl("status", "acme").stdout
+    assert "Hours this month: operation 1.50 of 1 h, 0.50 h over: 45.00 EUR" in text
+    assert "awaiting the client's approval: 1 item(s), 40 min" in text
+
+
+def test_status_without_fees_says_nothing_of_hours(omctl) -> None:
+    assert json.loads(omctl("status", "acme", "--json").stdout)["hours"] is None
+    assert "Hours this month" not in omctl("status", "acme").stdout
