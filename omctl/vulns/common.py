@@ -45,9 +45,11 @@ class FeedInfo:
     entries: int
     date: str | None  # the newest record's date (Wordfence) or the file's time (Debian)
     modified: str  # the file's modification time, UTC
+    # The copyright designation the data's licence asks to reproduce (Wordfence: Defiant's).
+    notice: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "kind": self.kind,
             "path": self.path,
             "sha256": self.sha256,
@@ -55,6 +57,7 @@ class FeedInfo:
             "date": self.date,
             "modified": self.modified,
         }
+        return found | ({"notice": self.notice} if self.notice else {})
 
 
 def read_json(path: Path, what: str) -> tuple[Any, str, str]:

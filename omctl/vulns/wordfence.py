@@ -216,6 +216,7 @@ def load(path: Path) -> WordfenceFeed:
             notice = _notice(raw.get("copyrights"))
             if notice:
                 copyright_notice = (stamp, notice)
+    notice = copyright_notice[1] if copyright_notice else None
     info = FeedInfo(kind="wordpress", path=str(path), sha256=sha256, entries=len(data),
-                    date=newest, modified=modified)  # fmt: skip
-    return WordfenceFeed(info, dict(index), copyright_notice[1] if copyright_notice else None)
+                    date=newest, modified=modified, notice=notice)  # fmt: skip
+    return WordfenceFeed(info, dict(index), notice)

@@ -44,6 +44,7 @@ def test_the_lab_plugin_is_found_then_fixed_by_its_update() -> None:
     assert before.scanned_at == "2026-12-01T03:00:00Z"  # the injected now, in UTC
     assert before.checked == {"wordpress items": 3}
     assert before.feeds[0].kind == "wordpress" and before.feeds[0].entries == 1
+    assert before.feeds[0].notice == "Copyright 2012-2026 Defiant Inc."
     after = scan.match(lab("1.1"), feeds, now=NOW + timedelta(hours=1))
     assert after.findings == [] and after.summary_line() == "no known vulnerabilities"
     changed = scan.diff(before, after)

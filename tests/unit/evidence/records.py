@@ -72,6 +72,7 @@ WORDFENCE_FEED = {
     "entries": 6,
     "date": "2026-11-21 10:00:00",
     "modified": "2026-11-30T04:00:12Z",
+    "notice": "Copyright 2012-2026 Defiant Inc.",
 }
 DEBIAN_TRACKER = {
     "kind": "debian",
