@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -32,6 +32,9 @@ from omctl.evidence.base import summary
 from omctl.evidence.vulnerability_scan import SEVERITIES, Finding, VulnerabilityScan
 from omctl.vulns import debian, wordfence
 from omctl.vulns.common import alerts
+
+if TYPE_CHECKING:
+    from omctl.settings import Settings
 
 DEFAULT_ALERT_SCORE = 7.0
 SOURCE_RE = re.compile(r"^\s*(?P<name>[^\s(]+)\s*(?:\((?P<version>[^)]+)\))?\s*$")
@@ -96,6 +99,12 @@ def load_feeds(
         debian=debian.load(debian_tracker, releases) if debian_tracker else None,
         alert_score=DEFAULT_ALERT_SCORE if alert_score is None else alert_score,
     )
+
+
+def feeds_from_settings(current: Settings, releases: set[str] | None = None) -> Feeds:
+    """The feeds the workspace's settings name (paths in omctl.toml are relative to it)."""
+    return load_feeds(current.wordpress_vulnerability_feed, current.debian_security_tracker,
+                      current.vulnerability_alert_score, releases)  # fmt: skip
 
 
 def _inventory(host_inventory: Mapping[str, Any] | HostInventory) -> HostInventory:
