@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +63,11 @@ class FeedInfo:
         return found | ({"notice": self.notice} if self.notice else {})
 
 
-def read_json(path: Path, what: str) -> tuple[Any, str, str]:
-    """The parsed file, its sha256 and modification time; BadInput naming the file otherwise."""
+WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def read_text(path: Path, what: str) -> tuple[str, str, str]:
+    """The file as text, its sha256 and modification time; BadInput naming the file."""
     try:
         raw = path.read_bytes()
         stat = path.stat()
@@ -71,16 +77,60 @@ def read_json(path: Path, what: str) -> tuple[Any, str, str]:
         raise BadInput(f"{what} is a directory, not a file", path=path) from None
     except OSError as exc:
         raise BadInput(f"{what} cannot be read: {exc.strerror}", path=path) from None
+    sha256 = hashlib.sha256(raw).hexdigest()
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{what} is not JSON (not UTF-8 text)", path=path) from None
+    del raw  # the feeds are large: keep one copy
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text, sha256, modified
+
+
+def members(text: str, path: Path, what: str, problem: str) -> Iterator[tuple[str, Any]]:
+    """The members of the JSON object the text is, one at a time.
+
+    A feed is one large object (the Wordfence production feed is some 150 MB): decoding it
+    member by member and keeping only what the index needs holds a few records at a time
+    instead of the whole parsed document, a quarter of the memory. Not JSON: BadInput with
+    the line; JSON but not an object: the shape error ``problem``. (A key given twice is
+    read twice, where json.loads would keep the last.)
+    """
+    decoder = json.JSONDecoder()
+    try:
+        at = WHITESPACE.match(text).end()
+        if text[at : at + 1] != "{":
+            json.loads(text)  # not JSON at all, or JSON of another shape
+            raise shape_error(path, what, "the file", problem)
+        at = WHITESPACE.match(text, at + 1).end()
+        if text[at : at + 1] == "}":
+            at += 1
+        else:
+            while True:
+                if text[at : at + 1] != '"':
+                    raise json.JSONDecodeError(
+                        "Expecting property name enclosed in double quotes", text, at
+                    )
+                key, at = scanstring(text, at + 1)
+                at = WHITESPACE.match(text, at).end()
+                if text[at : at + 1] != ":":
+                    raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+                value, at = decoder.raw_decode(text, WHITESPACE.match(text, at + 1).end())
+                yield key, value
+                at = WHITESPACE.match(text, at).end()
+                if text[at : at + 1] == ",":
+                    at = WHITESPACE.match(text, at + 1).end()
+                    continue
+                if text[at : at + 1] != "}":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+                at += 1
+                break
+        if WHITESPACE.match(text, at).end() != len(text):
+            raise json.JSONDecodeError("Extra data", text, at)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{what} is not JSON: {exc.msg}", path=path, line=exc.lineno) from None
     except RecursionError:
         raise BadInput(f"{what} is not JSON: nested too deeply", path=path) from None
-    modified = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return data, hashlib.sha256(raw).hexdigest(), modified
 
 
 def shape_error(path: Path, what: str, where: str, problem: str) -> BadInput:

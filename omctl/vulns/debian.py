@@ -19,7 +19,7 @@ from typing import Any
 
 from debian.debian_support import Version
 
-from omctl.vulns.common import FeedInfo, read_json, shape_error
+from omctl.vulns.common import FeedInfo, members, read_text, shape_error
 
 WHAT = "Debian security tracker file"
 STATUSES = ("open", "resolved", "undetermined")
@@ -94,17 +94,17 @@ def _text(value: Any) -> str | None:
 
 def load(path: Path, releases: set[str] | None = None) -> DebianTracker:
     """Read the tracker file, keeping the named releases only (all when None)."""
-    data, sha256, modified = read_json(path, WHAT)
+    text, sha256, modified = read_text(path, WHAT)
 
     def fail(where: str, problem: str) -> Exception:
         return shape_error(path, WHAT, where, problem)
 
-    if not isinstance(data, dict):
-        raise fail("the file", "must be a JSON object keyed by source package")
     packages: dict[str, dict[str, list[Issue]]] = {}
     seen: set[str] = set()
     entries = 0
-    for source, issues in data.items():
+    for source, issues in members(
+        text, path, WHAT, "must be a JSON object keyed by source package"
+    ):
         if not isinstance(issues, dict):
             raise fail(f"package {source}", "must be an object keyed by issue id")
         per_release: dict[str, list[Issue]] = {}

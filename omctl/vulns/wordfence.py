@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from omctl.vulns import phpversion
-from omctl.vulns.common import FeedInfo, read_json, severity_of_score, shape_error
+from omctl.vulns.common import FeedInfo, members, read_text, severity_of_score, shape_error
 
 WHAT = "WordPress vulnerability feed"
 UNBOUNDED = "*"
@@ -192,14 +192,14 @@ def _notice(copyrights: Any) -> str | None:
 
 def load(path: Path) -> WordfenceFeed:
     """Read and index the feed file; BadInput naming the file (and entry) when it is not one."""
-    data, sha256, modified = read_json(path, WHAT)
+    text, sha256, modified = read_text(path, WHAT)
     reader = _Reader(path)
-    if not isinstance(data, dict):
-        raise reader.fail("the file", "must be a JSON object keyed by vulnerability id")
+    entries = 0
     index: dict[tuple[str, str], list[Affected]] = defaultdict(list)
     newest: str | None = None
     copyright_notice: tuple[str, str] | None = None
-    for key, raw in data.items():
+    for key, raw in members(text, path, WHAT, "must be a JSON object keyed by vulnerability id"):
+        entries += 1
         if not isinstance(raw, dict):
             raise reader.fail(f"entry {key}", "must be an object")
         software = raw.get("software")
@@ -217,6 +217,6 @@ def load(path: Path) -> WordfenceFeed:
             if notice:
                 copyright_notice = (stamp, notice)
     notice = copyright_notice[1] if copyright_notice else None
-    info = FeedInfo(kind="wordpress", path=str(path), sha256=sha256, entries=len(data),
+    info = FeedInfo(kind="wordpress", path=str(path), sha256=sha256, entries=entries,
                     date=newest, modified=modified, notice=notice)  # fmt: skip
     return WordfenceFeed(info, dict(index), notice)

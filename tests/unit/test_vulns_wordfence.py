@@ -209,3 +209,38 @@ def test_a_bad_feed_through_a_command_is_one_line_and_exit_2(tmp_path: Path) -> 
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "entry x: software must be a list" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a": {"software": []}} x', "Extra data"),
+        ('{"a" {"software": []}}', "Expecting ':' delimiter"),
+        ('{"a": {"software": []} "b": {}}', "Expecting ',' delimiter"),
+        ("{a: 1}", "Expecting property name enclosed in double quotes"),
+        ('{"a": {"software": [}', "Expecting value"),
+        ("", "Expecting value"),
+    ],
+)
+def test_the_feed_is_read_member_by_member_with_json_errors(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """The feed is decoded one record at a time (memory): its errors are json's own."""
+    path = tmp_path / "feed.json"
+    path.write_text(text)
+    with pytest.raises(BadInput) as caught:
+        wordfence.load(path)
+    assert str(caught.value) == f"{path}:1: WordPress vulnerability feed is not JSON: {message}"
+    with pytest.raises(json.JSONDecodeError, match=message):
+        json.loads(text)
+
+
+def test_member_by_member_reads_what_json_reads(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    records = json.loads(FEED.read_text())
+    path.write_text(" \n" + json.dumps(records, indent=1, separators=(" ,", " : ")) + "\n\n")
+    feed = wordfence.load(path)
+    assert feed.info.entries == len(records) == 6
+    assert feed.index.keys() == wordfence.load(FEED).index.keys()
+    (tmp_path / "empty.json").write_text(" { } ")
+    assert wordfence.load(tmp_path / "empty.json").info.entries == 0
