@@ -63,6 +63,12 @@ class Settings:
     smtp_password_file: Path | None = None
     smtp_security: str = "starttls"  # none | starttls | tls
     smtp_ca_file: Path | None = None  # a private CA to trust (default: the system's)
+    # Vulnerability data (omctl.vulns): the Wordfence Intelligence v3 feed file and the Debian
+    # security tracker's JSON, both fetched by the provider; findings scored at or above
+    # vulnerability_alert_score (CVSS; by severity band when a finding has no score) alert.
+    wordpress_vulnerability_feed: Path | None = None
+    debian_security_tracker: Path | None = None
+    vulnerability_alert_score: float = 7.0
 
     @property
     def ledger(self) -> Path:
@@ -104,6 +110,18 @@ def _port(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise ValueError("must be a port number, 1 to 65535")
     return value
+
+
+def _score(value: Any) -> float:
+    """A CVSS score, 0 to 10: a TOML number, or a number in the environment."""
+    if isinstance(value, str) and len(value.strip()) <= 8:
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError("must be a score from 0 to 10") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+        raise ValueError("must be a score from 0 to 10")
+    return float(value)
 
 
 def _security(value: Any) -> str:
@@ -171,6 +189,9 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "smtp_password_file": _path,
     "smtp_security": _security,
     "smtp_ca_file": _path,
+    "wordpress_vulnerability_feed": _path,
+    "debian_security_tracker": _path,
+    "vulnerability_alert_score": _score,
 }
 LIST_SETTINGS = {"pass_env", "secret_vars"}
 SPACED_SETTINGS = {"notify"}  # URLs may hold commas: the environment separates them by spaces

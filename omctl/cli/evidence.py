@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the models are imported when a record of their kind is read
     from omctl.evidence.patching import Patching
     from omctl.evidence.restore_drill import RestoreDrill
     from omctl.evidence.restore_drill_check import RestoreDrillCheck
+    from omctl.evidence.vulnerability_scan import VulnerabilityScan
 
 STYLES: dict[State, str] = {
     "ok": "green",
@@ -213,6 +214,11 @@ def drift(host: str, record: Drift) -> None:
     console.out.print(f"{what}: {_cells(record.show_line(host))}")
 
 
+def vulnerability_scan(host: str, record: VulnerabilityScan) -> None:
+    _print_rows(record.show_rows(), f"vulnerability scan of {host} at {record.scanned_at}",
+                fold=True)  # fmt: skip
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -236,6 +242,7 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {  # kind -> renderer of its 
     "hardening": hardening,
     "inventory": inventory,
     "drift": drift,
+    "vulnerability_scan": vulnerability_scan,
 }
 
 

@@ -39,6 +39,7 @@ MODEL_PATHS: dict[str, tuple[str, str]] = {
     "incident": ("incident", "Incident"),
     "inventory": ("inventory", "Inventory"),
     "drift": ("drift", "Drift"),
+    "vulnerability_scan": ("vulnerability_scan", "VulnerabilityScan"),
 }
 
 

@@ -64,6 +64,62 @@ DRIFT_FOUND = {"task": "hardening", "state": "drift", "changes": 1,
                "changed_tasks": [SSHD_DROP_IN]}  # fmt: skip
 DRIFT_UNVERIFIED = {"task": "config_tuning", "state": "not verified", "changes": 0,
                     "changed_tasks": [], "reason": "unreachable"}  # fmt: skip
+# What omctl writes for a vulnerability scan (omctl/vulns/scan.py match), from the test feeds.
+WORDFENCE_FEED = {
+    "kind": "wordpress",
+    "path": "/srv/feeds/wordfence-production.json",
+    "sha256": "589f899aa62deb376282b29f0bba31e91797db3ee37e651362df33a1e7dce794",
+    "entries": 6,
+    "date": "2026-11-21 10:00:00",
+    "modified": "2026-11-30T04:00:12Z",
+    "notice": "Copyright 2012-2026 Defiant Inc.",
+}
+DEBIAN_TRACKER = {
+    "kind": "debian",
+    "path": "/srv/feeds/debian-tracker.json",
+    "sha256": "79642f4adda950161ca6a35431783e2ad5429ea912c141031437401bf438e865",
+    "entries": 8,
+    "date": "2026-11-30T04:00:31Z",
+    "modified": "2026-11-30T04:00:31Z",
+}
+WORDFENCE_LINK = "https://www.wordfence.com/threat-intel/vulnerabilities/id/"
+VULNERABILITY_SCAN = {
+    "scanned_at": "2026-12-01T03:00:00Z", "release": "bookworm",
+    "feeds": [WORDFENCE_FEED, DEBIAN_TRACKER],
+    "findings": [
+        {"source": "wordpress", "type": "plugin", "slug": "woocommerce", "installed": "8.2.1",
+         "fixed_in": "8.2.3", "score": 8.8, "severity": "high", "id": "CVE-2026-90001",
+         "title": "WooCommerce <= 8.2.2 and 8.3.0 - 8.3.1 - Authenticated (Shop Manager+) "
+                  "SQL Injection",
+         "site": "/var/www/shop", "alert": True, "active": True,
+         "reference": WORDFENCE_LINK + "5f0e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b?source=api-prod"},
+        {"source": "debian", "type": "package", "package": "openssl",
+         "installed": "3.0.15-1~deb12u1", "fixed_in": "3.0.16-1~deb12u1", "score": None,
+         "severity": "high", "id": "CVE-2026-91001",
+         "title": "An invented buffer over-read in X.509 name checks", "alert": True,
+         "reference": "https://security-tracker.debian.org/tracker/CVE-2026-91001",
+         "binaries": ["libssl3", "openssl"]},
+        {"source": "debian", "type": "package", "package": "openssl",
+         "installed": "3.0.15-1~deb12u1", "fixed_in": None, "score": None, "severity": "low",
+         "id": "CVE-2026-91002", "title": "An invented timing side channel in RSA decryption",
+         "alert": False, "reference": "https://security-tracker.debian.org/tracker/CVE-2026-91002",
+         "binaries": ["libssl3", "openssl"]},
+        {"source": "wordpress", "type": "theme", "slug": "astra", "installed": "4.6.0",
+         "fixed_in": None, "score": None, "severity": "unknown",
+         "id": "8c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+         "title": "Astra <= 4.6.4 - Missing Authorization", "site": "/var/www/shop",
+         "alert": False, "active": False,
+         "reference": WORDFENCE_LINK + "8c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f?source=api-prod"},
+    ],
+    "counts": {"high": 2, "low": 1, "unknown": 1}, "alert_score": 7.0, "alerts": 2,
+    "checked": {"wordpress items": 4, "packages": 312},
+}  # fmt: skip
+VULNERABILITY_SCAN_CLEAN = {
+    "scanned_at": "2026-12-01T03:00:00Z", "release": "bookworm", "feeds": [DEBIAN_TRACKER],
+    "findings": [], "counts": {}, "alert_score": 7.0, "alerts": 0, "checked": {"packages": 258},
+    "notes": ["no WordPress vulnerability feed (wordpress_vulnerability_feed): WordPress not "
+              "checked"],
+}  # fmt: skip
 
 # kind -> realistic records of it
 RECORDS: dict[str, list[dict[str, Any]]] = {
@@ -92,4 +148,5 @@ RECORDS: dict[str, list[dict[str, Any]]] = {
     "incident": [month.INCIDENT],
     "inventory": [INVENTORY, INVENTORY_REFUSED],
     "drift": [DRIFT_NONE, DRIFT_FOUND, DRIFT_UNVERIFIED],
+    "vulnerability_scan": [VULNERABILITY_SCAN, VULNERABILITY_SCAN_CLEAN],
 }

@@ -237,6 +237,8 @@ CASES: dict[str, tuple[str, Any]] = {
     "drift_none": ("drift", records.DRIFT_NONE),
     "drift_found": ("drift", records.DRIFT_FOUND),
     "drift_unverified": ("drift", records.DRIFT_UNVERIFIED),
+    "vulnerability_scan": ("vulnerability_scan", records.VULNERABILITY_SCAN),
+    "vulnerability_scan_clean": ("vulnerability_scan", records.VULNERABILITY_SCAN_CLEAN),
 }  # fmt: skip
 
 
