@@ -113,6 +113,7 @@ class Maintenance(TypedDict):
     verifications: list[Row]
     backups: Backups
     restore_drills: list[Row]
+    vulnerabilities: dict[str, Any]
 
 
 class Charts(TypedDict):
@@ -258,6 +259,69 @@ def _verifications(executed: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
         rows.append(_row(run, host, zone, checked=found.task, state=found.state,
                          verdict=verdict, changed_tasks=found.changed_tasks))  # fmt: skip
     return rows
+
+
+SCAN_TASK = "vulnerability_scan"
+
+
+def _scans_before(book: Ledger, client: str, start: datetime) -> dict[str, Any]:
+    """Each host's last vulnerability scan before ``start`` (what "found this period" is
+    measured against), from the few latest scan runs before it."""
+    from omctl.evidence.vulnerability_scan import VulnerabilityScan
+
+    rows = book.scan(client, SCAN_TASK, until=ledger.stamp_bound(start),
+                     statuses=(ledger.SUCCESSFUL, ledger.FAILED), newest_first=True)  # fmt: skip
+    latest = [row.id for _, row in zip(range(5), rows, strict=False)]
+    found: dict[str, Any] = {}
+    for _, host, scan in reversed(_evidence(ledger.runs_of(book, latest), VulnerabilityScan)):
+        found.setdefault(host, scan)
+    return found
+
+
+def _vulnerabilities(
+    book: Ledger, client: str, done: list[Run], span: Period, zone: ZoneInfo
+) -> dict[str, Any]:
+    """Per host: the findings of its last scan in the period, each new (not in the host's
+    last scan before the period) or still open, and those fixed (found earlier, gone from the
+    last scan). Empty when no scan ran in the period."""
+    from omctl.evidence.vulnerability_scan import VulnerabilityScan
+
+    scans = _evidence([run for run in done if run.task == SCAN_TASK], VulnerabilityScan)
+    if not scans:
+        return {}
+    before = _scans_before(book, client, span.start)
+    last: dict[str, tuple[Run, Any]] = {}
+    seen: dict[str, dict[tuple[str, ...], Any]] = {}
+    for run, host, scan in scans:
+        last[host] = (run, scan)
+        for finding in scan.findings:
+            seen.setdefault(host, {})[finding.key] = finding
+    rows, notices = [], set()
+    counts = {"new": 0, "still open": 0, "fixed": 0, "alerts": 0}
+    for host in sorted(last):
+        run, scan = last[host]
+        earlier = {f.key: f for f in before[host].findings} if host in before else {}
+        current = {f.key for f in scan.findings}
+        notices.update(feed.notice for feed in scan.feeds if feed.notice)
+        for finding in scan.findings:
+            state = "still open" if finding.key in earlier else "new"
+            rows.append(_finding_row(run, host, zone, finding, state))
+            counts[state] += 1
+            counts["alerts"] += finding.alert
+        for key, finding in {**earlier, **seen.get(host, {})}.items():
+            if key not in current:
+                rows.append(_finding_row(run, host, zone, finding, "fixed"))
+                counts["fixed"] += 1
+    return {"hosts": sorted(last), "findings": rows, "counts": counts,
+            "notices": sorted(notices)}  # fmt: skip
+
+
+def _finding_row(run: Run, host: str, zone: ZoneInfo, finding: Any, state: str) -> dict:
+    return _row(run, host, zone, state=state, source=finding.source, site=finding.site,
+                component=f"{finding.type} {finding.name}", installed=finding.installed,
+                fixed_in=finding.fixed_in, severity=finding.severity, score=finding.score,
+                id=finding.id, title=finding.title, alert=finding.alert,
+                reference=finding.reference)  # fmt: skip
 
 
 def _backups(
@@ -681,6 +745,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "verifications": _verifications(executed, zone),
             "backups": backups,
             "restore_drills": _drills(done, zone),
+            "vulnerabilities": _vulnerabilities(book, client, done, span, zone),
         },
         coverage=_coverage_rows(found),
         out_of_scope=[

@@ -454,7 +454,51 @@ def _maintenance(report: Report) -> Section:
             empty="no restore drill in this period",
         )
     )
+    _vulnerabilities(section, mt.get("vulnerabilities") or {})
     return section
+
+
+def _vulnerabilities(section: Section, found: dict[str, Any]) -> None:
+    """Known vulnerabilities: what the last scan of each host found (new this period or still
+    open) and what was fixed since; nothing at all when no scan ran (not a clean bill)."""
+    if not found:
+        section.blocks.append(Paragraph("Vulnerability scans: none in this period."))
+        return
+    counts = found["counts"]
+    section.blocks.append(
+        Paragraph(
+            f"Vulnerability scans of {', '.join(found['hosts'])}: {counts['new']} found in "
+            f"this period, {counts['fixed']} fixed, {counts['new'] + counts['still open']} "
+            f"open at the last scan ({counts['alerts']} at or above the alert score).",
+            verdict="failed" if counts["alerts"] else "ok",
+        )
+    )
+    section.blocks.append(
+        Table(
+            "Known vulnerabilities",
+            ["host", "component", "installed", "fixed in", "severity", "id", "state", "where"],
+            [
+                [
+                    r["host"],
+                    r["component"],
+                    r["installed"],
+                    r["fixed_in"] or "no fix yet",
+                    (f"{r['score']:.1f} " if r["score"] is not None else "") + r["severity"],
+                    r["id"] + (f" ({r['reference']})" if r["reference"] else ""),
+                    r["state"],
+                    r["site"] or "",
+                ]
+                for r in found["findings"]
+            ],
+            empty="no known vulnerability",
+        )
+    )
+    for notice in found["notices"]:
+        section.blocks.append(
+            Paragraph(
+                f"WordPress vulnerability data from Wordfence Intelligence: {notice.rstrip('.')}."
+            )
+        )
 
 
 def _coverage(report: Report) -> Section:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -42,6 +42,9 @@ from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
 from omctl.ledger import Ledger, Run
 from omctl.settings import Settings
 from omctl.workspace import Workspace
+
+if TYPE_CHECKING:
+    from omctl.vulns.scan import Feeds
 
 RUNS_DIR = "runs"
 HISTORY_RUNS = 20  # runs per host handed to playbooks that need the host's history
@@ -379,6 +382,8 @@ def execute(
                 f"or pass --no-backup-check REASON"
             )
     in_scope = decision.in_scope
+    # A feed that does not read is the operator's to fix: found before anything is recorded.
+    feeds = _vulnerability_feeds(settings) if prepared.task.name == VULNERABILITY_SCAN else None
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client, held=request.client)
         extravars = _extravars(book, prepared, run_id)
@@ -412,6 +417,8 @@ def execute(
         follow_ssh_port_changes(ws, prepared.inventory.path, result.evidence)
         if request.drift_check:
             add_drift_evidence(prepared.task.name, prepared.targets, result)
+        if feeds is not None:
+            add_vulnerability_evidence(feeds, result)
         record_result(book, run_id, result, cancellation.signal_name, scrub)
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
@@ -483,6 +490,41 @@ def add_drift_evidence(task: str, targets: list[str], result: runner.PlaybookRes
         )
         record = drift.from_host(task, not failed, counts.changed_tasks, reason if failed else None)
         records[host] = record.dump()
+
+
+VULNERABILITY_SCAN = "vulnerability_scan"
+
+
+def _vulnerability_feeds(settings: Settings) -> Feeds:
+    from omctl.vulns import scan
+
+    return scan.feeds_from_settings(settings)
+
+
+def add_vulnerability_evidence(feeds: Feeds, result: runner.PlaybookResult) -> None:
+    """Each host's ``vulnerability_scan`` evidence is what the role read on it (its
+    inventory); in its place goes what that matched in the feeds, read once for the run. An
+    inventory that does not fit is left as sent, so the record is kept and named invalid."""
+    from omctl.vulns import scan
+
+    records = result.evidence.get(VULNERABILITY_SCAN) or {}
+    for host, data in records.items():
+        inventory = data.get("inventory") if isinstance(data, dict) else None
+        if not isinstance(inventory, dict):
+            continue
+        try:
+            found = scan.match(inventory, feeds).dump()
+        except BadInput:
+            continue
+        notes = found.get("notes", [])
+        if inventory.get("packages_note"):
+            notes.append(str(inventory["packages_note"]))
+        for site in inventory.get("wordpress") or []:
+            if isinstance(site, dict) and site.get("error"):
+                notes.append(f"WordPress {site.get('path')}: not read ({site['error']})")
+        if notes:
+            found["notes"] = notes
+        records[host] = found
 
 
 def record_result(

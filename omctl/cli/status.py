@@ -210,6 +210,37 @@ def _hours_section(hours: dict[str, Any] | None) -> None:
         )
 
 
+def _vulnerabilities(book: ledger.Ledger, client: str) -> list[dict[str, Any]]:
+    """What the client's latest vulnerability scan found per host (none: never scanned)."""
+    latest = next(book.scan(client, "vulnerability_scan", statuses=(ledger.SUCCESSFUL,
+                  ledger.FAILED), newest_first=True), None)  # fmt: skip
+    if latest is None:
+        return []
+    from omctl import evidence
+    from omctl.evidence.vulnerability_scan import VulnerabilityScan
+
+    (run,) = ledger.runs_of(book, [latest.id])
+    found = []
+    for host, result in sorted(run.hosts.items()):
+        record = evidence.parse(VulnerabilityScan.KIND, result.evidence.get("vulnerability_scan"))
+        if isinstance(record, VulnerabilityScan):
+            found.append({"host": host, "run": run.id, "scanned_at": record.scanned_at,
+                          "findings": len(record.findings), "counts": record.counts,
+                          "alerts": record.alerts, "summary": record.summary_line()})  # fmt: skip
+    return found
+
+
+def _vulnerabilities_section(found: list[dict[str, Any]]) -> None:
+    if not found:
+        return
+    console.out.print()
+    console.out.print(f"[bold]Vulnerabilities[/] (last scan, run {found[0]['run']}):")
+    for row in found:
+        style = "bold red" if row["alerts"] else ("yellow" if row["findings"] else "green")
+        console.out.print(f"  {escape(row['host'])}: [{style}]{escape(row['summary'])}[/]",
+                          highlight=False)  # fmt: skip
+
+
 def _request_counts(book: ledger.Ledger, client: str) -> dict[str, int]:
     open_requests = [state for state in work.requests(book, client) if state.open]
     return {
@@ -285,6 +316,7 @@ def status(
         sent = delivered.last_delivery(book, checked.loaded.scope.client)
         open_requests = [state for state in work.requests(book, client) if state.open]
         hours = _hours(checked.loaded.scope, book, found)
+        vulnerabilities = _vulnerabilities(book, client)
     monitored = views.sites(ws.state, checked.loaded.scope, now)
     if as_json:
         console.emit_json({
@@ -292,6 +324,7 @@ def status(
             "monitor": monitored,
             "last_report_delivery": sent and sent.model_dump(),
             "hours": hours,
+            "vulnerabilities": vulnerabilities,
             "open_requests": [
                 {**state.as_dict(), "age_days": state.age(now).days} for state in open_requests
             ],
@@ -299,6 +332,7 @@ def status(
     else:
         _print(found)
         _monitor_section(monitored, ZoneInfo(found.timezone))
+        _vulnerabilities_section(vulnerabilities)
         _hours_section(hours)
         _requests_section(open_requests, now, ZoneInfo(found.timezone))
         if checked.loaded.scope.report_recipients or sent:

@@ -55,7 +55,15 @@ all:
 
 TASKS = {
     "operation": ["content_sync", "config_tuning", "access_review"],
-    "maintenance": ["patching", "hardening", "backup", "restore_drill", "diagnose", "healthcheck"],
+    "maintenance": [
+        "patching",
+        "hardening",
+        "backup",
+        "restore_drill",
+        "diagnose",
+        "healthcheck",
+        "vulnerability_scan",
+    ],
     "onboarding": ["baseline"],
 }
 

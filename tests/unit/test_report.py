@@ -613,3 +613,60 @@ def test_cli_csv_without_a_month_or_fees_is_one_line_exit_2(
     assert result.exit_code == ExitCode.BAD_INPUT
     assert message in one_line_error(result)
     assert len(list(book.entries())) == before
+
+
+# --- vulnerability scans (issue 16) -----------------------------------------------------------
+
+
+def _scan(*findings: tuple[str, str, str]) -> dict:
+    """A vulnerability_scan record of (component type, name, id) findings."""
+    return {
+        "scanned_at": "2026-11-01T00:00:00Z",
+        "feeds": [{"kind": "wordpress", "path": "feed.json", "sha256": "0" * 64, "entries": 3,
+                   "notice": "Copyright 2012-2026 Defiant Inc."}],
+        "findings": [
+            {"source": "wordpress", "type": kind, "slug": name, "installed": "1.0",
+             "fixed_in": "1.1", "score": 8.1, "severity": "high", "id": vuln,
+             "site": "/var/www/shop", "alert": True,
+             "reference": f"https://www.wordfence.com/threat-intel/vulnerabilities/id/{vuln}"}
+            for kind, name, vuln in findings
+        ],
+    }  # fmt: skip
+
+
+def test_vulnerabilities_found_fixed_and_still_open_against_the_scan_before(tmp_path) -> None:
+    built = MonthLedger(make_workspace(tmp_path))
+    scope_file = built.ws.client_dir("acme") / "scope.yml"
+    scope_file.write_text(scope_file.read_text() + "  vulnerability_scan: {every: weekly}\n")
+    old = ("plugin", "contact-form", "CVE-2026-1")
+    kept = ("theme", "shopfront", "CVE-2026-2")
+    new = ("plugin", "gallery", "CVE-2026-3")
+    try:
+        # October: before the contract was in force, so out of scope with a reason.
+        built.run("2026-10-30 10:00", "vulnerability_scan", report_ledger_day("2026-10-30 10:00"),
+                  limit="web1", reason="handover scan",
+                  evidence={"web1": {"vulnerability_scan": _scan(old, kept)}})  # fmt: skip
+        for at, found in (
+            ("2026-11-10 10:00", (old, kept, new)),
+            ("2026-11-20 10:00", (kept, new)),
+        ):
+            built.run(at, "vulnerability_scan", report_ledger_day(at), limit="web1",
+                      evidence={"web1": {"vulnerability_scan": _scan(*found)}})  # fmt: skip
+        made = report.collect(built.book, report.subject(built.ws, "acme", "2026-11"), now=NOW)
+        december = report.collect(built.book, report.subject(built.ws, "acme", "2026-12"), now=NOW)
+    finally:
+        built.close()
+    found = made.maintenance["vulnerabilities"]
+    states = sorted((r["component"], r["state"]) for r in found["findings"])
+    assert states == [
+        ("plugin contact-form", "fixed"),  # in October's scan and November's first, not the last
+        ("plugin gallery", "new"),  # not in October's
+        ("theme shopfront", "still open"),  # in October's too
+    ]
+    assert found["counts"] == {"new": 1, "still open": 1, "fixed": 1, "alerts": 2}
+    text = report_render.to_markdown(made)
+    assert "Known vulnerabilities" in text and "CVE-2026-3" in text
+    assert "1 found in this period, 1 fixed, 2 open at the last scan" in text
+    assert "Wordfence Intelligence: Copyright 2012-2026 Defiant Inc." in text
+    assert december.maintenance["vulnerabilities"] == {}  # no scan in December: no verdict
+    assert "Vulnerability scans: none in this period." in report_render.to_markdown(december)
