@@ -13,8 +13,9 @@ which finds its key; a ledger written before keys existed keeps its plain SHA-25
 verified as such, and continues keyed from that entry. Against someone who holds the key, the
 witnesses are checkpoints (seq and hash of the head) that every report states and records.
 
-SQLite (WAL) is the embedded store; everything else talks to the ``Ledger`` protocol so a
-shared PostgreSQL ledger can be added behind it later.
+SQLite (WAL) is the embedded store; a shared PostgreSQL ledger (``omctl.ledger_pg``) is the
+other. Both are ``SqlLedger``: the chain, the run index and verify are written once; everything
+else talks to the ``Ledger`` protocol.
 """
 
 from __future__ import annotations
@@ -1370,5 +1371,15 @@ def get_run(ledger: Ledger, run_id: str) -> Run | None:
     return fold(ledger.entries(run_id)).get(run_id)
 
 
-def open_ledger(path: Path, key_file: Path | None = None) -> Ledger:
+def open_ledger(
+    path: Path,
+    key_file: Path | None = None,
+    url: str | None = None,
+    password_file: Path | None = None,
+) -> Ledger:
+    """The SQLite ledger at ``path``, or the PostgreSQL ledger at ``url`` when one is set."""
+    if url is not None:
+        from omctl.ledger_pg import PostgresLedger  # psycopg only for a PostgreSQL ledger
+
+        return PostgresLedger(url, key_file, password_file)
     return SqliteLedger(path, key_file)
