@@ -4,10 +4,12 @@ password never shows."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,3 +356,71 @@ def test_redact() -> None:
         "postgresql://u@h:5/db?sslmode=require"
     )
     assert ledger_pg.redact("postgresql://h/db") == "postgresql://h/db"
+
+
+# --- the client lock on a shared ledger -------------------------------------------------------
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from omctl import locking
+    from omctl.workspace import Workspace
+    with locking.client_lock(Workspace(__import__("pathlib").Path(sys.argv[1])), "acme", "run-1"):
+        print("held", flush=True)
+        time.sleep(600)
+    """
+)
+
+
+@pytest.fixture
+def shared_ws(ws, pg_server, pg_url, monkeypatch):
+    monkeypatch.setenv("OMCTL_LEDGER_URL", pg_url)
+    monkeypatch.setenv("OMCTL_LEDGER_PASSWORD_FILE", str(pg_server.password_file))
+    return ws
+
+
+def test_a_shared_client_lock_refuses_a_second_holder_at_once_and_dies_with_its_holder(
+    shared_ws,
+) -> None:
+    from omctl import locking
+    from omctl.errors import ClientLocked
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(shared_ws.root)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        with pytest.raises(ClientLocked) as caught, locking.client_lock(shared_ws, "acme", "r2"):
+            pass
+        assert time.monotonic() - started < 2.0  # at once: no waiting for a dead holder
+        assert caught.value.exit_code == 4
+        assert f"locked by omctl run run-1 pid {holder.pid}" in str(caught.value)
+        assert locking.try_lock(shared_ws, "acme") is None  # recovery sees the run as live
+        with locking.client_lock(shared_ws, "beta", "r3"):  # other clients are free
+            pass
+        assert not locking.lock_path(shared_ws, "acme").exists()  # no file lock beside it
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while (handle := locking.try_lock(shared_ws, "acme")) is None:
+            assert time.monotonic() < deadline, "the killed holder's lock was not freed"
+            time.sleep(0.05)
+        # This process holds it now, on a session of its own: a second one is refused.
+        with pytest.raises(ClientLocked), locking.client_lock(shared_ws, "acme", "r4"):
+            pass
+        locking.release(handle)
+        with locking.client_lock(shared_ws, "acme", "r5"):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+
+def test_without_a_ledger_url_the_client_lock_is_the_file(ws) -> None:
+    from omctl import locking
+
+    with locking.client_lock(ws, "acme", "r1"):
+        assert locking.lock_path(ws, "acme").exists()
+        assert locking.try_lock(ws, "acme") is None
