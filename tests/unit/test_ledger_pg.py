@@ -20,6 +20,7 @@ import pytest
 
 from omctl import ledger, ledger_pg
 from omctl.errors import EnvironmentProblem
+from omctl.workspace import Workspace
 from tests import pg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -424,3 +425,104 @@ def test_without_a_ledger_url_the_client_lock_is_the_file(ws) -> None:
     with locking.client_lock(ws, "acme", "r1"):
         assert locking.lock_path(ws, "acme").exists()
         assert locking.try_lock(ws, "acme") is None
+
+
+# --- the command line: omctl ledger migrate, verify, settings ---------------------------------
+
+
+def _omctl(ws, *args: str, env: dict[str, str] | None = None):
+    from typer.testing import CliRunner
+
+    from omctl.cli.main import app
+
+    return CliRunner().invoke(app, ["--workspace", str(ws.root), *args], env=env)
+
+
+def test_migrate_round_trip_is_idempotent_and_refuses_another_history(
+    ws, pg_server, pg_url, monkeypatch
+) -> None:
+    from omctl.settings import Settings
+
+    local_path = Settings(workspace=ws).ledger
+    local_path.parent.mkdir(parents=True, exist_ok=True)
+    local = ledger.SqliteLedger(local_path)
+    _fill(local)
+    monkeypatch.setenv("OMCTL_LEDGER_PASSWORD_FILE", str(pg_server.password_file))
+    first = _omctl(ws, "ledger", "migrate", "--to", pg_url)
+    assert first.exit_code == 0, first.stderr
+    assert "6 entries copied, 6 in the copy" in first.stdout
+    again = _omctl(ws, "ledger", "migrate", "--to", pg_url)
+    assert again.exit_code == 0 and "0 entries copied, 6 in the copy" in again.stdout
+    _run_at(local, "r3", "2026-11-01T10:00:00.000Z", "backup", ledger.SUCCESSFUL)
+    more = _omctl(ws, "ledger", "migrate", "--to", pg_url)
+    assert more.exit_code == 0 and "3 entries copied, 9 in the copy" in more.stdout
+    shared = ledger_pg.PostgresLedger(pg_url, None, pg_server.password_file)
+    try:
+        assert [e.payload for e in shared.entries()] == [e.payload for e in local.entries()]
+        assert shared.indexed() == local.indexed() and shared.head() == local.head()
+        assert shared.verify().ok
+    finally:
+        shared.close()
+    # The shared ledger in use: the workspace's commands read it.
+    monkeypatch.setenv("OMCTL_LEDGER_URL", pg_url)
+    verified = _omctl(ws, "ledger", "verify")
+    assert verified.exit_code == 0 and "ledger ok: 9 entries" in verified.stdout
+    history = _omctl(ws, "history", "--json")
+    assert history.exit_code == 0 and "r3" in history.stdout
+    monkeypatch.delenv("OMCTL_LEDGER_URL")
+    # Another ledger's history in the target is refused, and nothing is copied.
+    other_ws = Workspace(ws.root.parent / "other")
+    other_ws.root.mkdir()
+    other_ws.ensure_state()
+    other = ledger.SqliteLedger(Settings(workspace=other_ws).ledger)
+    _fill(other)
+    other.close()
+    refused = _omctl(other_ws, "ledger", "migrate", "--to", pg_url)
+    assert refused.exit_code == 6 and "holds a different history" in refused.stderr
+    assert "nothing copied" in refused.stderr
+    local.close()
+
+
+def test_migrate_refuses_a_broken_ledger(ws, pg_server, pg_url, monkeypatch) -> None:
+    from omctl.settings import Settings
+
+    path = Settings(workspace=ws).ledger
+    path.parent.mkdir(parents=True, exist_ok=True)
+    local = ledger.SqliteLedger(path)
+    _fill(local)
+    local.close()
+    _sqlite_sql(path, "DELETE FROM entries WHERE seq = 3", past_triggers=True)
+    monkeypatch.setenv("OMCTL_LEDGER_PASSWORD_FILE", str(pg_server.password_file))
+    result = _omctl(ws, "ledger", "migrate", "--to", pg_url)
+    assert result.exit_code == 6 and "does not verify, nothing copied" in result.stderr
+    shared = ledger_pg.PostgresLedger(pg_url, None, pg_server.password_file)
+    assert list(shared.entries()) == []
+    shared.close()
+
+
+def test_an_unreachable_ledger_is_exit_7_in_one_line_without_the_password(ws) -> None:
+    closed = pg._free_port()
+    url = f"postgresql://omctl:hunter2-pw@127.0.0.1:{closed}/omctl"
+    result = _omctl(ws, "ledger", "migrate", "--to", url)
+    assert result.exit_code == 2 and "no SQLite ledger" in result.stderr
+    result = _omctl(ws, "history", env={"OMCTL_LEDGER_URL": url.replace(":hunter2-pw", "")})
+    assert result.exit_code == 7
+    assert result.stderr.strip().count("\n") == 0 and "cannot reach" in result.stderr
+    local = ledger.SqliteLedger(ws.state / "ledger.sqlite3")
+    _fill(local)
+    local.close()
+    result = _omctl(ws, "ledger", "migrate", "--to", url)
+    assert result.exit_code == 7 and "hunter2-pw" not in result.stderr + result.stdout
+    assert f"postgresql://omctl@127.0.0.1:{closed}/omctl" in result.stderr
+
+
+def test_a_ledger_url_with_a_password_is_refused_without_echoing_it(ws) -> None:
+    (ws.root / "omctl.toml").write_text(
+        'operator = "x"\nledger_url = "postgresql://omctl:hunter2-pw@db.example/omctl"\n'
+    )
+    result = _omctl(ws, "history")
+    assert result.exit_code == 2 and "hunter2-pw" not in result.stderr
+    assert "omctl.toml:2: ledger_url: holds a password" in " ".join(result.stderr.split())
+    (ws.root / "omctl.toml").write_text('ledger_url = "mysql://db.example/omctl"\n')
+    result = _omctl(ws, "history")
+    assert result.exit_code == 2 and "must be a postgresql:// URL" in result.stderr
