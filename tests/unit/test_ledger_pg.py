@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from omctl import ledger, ledger_pg
-from omctl.errors import EnvironmentProblem
+from omctl.errors import BadInput, EnvironmentProblem
 from omctl.workspace import Workspace
 from tests import pg
 
@@ -526,3 +526,22 @@ def test_a_ledger_url_with_a_password_is_refused_without_echoing_it(ws) -> None:
     (ws.root / "omctl.toml").write_text('ledger_url = "mysql://db.example/omctl"\n')
     result = _omctl(ws, "history")
     assert result.exit_code == 2 and "must be a postgresql:// URL" in result.stderr
+
+
+def test_the_ledger_settings(ws) -> None:
+    from omctl import settings
+
+    (ws.root / "omctl.toml").write_text(
+        'ledger_url = "postgresql://omctl@db.example:5432/omctl?sslmode=verify-full"\n'
+        'ledger_password_file = "../secrets/pg"\n'
+    )
+    loaded = settings.load(ws.root, environ={})
+    assert loaded.ledger_url == "postgresql://omctl@db.example:5432/omctl?sslmode=verify-full"
+    assert loaded.ledger_password_file == ws.root / "../secrets/pg"
+    env = {"OMCTL_LEDGER_URL": "postgres://other@db2/omctl"}
+    assert settings.load(ws.root, environ=env).ledger_url == "postgres://other@db2/omctl"
+    with pytest.raises(BadInput) as caught:
+        settings.load(ws.root, environ={"OMCTL_LEDGER_URL": "postgresql://u:pw-9x@h/db"})
+    assert "holds a password" in str(caught.value) and "pw-9x" not in str(caught.value)
+    with pytest.raises(BadInput, match="holds a password"):
+        settings.load(ws.root, environ={"OMCTL_LEDGER_URL": "postgresql://h/db?password=pw"})
