@@ -161,7 +161,13 @@ def connect(
 ) -> psycopg.Connection[Any]:
     """An autocommit connection; EnvironmentProblem (one line, no password) when the server
     cannot be reached or refuses omctl."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError as exc:  # psycopg, or the libpq5 it loads, is not installed
+        raise EnvironmentProblem(
+            f"a PostgreSQL ledger needs psycopg 3 and libpq5 (pip install 'psycopg>=3.1,<4', "
+            f"apt-get install libpq5): {exc}"
+        ) from None
 
     password = _password(password_file)
     extra: dict[str, Any] = {"password": password} if password is not None else {}
