@@ -545,3 +545,54 @@ def test_the_ledger_settings(ws) -> None:
     assert "holds a password" in str(caught.value) and "pw-9x" not in str(caught.value)
     with pytest.raises(BadInput, match="holds a password"):
         settings.load(ws.root, environ={"OMCTL_LEDGER_URL": "postgresql://h/db?password=pw"})
+
+
+def test_omctl_run_records_into_the_shared_ledger_and_a_locked_client_exits_4(shared_ws):
+    from tests.unit.test_runs import LOCAL_HOSTS, PLAYBOOK
+
+    (shared_ws.client_dir("acme") / "hosts.yml").write_text(LOCAL_HOSTS)
+    (shared_ws.playbooks / "maintenance" / "healthcheck.yml").write_text(PLAYBOOK)
+    env = {"OMCTL_OPERATOR": "cli@test"}
+    done = _omctl(shared_ws, "run", "acme", "healthcheck", "--limit", "web1", env=env)
+    assert done.exit_code == 0, done.stderr
+    assert not (shared_ws.state / "ledger.sqlite3").exists()  # nothing went to SQLite
+    history = _omctl(shared_ws, "history", "acme", "--json", env=env)
+    assert history.exit_code == 0 and '"status": "successful"' in history.stdout
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(shared_ws.root)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        locked = _omctl(shared_ws, "run", "acme", "healthcheck", "--limit", "web1", env=env)
+        assert locked.exit_code == 4 and "locked by omctl run run-1" in locked.stderr
+        assert time.monotonic() - started < 10
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    verified = _omctl(shared_ws, "ledger", "verify", env=env)
+    assert verified.exit_code == 0, verified.stderr
+
+
+def test_a_run_live_on_another_controller_is_not_marked_interrupted(shared_ws, shared) -> None:
+    """Recovery asks the shared lock: a run whose client another controller holds is live; once
+    that controller is gone, the next command marks the run interrupted."""
+    started = {"client": "acme", "task": "healthcheck", "category": "maintenance", "in_scope": True}
+    shared.append("live-1", ledger.STARTED, started)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(shared_ws.root)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert _omctl(shared_ws, "history").exit_code == 0
+        assert shared.unfinished() == ["live-1"]
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while shared.unfinished():
+        assert time.monotonic() < deadline
+        assert _omctl(shared_ws, "history").exit_code == 0
+    assert ledger.get_run(shared, "live-1").status == ledger.STATUS_INTERRUPTED
