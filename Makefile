@@ -12,7 +12,7 @@ OMCTL   := $(BIN)/omctl
 export CONTAINERS_CONF := $(CURDIR)/omctl/data/containers.conf
 export ANSIBLE_HOME := $(CURDIR)/.omctl/ansible-home
 
-SYSTEM_PACKAGES := podman runc conmon uidmap slirp4netns openssh-client rsync mmdebstrap git python3-venv chromium chromium-driver poppler-utils systemd
+SYSTEM_PACKAGES := podman runc conmon uidmap slirp4netns openssh-client rsync mmdebstrap git python3-venv chromium chromium-driver poppler-utils systemd postgresql
 
 .PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down schemas
 

@@ -13,8 +13,9 @@ which finds its key; a ledger written before keys existed keeps its plain SHA-25
 verified as such, and continues keyed from that entry. Against someone who holds the key, the
 witnesses are checkpoints (seq and hash of the head) that every report states and records.
 
-SQLite (WAL) is the embedded store; everything else talks to the ``Ledger`` protocol so a
-shared PostgreSQL ledger can be added behind it later.
+SQLite (WAL) is the embedded store; a shared PostgreSQL ledger (``omctl.ledger_pg``) is the
+other. Both are ``SqlLedger``: the chain, the run index and verify are written once; everything
+else talks to the ``Ledger`` protocol.
 """
 
 from __future__ import annotations
@@ -542,62 +543,51 @@ def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
     return runs
 
 
-class SqliteLedger:
-    """The embedded ledger: one SQLite file in WAL mode plus a head file, keyed by a key file
-    outside the workspace (``key_file``, else ``ledger_key.default_path(id)``)."""
+class SqlLedger:
+    """What every SQL store of the ledger shares: appends (keyed chain and run index in one
+    transaction), reads, the run index, verify and its checkpoints, key handling. A store
+    (``SqliteLedger``, ``omctl.ledger_pg.PostgresLedger``) gives a connection whose
+    ``execute`` takes ``?`` placeholders, its transactions, the run index's upsert and where
+    the head and the verified record live."""
 
-    def __init__(self, path: Path, key_file: Path | None = None):
-        self.path = path
-        self.head_path = path.with_name(path.name + ".head")
-        self.lock_path = path.with_name(path.name + ".lock")
-        self.verified_path = path.with_name(path.name + ".verified")
-        self.key_file = key_file
-        self._key: LedgerKey | None = None
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # sqlite gives -wal, -shm its mode
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a recorded run survives a power cut
-        # Reads of a big ledger (verify, the index) map the file instead of copying pages.
-        self._db.execute("PRAGMA mmap_size=1073741824")
-        self._db.execute("PRAGMA cache_size=-32768")  # KiB
-        self._migrate()
-        for own in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
-            if own.exists():
-                os.chmod(own, 0o600)  # also tightens the files of an older omctl
-        for own in (self.head_path, self.lock_path, self.verified_path):
-            if own.exists():
-                os.chmod(own, 0o600)
+    name: str  # the ledger as messages name it (a path, a URL without its password)
+    where: Path | None  # the path errors name, when the ledger is a file
+    head_kind = "head file"
+    key_file: Path | None
+    _key: LedgerKey | None
+    _db: Any
+    UPSERT_INDEX = (
+        f"INSERT OR REPLACE INTO run_index ({INDEX_COLUMNS}) VALUES ({INDEX_PLACEHOLDERS})"
+    )
 
-    def _migrate(self) -> None:
-        """Create the schema, or bring an older ledger's up to date in one transaction: the
-        run index is derived, so an older ledger's (or none, in version 1) is dropped and
-        rebuilt from the entries in the current shape."""
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
-        if version > SCHEMA_VERSION:
-            raise LedgerBroken(
-                f"the ledger has schema version {version}, newer than this omctl knows "
-                f"({SCHEMA_VERSION}): upgrade omctl",
-                path=self.path,
-            )
+    def _begin_write(self) -> None:
+        """A transaction that excludes every other writer until it ends."""
         self._db.execute("BEGIN IMMEDIATE")
-        try:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
-            if version < SCHEMA_VERSION:
-                if version > 0:
-                    self._db.execute("DROP TABLE IF EXISTS run_index")
-                for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                if version > 0:
-                    self._rebuild_index()
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+
+    def _begin_read(self) -> None:
+        """A transaction that reads one snapshot."""
+        self._db.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
+
+    def _sealed_head(self, seq: int, digest: str, key: LedgerKey) -> None:
+        """Record the head inside the append's transaction (a store whose head is a row)."""
+
+    def _write_head(self) -> None:
+        """Record the head after the append's transaction (a store whose head is a file)."""
+
+    def _read_head(self) -> tuple[int, str] | None:
+        raise NotImplementedError
+
+    def _load_verified(self) -> str | None:
+        raise NotImplementedError
+
+    def _store_verified(self, text: str) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._db.close()
@@ -622,7 +612,7 @@ class SqliteLedger:
         at = utcnow()
         written: list[Entry] = []
         created: LedgerKey | None = None
-        self._db.execute("BEGIN IMMEDIATE")  # serialises writers: the chain never forks
+        self._begin_write()  # serialises writers: the chain never forks
         try:
             row = self._db.execute(
                 "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
@@ -661,9 +651,10 @@ class SqliteLedger:
                 {entry.run_id for entry in written},
                 {entry.run_id for entry in written if entry.kind in (STARTED, REFUSED)},
             )
-            self._db.execute("COMMIT")
+            self._sealed_head(seq, prev, key)
+            self._commit()
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             if created is not None:  # a key for a keying entry that was never written
                 created.path.unlink(missing_ok=True)
                 self._key = None
@@ -682,7 +673,7 @@ class SqliteLedger:
             return row[0], str(json.loads(row[1])["ledger_id"])
         except (ValueError, KeyError, TypeError):
             raise LedgerBroken(
-                f"row {row[0]}, the keying entry, is unreadable", path=self.path
+                f"row {row[0]}, the keying entry, is unreadable", path=self.where
             ) from None
 
     def _key_for(self, ledger_id: str) -> LedgerKey:
@@ -693,7 +684,7 @@ class SqliteLedger:
             key = ledger_key.read(path)
         except LedgerKeyMissing:
             raise LedgerKeyMissing(
-                f"the ledger {self.path} is keyed (ledger id {ledger_id}) but its key file is "
+                f"the ledger {self.name} is keyed (ledger id {ledger_id}) but its key file is "
                 f"missing: restore it or point OMCTL_LEDGER_KEY_FILE at it; omctl never makes "
                 f"a new key for a keyed ledger",
                 path=path,
@@ -701,7 +692,7 @@ class SqliteLedger:
         if key.ledger_id != ledger_id:
             raise LedgerBroken(
                 f"the key file belongs to ledger {key.ledger_id}, not to this ledger "
-                f"({ledger_id}, {self.path})",
+                f"({ledger_id}, {self.name})",
                 path=path,
             )
         self._key = key
@@ -710,7 +701,7 @@ class SqliteLedger:
     def _replaced_claim(self) -> str | None:
         """Why an unkeyed ledger cannot be trusted: a key was made for this ledger's path, so
         the keyed chain it belonged to was rewritten or replaced."""
-        claim = ledger_key.claiming(self.path, self.key_file)
+        claim = ledger_key.claiming(self._claim, self.key_file)
         if claim is None:
             return None
         return (
@@ -722,27 +713,11 @@ class SqliteLedger:
     def _new_key(self) -> LedgerKey:
         replaced = self._replaced_claim()
         if replaced is not None:
-            raise LedgerBroken(replaced, path=self.path)
+            raise LedgerBroken(replaced, path=self.where)
         ledger_id = secrets.token_hex(8)
         path = self.key_file or ledger_key.default_path(ledger_id)
-        self._key = ledger_key.create(path, ledger_id, self.path)
+        self._key = ledger_key.create(path, ledger_id, self._claim)
         return self._key
-
-    def _write_head(self) -> None:
-        """Record the newest (seq, hash); under a lock so concurrent writers never regress it."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            row = self._db.execute(
-                "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            tmp = self.head_path.with_name(self.head_path.name + ".tmp")
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(out, "w") as handle:
-                handle.write(f"{row[0]} {row[1]}\n")
-            os.replace(tmp, self.head_path)
-        finally:
-            os.close(fd)  # closing drops the flock
 
     def _index_runs(self, run_ids: Iterable[str], started: set[str]) -> None:
         """Re-fold the runs that just got entries into their index rows (in the caller's
@@ -759,11 +734,7 @@ class SqliteLedger:
                 continue
             run = fold(self.entries(run_id)).get(run_id)
             if run is not None:
-                self._db.execute(
-                    f"INSERT OR REPLACE INTO run_index ({INDEX_COLUMNS})"
-                    f" VALUES ({INDEX_PLACEHOLDERS})",
-                    index_row(run),
-                )
+                self._db.execute(self.UPSERT_INDEX, index_row(run))
 
     def _rebuild_index(self) -> int:
         self._db.execute("DELETE FROM run_index")
@@ -775,12 +746,12 @@ class SqliteLedger:
         return len(folded)
 
     def reindex(self) -> int:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             count = self._rebuild_index()
-            self._db.execute("COMMIT")
+            self._commit()
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         return count
 
@@ -912,11 +883,11 @@ class SqliteLedger:
 
     def verify(self, checkpoints: Iterable[tuple[int, str]] = ()) -> VerifyResult:
         given = sorted(set(checkpoints))
-        self._db.execute("BEGIN")  # one snapshot: a concurrent append cannot split the read
+        self._begin_read()  # one snapshot: a concurrent append cannot split the read
         try:
             return self._verify(given)
         finally:
-            self._db.execute("COMMIT")
+            self._commit()
 
     def _verify(self, given: list[tuple[int, str]]) -> VerifyResult:
         try:
@@ -974,13 +945,12 @@ class SqliteLedger:
         record = {"seq": result.head_seq, "hash": result.head_hash, "at": at}
         record["mac"] = _verified_mac(key.secret, key.ledger_id, record)
         # Only a shortcut for later reports: without it they verify the whole chain.
-        with contextlib.suppress(OSError):
-            files.write_atomic(self.verified_path, canonical(record) + "\n", 0o600)
+        self._store_verified(canonical(record))
 
     def _verified(self, secret: bytes, ledger_id: str) -> tuple[int, str, str] | None:
         """The recorded verified head (seq, hash, at) if its seal holds."""
         try:
-            record = json.loads(self.verified_path.read_text())
+            record = json.loads(self._load_verified() or "")
             seq, digest, at = int(record["seq"]), str(record["hash"]), str(record["at"])
             sealed = hmac.compare_digest(
                 str(record["mac"]), _verified_mac(secret, ledger_id, record)
@@ -991,11 +961,11 @@ class SqliteLedger:
 
     def verify_runs(self, run_ids: Iterable[str]) -> VerifyResult:
         wanted = sorted(set(run_ids))
-        self._db.execute("BEGIN")  # one snapshot, as verify()
+        self._begin_read()  # one snapshot, as verify()
         try:
             result = self._verify_runs(wanted)
         finally:
-            self._db.execute("COMMIT")
+            self._commit()
         return result if result is not None else self.verify()
 
     def _verify_runs(self, run_ids: list[str]) -> VerifyResult | None:
@@ -1140,23 +1110,116 @@ class SqliteLedger:
     def _check_head(self, hashes: dict[int, str], count: int) -> tuple[int | None, str] | None:
         head = self._read_head()
         if head is None:
-            return (None, f"head file {self.head_path} is missing") if count else None
+            return (None, f"{self._head_name} is missing") if count else None
         head_seq, head_hash = head
         if head_seq not in hashes:
             return (
                 count + 1,
-                f"rows {count + 1} to {head_seq} are missing (the head file records row "
+                f"rows {count + 1} to {head_seq} are missing (the {self.head_kind} records row "
                 f"{head_seq})",
             )
         if hashes[head_seq] != head_hash:
-            return head_seq, f"row {head_seq} differs from the head file"
+            return head_seq, f"row {head_seq} differs from the {self.head_kind}"
         return None
+
+    @property
+    def _head_name(self) -> str:
+        return self.head_kind
+
+    @property
+    def _claim(self) -> Path | str:
+        """What the ledger's key file records as its ledger (``ledger_key.claiming``)."""
+        raise NotImplementedError
 
     def head(self) -> tuple[int, str] | None:
         try:
             return self._read_head()
         except LedgerBroken:
             return None
+
+
+class SqliteLedger(SqlLedger):
+    """The embedded ledger: one SQLite file in WAL mode plus a head file, keyed by a key file
+    outside the workspace (``key_file``, else ``ledger_key.default_path(id)``)."""
+
+    def __init__(self, path: Path, key_file: Path | None = None):
+        self.path = path
+        self.name = str(path)
+        self.where = path
+        self.head_path = path.with_name(path.name + ".head")
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.verified_path = path.with_name(path.name + ".verified")
+        self.key_file = key_file
+        self._key: LedgerKey | None = None
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # sqlite gives -wal, -shm its mode
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a recorded run survives a power cut
+        # Reads of a big ledger (verify, the index) map the file instead of copying pages.
+        self._db.execute("PRAGMA mmap_size=1073741824")
+        self._db.execute("PRAGMA cache_size=-32768")  # KiB
+        self._migrate()
+        for own in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            if own.exists():
+                os.chmod(own, 0o600)  # also tightens the files of an older omctl
+        for own in (self.head_path, self.lock_path, self.verified_path):
+            if own.exists():
+                os.chmod(own, 0o600)
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older ledger's up to date in one transaction: the
+        run index is derived, so an older ledger's (or none, in version 1) is dropped and
+        rebuilt from the entries in the current shape."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerBroken(
+                f"the ledger has schema version {version}, newer than this omctl knows "
+                f"({SCHEMA_VERSION}): upgrade omctl",
+                path=self.path,
+            )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
+            if version < SCHEMA_VERSION:
+                if version > 0:
+                    self._db.execute("DROP TABLE IF EXISTS run_index")
+                for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                if version > 0:
+                    self._rebuild_index()
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @property
+    def _claim(self) -> Path:
+        return self.path
+
+    @property
+    def _head_name(self) -> str:
+        return f"head file {self.head_path}"
+
+    def _write_head(self) -> None:
+        """Record the newest (seq, hash); under a lock so concurrent writers never regress it."""
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            row = self._db.execute(
+                "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            tmp = self.head_path.with_name(self.head_path.name + ".tmp")
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(out, "w") as handle:
+                handle.write(f"{row[0]} {row[1]}\n")
+            os.replace(tmp, self.head_path)
+        finally:
+            os.close(fd)  # closing drops the flock
 
     def _read_head(self) -> tuple[int, str] | None:
         try:
@@ -1166,6 +1229,17 @@ class SqliteLedger:
             return None
         except ValueError:
             raise LedgerBroken("head file is unreadable", path=self.head_path) from None
+
+    def _load_verified(self) -> str | None:
+        try:
+            return self.verified_path.read_text()
+        except OSError:
+            return None
+
+    def _store_verified(self, text: str) -> None:
+        # Only a shortcut for later reports: without it they verify the whole chain.
+        with contextlib.suppress(OSError):
+            files.write_atomic(self.verified_path, text + "\n", 0o600)
 
 
 ENTRY_ROWS = "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries"
@@ -1297,5 +1371,15 @@ def get_run(ledger: Ledger, run_id: str) -> Run | None:
     return fold(ledger.entries(run_id)).get(run_id)
 
 
-def open_ledger(path: Path, key_file: Path | None = None) -> Ledger:
+def open_ledger(
+    path: Path,
+    key_file: Path | None = None,
+    url: str | None = None,
+    password_file: Path | None = None,
+) -> Ledger:
+    """The SQLite ledger at ``path``, or the PostgreSQL ledger at ``url`` when one is set."""
+    if url is not None:
+        from omctl.ledger_pg import PostgresLedger  # psycopg only for a PostgreSQL ledger
+
+        return PostgresLedger(url, key_file, password_file)
     return SqliteLedger(path, key_file)

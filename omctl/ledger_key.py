@@ -26,7 +26,7 @@ FILE_SUFFIX = ".key"
 class LedgerKey:
     path: Path
     ledger_id: str
-    ledger: str  # the ledger's path when the key was made: how a replaced ledger is noticed
+    ledger: str  # the ledger's path (or URL) when the key was made: how a replaced one is noticed
     secret: bytes = field(repr=False)
 
 
@@ -73,10 +73,16 @@ def read(path: Path) -> LedgerKey:
     return LedgerKey(path, ledger_id, ledger, secret)
 
 
-def create(path: Path, ledger_id: str, ledger: Path) -> LedgerKey:
+def ledger_name(ledger: Path | str) -> str:
+    """How a key file names its ledger: a file's resolved path, a server's URL (without its
+    password) as given."""
+    return str(ledger.resolve()) if isinstance(ledger, Path) else ledger
+
+
+def create(path: Path, ledger_id: str, ledger: Path | str) -> LedgerKey:
     """A new random key for ledger ``ledger_id``; never overwrites an existing key file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = LedgerKey(path, ledger_id, str(ledger.resolve()), secrets.token_bytes(KEY_BYTES))
+    key = LedgerKey(path, ledger_id, ledger_name(ledger), secrets.token_bytes(KEY_BYTES))
     text = json.dumps({"ledger_id": ledger_id, "ledger": key.ledger, "key": key.secret.hex()})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -97,10 +103,10 @@ def create(path: Path, ledger_id: str, ledger: Path) -> LedgerKey:
     return key
 
 
-def claiming(ledger: Path, explicit: Path | None) -> LedgerKey | None:
+def claiming(ledger: Path | str, explicit: Path | None) -> LedgerKey | None:
     """A key file that was made for the ledger at ``ledger``: the explicit one, or one in the
     key folder. Unreadable files are skipped; they cannot be claims."""
-    where = str(ledger.resolve())
+    where = ledger_name(ledger)
     candidates = [explicit] if explicit is not None else _key_files()
     for candidate in candidates:
         try:

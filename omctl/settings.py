@@ -39,6 +39,10 @@ class Settings:
     operator: str = ""
     ledger_path: Path | None = None
     ledger_key_file: Path | None = None  # default: ~/.config/omctl/ledger-<id>.key
+    # A shared PostgreSQL ledger (omctl.ledger_pg) instead of the SQLite file; its password
+    # comes from ledger_password_file (or libpq's PGPASSFILE / PGPASSWORD), never the URL.
+    ledger_url: str | None = None
+    ledger_password_file: Path | None = None
     # Environment variables (names or NAME_* patterns) handed to ansible-playbook besides the
     # allow-list of omctl.runner; everything else in omctl's environment stays behind.
     pass_env: tuple[str, ...] = ()
@@ -98,6 +102,24 @@ def _path(value: Any) -> Path:
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _ledger_url(value: Any) -> str:
+    """A postgresql:// URL without a password (never echoed: it names a server and user)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if not isinstance(value, str):
+        raise ValueError("must be a postgresql:// URL")
+    try:
+        parts = urlsplit(value.strip())
+        password = parts.password or dict(parse_qsl(parts.query)).get("password")
+    except ValueError:
+        raise ValueError("is not a URL (postgresql://user@host:port/database)") from None
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.netloc or parts.query):
+        raise ValueError("must be a postgresql:// URL (postgresql://user@host:port/database)")
+    if password is not None:
+        raise ValueError("holds a password: put it in ledger_password_file (or PGPASSFILE) instead")
     return value.strip()
 
 
@@ -175,6 +197,8 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "operator": _text,
     "ledger_path": _path,
     "ledger_key_file": _path,
+    "ledger_url": _ledger_url,
+    "ledger_password_file": _path,
     "pass_env": _names(ENV_NAME, "environment variable names (NAME or NAME_*)"),
     "secret_vars": _names(VAR_NAME, "variable names"),
     "notify": _urls,

@@ -60,7 +60,9 @@ def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Led
     current.workspace.ensure_state()
     if current.ledger_key_file is not None:
         ledger_key.check_outside(current.ledger_key_file, current.workspace.root)
-    book = ledger.open_ledger(current.ledger, current.ledger_key_file)
+    book = ledger.open_ledger(
+        current.ledger, current.ledger_key_file, current.ledger_url, current.ledger_password_file
+    )
     try:
         if recover and book.unfinished():  # omctl.runs (what a run needs) only when needed
             from omctl.runs import recover_interrupted

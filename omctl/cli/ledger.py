@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 
-from omctl import console, ledger
+from omctl import console, ledger, ledger_key
 from omctl.cli import common
-from omctl.errors import LedgerBroken
+from omctl.errors import BadInput, LedgerBroken
 
-app = common.new_app("The run ledger: .omctl/ledger.sqlite3, append-only and hash-chained.")
+app = common.new_app(
+    "The run ledger: .omctl/ledger.sqlite3 (or a shared PostgreSQL ledger, ledger_url), "
+    "append-only and hash-chained."
+)
 
 
 @app.command("verify")
@@ -33,9 +36,13 @@ def verify(
         result = book.verify(given)
         book.record_verified(result)  # where reports start verifying from
     if not result.ok:
-        raise LedgerBroken(
-            f"ledger does not verify: {result.problem}", path=common.settings(ctx).ledger
-        )
+        current = common.settings(ctx)
+        if current.ledger_url is not None:
+            from omctl.ledger_pg import redact
+
+            raise LedgerBroken(f"ledger {redact(current.ledger_url)} does not verify: "
+                               f"{result.problem}")  # fmt: skip
+        raise LedgerBroken(f"ledger does not verify: {result.problem}", path=current.ledger)
     held = (
         f", {result.checkpoints} checkpoint{'s' * (result.checkpoints != 1)} held" if given else ""
     )
@@ -52,3 +59,47 @@ def reindex(ctx: typer.Context) -> None:
     with common.open_ledger(ctx, recover=False) as book:
         count = book.reindex()
     console.out.print(f"run index rebuilt: {count} run{'s' * (count != 1)}")
+
+
+@app.command("migrate")
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="URL",
+            help="The PostgreSQL ledger to copy into (postgresql://user@host:port/db; the "
+            "password from ledger_password_file, PGPASSFILE or PGPASSWORD).",
+        ),
+    ],
+) -> None:
+    """Copy the workspace's SQLite ledger into a PostgreSQL one: verify the chain (refused if
+    broken), copy the entries with their seq, times and hashes, rebuild the copy's run index
+    and head, verify the copy. Run it again to copy only what is new; a target that holds a
+    different history is refused. Then set ledger_url to the URL."""
+    from omctl import ledger_pg
+
+    if not ledger_pg.is_url(to):
+        raise BadInput("--to expects a postgresql:// URL")
+    current = common.settings(ctx)
+    if current.ledger_url is not None:
+        raise BadInput("ledger_url is set: the workspace's ledger is PostgreSQL already")
+    if current.ledger_key_file is not None:
+        ledger_key.check_outside(current.ledger_key_file, current.workspace.root)
+    if not current.ledger.exists():
+        raise BadInput(f"no SQLite ledger at {current.ledger}: nothing to migrate")
+    source = ledger.SqliteLedger(current.ledger, current.ledger_key_file)
+    try:
+        target = ledger_pg.PostgresLedger(to, current.ledger_key_file, current.ledger_password_file)
+        try:
+            copied, total = ledger_pg.migrate(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    console.out.print(
+        f"ledger migrated to {ledger_pg.redact(to)}: {copied} entr{'ies' if copied != 1 else 'y'} "
+        f"copied, {total} in the copy, which verifies; set ledger_url to use it",
+        highlight=False,
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from omctl.settings import Settings
 from omctl.workspace import Workspace
+from tests import pg
 from tests.unit.webhook import Receiver
 
 PLAYBOOKS = {
@@ -106,3 +107,15 @@ def receiver() -> Iterator[Receiver]:
     yield started
     started.server.shutdown()
     started.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.Server]:
+    """A real PostgreSQL on a loopback port for the session (tests/pg.py); skipped only when
+    the server binaries are not installed."""
+    bin_dir = pg.binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
+    server = pg.start(bin_dir)
+    yield server
+    server.stop()
