@@ -309,7 +309,9 @@ def parse(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
         return {**empty, "error": f"PHP could not be run: {first_line(stderr) or 'not found'}"}
     if returncode == 124:
         return {**empty, "error": first_line(stderr) or "PHP timed out"}
-    if not isinstance(answer, dict):
+    if answer is not None and not isinstance(answer, dict):
+        return {**empty, "error": "the inventory program's answer is not a JSON object"}
+    if answer is None:
         why = first_line(stderr) or first_line(stdout) or "no output"
         return {**empty, "error": f"PHP exited {returncode} without an answer: {why}"}
     if "items" not in answer:
