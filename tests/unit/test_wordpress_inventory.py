@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +219,11 @@ if root.endswith("broken"):
     print({marker!r} + json.dumps({{"fatal": fatal, "output": ""}}))
     sys.exit(255)
 if root.endswith("slow"):
-    import time
-    time.sleep(30)
+    import subprocess
+    # A child that outlives a plain kill of this process: the module ends its whole session.
+    child = subprocess.Popen(["sleep", "30"])
+    open(root + "/pids", "w").write(f"{{os.getpid()}} {{child.pid}}")
+    child.wait()
 answer = {answer}
 answer["url"] = "http://" + os.environ["OMCTL_WP_HOST"]
 print("<p>stray output</p>")
@@ -236,6 +240,20 @@ def fake_php(tmp_path: Path) -> Path:
         (tmp_path / name).mkdir()
         (tmp_path / name / "wp-load.php").write_text("<?php\n")
     return php
+
+
+def running(pid: int) -> bool:
+    """Whether the process runs still (a zombie waiting for its reaper has ended)."""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def sites(tmp_path: Path, *names: str) -> list[dict[str, Any]]:
@@ -264,10 +282,15 @@ def test_the_module_reads_every_site_and_fails_none(
 
 
 def test_a_slow_site_times_out_and_a_missing_php_is_named(tmp_path: Path, fake_php: Path) -> None:
+    started = time.monotonic()
     slow = role_code.run_module(
         MODULE, {"sites": sites(tmp_path, "slow"), "php": str(fake_php), "timeout": 1}
     )
     assert slow["sites"][0]["error"] == "PHP did not answer within 1 s"
+    # Not the 30 s of the child that still held PHP's output open.
+    assert time.monotonic() - started < 15
+    for pid in map(int, (tmp_path / "slow" / "pids").read_text().split()):
+        assert not running(pid), pid
     missing = role_code.run_module(
         MODULE, {"sites": sites(tmp_path, "shop"), "php": str(tmp_path / "no-php")}
     )

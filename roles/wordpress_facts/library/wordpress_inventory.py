@@ -92,10 +92,12 @@ sites:
                        "update": {"version": "1.1"}}]}]
 """
 
+import contextlib
 import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -340,15 +342,21 @@ def subprocess_runner(timeout: int) -> Runner:
         full_env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                     "LC_ALL": "C", "HOME": "/", **env}  # fmt: skip
         try:
-            done = subprocess.run(
-                argv, input=stdin, env=full_env, capture_output=True, text=True,
-                timeout=timeout, check=False, errors="replace",
+            # A session of its own: on a timeout PHP goes too, not only runuser.
+            process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=full_env, text=True, errors="replace", start_new_session=True,
             )  # fmt: skip
-        except FileNotFoundError as exc:
+        except OSError as exc:
             return 127, "", str(exc)
+        try:
+            out, err = process.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             return 124, "", f"PHP did not answer within {timeout} s"
-        return done.returncode, done.stdout, done.stderr
+        return process.returncode, out, err
 
     return run
 
