@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from omctl.evidence.base import Evidence, Part
 from omctl.evidence.rows import Mark, Row, listed, row
+from omctl.evidence.wordpress import WordPressSite
+from omctl.evidence.wordpress import rows as wordpress_rows
 
 
 class Disk(Part):
@@ -180,6 +182,8 @@ class Baseline(Evidence):
     disks: list[Disk] | None = None
     webstack: dict[str, Software] | None = None
     discovered: Discovered | None = None
+    # What each WordPress has installed (roles/wordpress_facts); absent in older records.
+    wordpress: list[WordPressSite] | None = None
 
     def show_rows(self) -> list[Row]:
         rows = []
@@ -209,6 +213,7 @@ class Baseline(Evidence):
                 rows.append(row(name, str(info.version or "installed")))
         if self.discovered is not None:
             rows += self.discovered.rows()
+        rows += wordpress_rows(self.wordpress)
         return rows
 
 

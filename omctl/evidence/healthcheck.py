@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from omctl.evidence.base import Evidence, Part
 from omctl.evidence.rows import Mark, Row, row
+from omctl.evidence.wordpress import WordPressSite
+from omctl.evidence.wordpress import rows as wordpress_rows
 
 
 class Check(Part):
@@ -19,6 +21,8 @@ class Healthcheck(Evidence):
 
     ok: bool
     checks: list[Check]
+    # What each WordPress has installed (roles/wordpress_facts); absent in older records.
+    wordpress: list[WordPressSite] | None = None
 
     @property
     def failed(self) -> list[Check]:
@@ -29,4 +33,4 @@ class Healthcheck(Evidence):
             row(check.name, Mark("ok", "ok") if check.ok else Mark("FAILED", "failed"),
                 f" {check.detail}")
             for check in self.checks
-        ]  # fmt: skip
+        ] + wordpress_rows(self.wordpress)  # fmt: skip

@@ -1,9 +1,9 @@
 """The lab image: a Debian 12 web server built locally, with no registry.
 
 ``mmdebstrap`` a bookworm root from the mirror the controller's own apt sources name, run
-``data/lab/provision.sh`` in it (nginx, PHP-FPM, MariaDB, the Debian ``wordpress`` package,
-sshd), then ``podman import`` it. Its tag is a hash of the recipe, so a changed recipe builds a
-new image.
+``data/lab/provision.sh`` in it (nginx, PHP-FPM, MariaDB, the Debian ``wordpress`` package with
+the lab's own plugin and theme from ``data/lab/wordpress``, sshd), then ``podman import`` it.
+Its tag is a hash of the recipe, so a changed recipe builds a new image.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from omctl.lab.apt import SECURITY_SUITE, SUITE, Mirror, find_mirror, read_apt_s
 from omctl.lab.tools import DATA, Progress, last_line, lock, podman, quiet, require
 
 PROVISION_SCRIPT = DATA / "lab" / "provision.sh"
+# The lab's own WordPress plugin and theme: copied into the image, installed by provision.sh and
+# flavour.sh from there (IMAGE_WORDPRESS).
+WORDPRESS_SOURCES = DATA / "lab" / "wordpress"
+IMAGE_WORDPRESS = "/usr/share/omctl-lab/wordpress"
 IMAGE_NAME = "localhost/omctl-lab"
 LATEST_REF = f"{IMAGE_NAME}:latest"
 # Bump when build_image() changes what ends up in the image: it is part of the image tag.
@@ -84,8 +88,23 @@ LABEL_RECIPE = "omctl.lab.recipe"
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def recipe_hash(script: Path = PROVISION_SCRIPT, packages: Sequence[str] = PACKAGES) -> str:
-    """Short hash of what goes into the image: provision.sh, the packages, the build version."""
+def sources_digest(directory: Path = WORDPRESS_SOURCES) -> bytes:
+    """Every file below ``directory``, by relative path and content, in a stable order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        for part in (path.relative_to(directory).as_posix().encode(), path.read_bytes()):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.digest()
+
+
+def recipe_hash(
+    script: Path = PROVISION_SCRIPT,
+    packages: Sequence[str] = PACKAGES,
+    sources: Path = WORDPRESS_SOURCES,
+) -> str:
+    """Short hash of what goes into the image: provision.sh, the packages, the build version and
+    the lab's WordPress plugin and theme."""
     digest = hashlib.sha256()
     offline = "\n".join(OFFLINE_PACKAGES).encode()
     for part in (
@@ -93,6 +112,7 @@ def recipe_hash(script: Path = PROVISION_SCRIPT, packages: Sequence[str] = PACKA
         "\n".join(packages).encode(),
         offline,
         script.read_bytes(),
+        sources_digest(sources),
     ):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -201,6 +221,8 @@ def mmdebstrap_command(mirror: Mirror, sources: Path, tarball: Path) -> list[str
         '--customize-hook=rm -f "$1"/etc/apt/sources.list',
         f"--customize-hook={upload_sources}",
         f"--customize-hook=upload {PROVISION_SCRIPT} /tmp/omctl-provision.sh",
+        f'--customize-hook=mkdir -p "$1"{Path(IMAGE_WORDPRESS).parent}',
+        f"--customize-hook=copy-in {WORDPRESS_SOURCES} {Path(IMAGE_WORDPRESS).parent}",
         '--customize-hook=mount -t tmpfs -o mode=0755 tmpfs "$1"/run',
         f'--customize-hook=chroot "$1" {provision}',
         '--customize-hook=umount "$1"/run',

@@ -295,6 +295,26 @@ def test_every_site_is_checked_backed_up_and_drilled(
     assert len(served) == len(sites) and all(c["ok"] for c in served), drill["checks"]
 
 
+@pytest.mark.parametrize(
+    ("host", "paths"),
+    [("bare1", []), ("upstream1", ["/var/www/shop"]),
+     ("two-sites1", ["/var/www/blog", "/var/www/shop"]), ("apache1", ["/usr/share/wordpress"])],
+)  # fmt: skip
+def test_every_wordpress_says_what_it_has_installed(
+    cycle: dict[str, dict], host: str, paths: list[str]
+) -> None:
+    """roles/wordpress_facts in the healthcheck: the lab's own plugin and theme 1.0 in use on
+    every WordPress of every flavour, none on the bare host."""
+    sites = evidence(cycle["healthcheck"], host)["wordpress"]
+    assert sorted(s["path"] for s in sites) == paths
+    for site in sites:
+        assert site["error"] is None, site
+        found = {(i["type"], i["slug"]): (i["version"], i["active"]) for i in site["items"]}
+        assert found[("plugin", "omctl-lab-plugin")] == ("1.0", True), (host, found)
+        assert found[("theme", "omctl-lab-theme")] == ("1.0", True), (host, found)
+        assert found[("core", "wordpress")][1] is True
+
+
 def test_apache_is_checked_and_kept_up(flavour_lab: Lab, cycle: dict[str, dict]) -> None:
     checks = {c["name"]: c for c in evidence(cycle["healthcheck"], "apache1")["checks"]}
     assert checks["service apache2"]["ok"] and "service nginx" not in checks

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -196,6 +197,44 @@ def test_image_tag_follows_the_recipe(tmp_path: Path, monkeypatch: pytest.Monkey
     assert lab.recipe_hash(lab.PROVISION_SCRIPT, (*lab.PACKAGES, "vim")) != original
     monkeypatch.setattr(lab.image, "BUILD_VERSION", lab.BUILD_VERSION + "-next")
     assert lab.recipe_hash(lab.PROVISION_SCRIPT) != original
+
+
+def test_image_tag_follows_the_lab_wordpress_sources(tmp_path: Path) -> None:
+    """The lab's plugin and theme are part of the recipe: a changed file, a renamed one or a new
+    one builds a new image; the same files elsewhere give the same tag."""
+    sources = tmp_path / "wordpress"
+    shutil.copytree(lab.image.WORDPRESS_SOURCES, sources)
+    original = lab.recipe_hash(sources=sources)
+    assert original == lab.recipe_hash()
+    plugin = sources / "plugins" / "omctl-lab-plugin" / "omctl-lab-plugin.php"
+    assert " * Version: 1.0\n" in plugin.read_text()
+    plugin.write_text(plugin.read_text().replace(" * Version: 1.0\n", " * Version: 1.1\n"))
+    changed = lab.recipe_hash(sources=sources)
+    assert changed != original
+    plugin.rename(plugin.with_name("renamed.php"))
+    assert lab.recipe_hash(sources=sources) not in (original, changed)
+    plugin.with_name("renamed.php").rename(plugin)
+    (sources / "themes" / "omctl-lab-theme" / "extra.css").write_text("")
+    assert lab.recipe_hash(sources=sources) not in (original, changed)
+
+
+def test_the_image_build_copies_the_lab_wordpress_sources_in() -> None:
+    command = lab.image.mmdebstrap_command(
+        lab.image.Mirror("http://deb.example/debian", ("bookworm",)), Path("/tmp/s"), Path("/t")
+    )
+    copy_in = f"--customize-hook=copy-in {lab.image.WORDPRESS_SOURCES} /usr/share/omctl-lab"
+    assert copy_in in command
+    # In place before provision.sh runs in the chroot.
+    [provision_at] = [
+        i for i, part in enumerate(command) if part.startswith("--customize-hook=chroot")
+    ]
+    assert command.index(copy_in) < provision_at
+    assert lab.image.IMAGE_WORDPRESS == "/usr/share/omctl-lab/wordpress"
+    provision = lab.PROVISION_SCRIPT.read_text()
+    flavour = lab.FLAVOUR_SCRIPT.read_text()
+    for script in (provision, flavour):
+        assert f"LAB_WORDPRESS={lab.image.IMAGE_WORDPRESS}\n" in script
+        assert "activate_plugin(" in script and "switch_theme(" in script
 
 
 def test_package_list_keeps_apache_out() -> None:

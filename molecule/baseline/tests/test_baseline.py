@@ -151,3 +151,19 @@ def test_discovery_returns_no_secret(host, run):
     assert len(secrets) == 9
     published = json.dumps(run.evidence)
     assert not [s for s in secrets if s in published]
+
+
+def test_each_wordpress_says_what_it_has_installed(host, baseline, discovered):
+    """roles/wordpress_facts: the lab's plugin and theme 1.0 in use, core as version.php says.
+    (Every published record is also checked against its committed schema by run_playbook.)"""
+    (wp,) = discovered["wordpress"]
+    (site,) = baseline["wordpress"]
+    assert (site["path"], site["error"], site["multisite"]) == (wp["path"], None, False)
+    assert site["user"] == "www-data"  # the owner of Debian's /var/lib/wordpress/wp-content
+    found = {(i["type"], i["slug"]): (i["version"], i["active"]) for i in site["items"]}
+    assert found[("core", "wordpress")] == (wp["version"], True)
+    assert found[("plugin", "omctl-lab-plugin")] == ("1.0", True)
+    assert found[("theme", "omctl-lab-theme")] == ("1.0", True)
+    assert found[("theme", "twentytwentythree")][1] is False
+    header = host.file(f"{wp['content_dir']}/plugins/omctl-lab-plugin/omctl-lab-plugin.php")
+    assert "Version: 1.0" in header.content_string

@@ -149,3 +149,30 @@ def test_password_never_leaks_into_vvv_output(run_ansible_playbook, canary_inven
     assert result.returncode == 0, output[-3000:]
     assert "Using module file" in output  # really -vvv
     assert CANARY not in output
+
+
+def test_the_healthcheck_records_what_wordpress_has_installed(run_playbook, hostname):
+    """Recorded per site (and checked against the committed schema by run_playbook)."""
+    run = run_playbook("maintenance/healthcheck.yml")
+    assert run.status == "successful", run.stdout
+    (site,) = run.evidence["healthcheck"][hostname]["wordpress"]
+    assert (site["path"], site["error"]) == ("/usr/share/wordpress", None)
+    found = {(i["type"], i["slug"]): (i["version"], i["active"]) for i in site["items"]}
+    assert found[("plugin", "omctl-lab-plugin")] == ("1.0", True)
+    assert found[("theme", "omctl-lab-theme")] == ("1.0", True)
+    assert found[("core", "wordpress")][1] is True
+
+
+def test_a_wordpress_that_does_not_load_is_named_not_failed(host, run_playbook, hostname):
+    """A fatal error in a must-use plugin: the site's entry says why (the page's own check fails
+    on its own); the inventory itself never fails the play."""
+    mu = "/var/lib/wordpress/wp-content/mu-plugins"
+    host.run_expect([0], f"mkdir -p {mu} && echo '<?php omctl_no_such_function();' > {mu}/x.php")
+    try:
+        run = run_playbook("maintenance/healthcheck.yml", extravars=FAST)
+    finally:
+        host.run_expect([0], f"rm -rf {mu}")
+    (site,) = run.evidence["healthcheck"][hostname]["wordpress"]
+    assert site["items"] == []
+    assert site["error"].startswith("PHP fatal error while loading WordPress: "), site
+    assert f"{mu}/x.php:1" in site["error"] and "omctl_no_such_function" in site["error"]

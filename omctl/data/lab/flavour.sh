@@ -19,6 +19,10 @@ SITE_TITLE="omctl lab site"
 MARKER=/etc/omctl-lab-flavour
 WWW=/var/www
 DEBIAN_WP=/usr/share/wordpress
+# The lab's own plugin and theme (omctl/data/lab/wordpress), kept in the image by provision.sh.
+LAB_WORDPRESS=/usr/share/omctl-lab/wordpress
+LAB_PLUGIN=omctl-lab-plugin
+LAB_THEME=omctl-lab-theme
 
 say() { echo "flavour: $*"; }
 die() { echo "flavour: error: $*" >&2; exit 1; }
@@ -65,14 +69,19 @@ mariadb_wait() {
 }
 
 # The WordPress files of Debian's package, copied as an upstream install would have them:
-# symbolic links dereferenced, no Debian loader wp-config.php or .htaccess link.
+# symbolic links dereferenced, no Debian loader wp-config.php or .htaccess link; the lab's own
+# plugin and theme in its wp-content.
 copy_wordpress() {
     local dest=$1
     [ -f "$dest/wp-includes/version.php" ] && return 0
+    [ -f "$LAB_WORDPRESS/plugins/$LAB_PLUGIN/$LAB_PLUGIN.php" ] \
+        || die "$LAB_WORDPRESS has no $LAB_PLUGIN: an image older than this flavour.sh"
     install -d -m 0755 "$dest"
     cp -rL "$DEBIAN_WP/." "$dest/"
     rm -f "$dest/wp-config.php" "$dest/.htaccess"
     install -d -m 0755 "$dest/wp-content/uploads" "$dest/wp-content/upgrade"
+    cp -r "$LAB_WORDPRESS/plugins/." "$dest/wp-content/plugins/"
+    cp -r "$LAB_WORDPRESS/themes/." "$dest/wp-content/themes/"
     chown -R www-data:www-data "$dest/wp-content"
 }
 
@@ -112,7 +121,7 @@ install_wordpress() {
     password=$(random_token 24)
     [ "${#password}" -eq 24 ] || die "could not generate a password"
     installed=$(SITE_TITLE="$SITE_TITLE" ADMIN_PASSWORD="$password" WP_ROOT="$dest" \
-        WP_HOST="$host" runuser -u www-data -- php -d display_errors=stderr <<'PHP'
+        WP_HOST="$host" LAB_PLUGIN="$LAB_PLUGIN" LAB_THEME="$LAB_THEME" runuser -u www-data -- php -d display_errors=stderr <<'PHP'
 <?php
 $host = getenv('WP_HOST');
 $_SERVER['HTTP_HOST'] = $host;
@@ -138,6 +147,18 @@ update_option('siteurl', "http://$host");
 update_option('home', "http://$host");
 update_option('permalink_structure', '/%postname%/');
 update_option('blogdescription', 'A client web server managed by omctl');
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$activated = activate_plugin(getenv('LAB_PLUGIN') . '/' . getenv('LAB_PLUGIN') . '.php');
+if (is_wp_error($activated)) {
+    fwrite(STDERR, 'activate_plugin failed: ' . $activated->get_error_message() . "\n");
+    exit(1);
+}
+$theme = wp_get_theme(getenv('LAB_THEME'));
+if (!$theme->exists() || $theme->errors()) {
+    fwrite(STDERR, 'theme ' . getenv('LAB_THEME') . " is not usable\n");
+    exit(1);
+}
+switch_theme($theme->get_stylesheet());
 $post = wp_insert_post(array(
     'post_title' => 'Welcome to the omctl lab',
     'post_content' => '<p>This WordPress site runs on a lab host managed by omctl.</p>',

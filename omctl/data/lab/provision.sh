@@ -14,6 +14,10 @@ SITE_TITLE="omctl lab site"
 WP_DB=wordpress
 WP_DB_USER=wordpress
 WP_CONFIG=/etc/wordpress/config-default.php
+# The lab's own plugin and theme (omctl/data/lab/wordpress), copied in by omctl/lab/image.py.
+LAB_WORDPRESS=/usr/share/omctl-lab/wordpress
+LAB_PLUGIN=omctl-lab-plugin
+LAB_THEME=omctl-lab-theme
 
 say() { echo "provision: $*"; }
 die() { echo "provision: error: $*" >&2; exit 1; }
@@ -216,6 +220,20 @@ GRANT ALL PRIVILEGES ON \`${WP_DB}\`.* TO '${WP_DB_USER}'@'localhost';
 FLUSH PRIVILEGES;
 EOF
 
+# Debian's package reads plugins and themes from WP_CONTENT_DIR (/var/lib/wordpress/wp-content,
+# its own as symbolic links into /usr/share/wordpress/wp-content): ours are copied in, as a
+# client's would be, owned by the web server user as WordPress's own installer leaves them.
+say "wordpress: plugin $LAB_PLUGIN and theme $LAB_THEME"
+[ -f "$LAB_WORDPRESS/plugins/$LAB_PLUGIN/$LAB_PLUGIN.php" ] && [ -f "$LAB_WORDPRESS/themes/$LAB_THEME/style.css" ] \
+    || die "$LAB_WORDPRESS has no $LAB_PLUGIN or $LAB_THEME (see omctl/lab/image.py)"
+chown -R root:root "$LAB_WORDPRESS"
+chmod -R u=rwX,go=rX "$LAB_WORDPRESS"
+for kind in plugins themes; do
+    cp -r "$LAB_WORDPRESS/$kind/." "/var/lib/wordpress/wp-content/$kind/"
+done
+chown -R www-data:www-data "/var/lib/wordpress/wp-content/plugins/$LAB_PLUGIN" \
+    "/var/lib/wordpress/wp-content/themes/$LAB_THEME"
+
 cat > /tmp/omctl-wp-install.php <<'EOF'
 <?php
 // Installs WordPress as its web installer would, for the host name "localhost".
@@ -240,6 +258,18 @@ if (is_wp_error($result) || !is_blog_installed()) {
 }
 update_option('permalink_structure', '/%postname%/');
 update_option('blogdescription', 'A client web server managed by omctl');
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$activated = activate_plugin(getenv('LAB_PLUGIN') . '/' . getenv('LAB_PLUGIN') . '.php');
+if (is_wp_error($activated)) {
+    fwrite(STDERR, 'activate_plugin failed: ' . $activated->get_error_message() . "\n");
+    exit(1);
+}
+$theme = wp_get_theme(getenv('LAB_THEME'));
+if (!$theme->exists() || $theme->errors()) {
+    fwrite(STDERR, 'theme ' . getenv('LAB_THEME') . " is not usable\n");
+    exit(1);
+}
+switch_theme($theme->get_stylesheet());
 $post = wp_insert_post(array(
     'post_title' => 'Welcome to the omctl lab',
     'post_content' => '<p>This WordPress site runs on a lab host managed by omctl.</p>',
@@ -250,9 +280,9 @@ if (is_wp_error($post)) {
     fwrite(STDERR, 'wp_insert_post failed: ' . $post->get_error_message() . "\n");
     exit(1);
 }
-echo "installed '" . get_option('blogname') . "' with post $post\n";
+echo "installed '" . get_option('blogname') . "' with post $post, theme " . get_stylesheet() . "\n";
 EOF
-SITE_TITLE="$SITE_TITLE" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+SITE_TITLE="$SITE_TITLE" ADMIN_PASSWORD="$ADMIN_PASSWORD" LAB_PLUGIN="$LAB_PLUGIN" LAB_THEME="$LAB_THEME" \
     runuser -u www-data -- php -d display_errors=stderr /tmp/omctl-wp-install.php
 rm -f /tmp/omctl-wp-install.php
 [ "$(mariadb --protocol=socket -N -e "SELECT option_value FROM ${WP_DB}.wp_options WHERE option_name='blogname'")" = "$SITE_TITLE" ] \

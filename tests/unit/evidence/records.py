@@ -19,6 +19,32 @@ HEALTHCHECK = {
     ],
     "not_applicable": ["no database server: database checks not applicable"],
 }
+# What roles/wordpress_facts publishes for a site: as the lab's debian host answers, with an
+# update known for the plugin, and a second site that did not load.
+WORDPRESS = [
+    {"path": "/usr/share/wordpress", "host": "default", "user": "www-data",
+     "url": "http://localhost", "siteurl": "http://localhost", "multisite": False, "error": None,
+     "items": [
+         {"type": "core", "slug": "wordpress", "name": "WordPress", "version": "6.1.9",
+          "active": True, "update": None},
+         {"type": "plugin", "slug": "akismet", "name": "Akismet Anti-Spam", "version": "5.0.2",
+          "active": False, "file": "akismet/akismet.php", "must_use": False,
+          "network_active": False, "update": None},
+         {"type": "plugin", "slug": "omctl-lab-plugin", "name": "omctl lab plugin",
+          "version": "1.0", "active": True, "file": "omctl-lab-plugin/omctl-lab-plugin.php",
+          "must_use": False, "network_active": False, "update": {"version": "1.1"}},
+         {"type": "plugin", "slug": "cache-guard", "name": "Cache guard", "version": "2.3",
+          "active": True, "file": "cache-guard.php", "must_use": True, "network_active": False,
+          "update": None},
+         {"type": "theme", "slug": "omctl-lab-theme", "name": "omctl lab theme",
+          "version": "1.0", "active": True, "parent": None, "update": None},
+         {"type": "theme", "slug": "twentytwentythree", "name": "Twenty Twenty-Three",
+          "version": "1.0", "active": False, "parent": None, "update": None},
+     ]},
+    {"path": "/var/www/blog", "host": None, "user": "www-data", "url": None, "siteurl": None,
+     "multisite": None, "items": [],
+     "error": "WordPress stopped while loading: Error establishing a database connection"},
+]  # fmt: skip
 BASELINE = {
     "collected_at": "2026-11-28T13:43:54Z",
     "os": {"hostname": "web1", "distribution": "Debian", "distribution_version": "12.15",
@@ -123,8 +149,12 @@ VULNERABILITY_SCAN_CLEAN = {
 
 # kind -> realistic records of it
 RECORDS: dict[str, list[dict[str, Any]]] = {
-    "baseline": [BASELINE, {"collected_at": "2026-11-28T13:43:54Z"}],
-    "healthcheck": [HEALTHCHECK],
+    "baseline": [
+        BASELINE,
+        {"collected_at": "2026-11-28T13:43:54Z"},
+        {**BASELINE, "wordpress": WORDPRESS},
+    ],
+    "healthcheck": [HEALTHCHECK, {**HEALTHCHECK, "wordpress": WORDPRESS}],
     "patching": [
         month.patching([("libssl3", "3.0.15-1", "3.0.16-1", True)], rebooted=True),
         month.PATCHING_CHECK,
