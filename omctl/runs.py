@@ -493,6 +493,7 @@ def add_drift_evidence(task: str, targets: list[str], result: runner.PlaybookRes
 
 
 VULNERABILITY_SCAN = "vulnerability_scan"
+SOFTWARE_INVENTORY = "software_inventory"
 
 
 def _vulnerability_feeds(settings: Settings) -> Feeds:
@@ -502,29 +503,32 @@ def _vulnerability_feeds(settings: Settings) -> Feeds:
 
 
 def add_vulnerability_evidence(feeds: Feeds, result: runner.PlaybookResult) -> None:
-    """Each host's ``vulnerability_scan`` evidence is what the role read on it (its
-    inventory); in its place goes what that matched in the feeds, read once for the run. An
-    inventory that does not fit is left as sent, so the record is kept and named invalid."""
+    """Each host's ``software_inventory`` (what the role read on it) is matched against the
+    feeds, read once for the run, and its ``vulnerability_scan`` findings are recorded in its
+    place. An inventory that does not fit its model is kept as sent, and named invalid."""
     from omctl.vulns import scan
 
-    records = result.evidence.get(VULNERABILITY_SCAN) or {}
-    for host, data in records.items():
-        inventory = data.get("inventory") if isinstance(data, dict) else None
-        if not isinstance(inventory, dict):
-            continue
+    inventories = result.evidence.get(SOFTWARE_INVENTORY) or {}
+    findings = result.evidence.setdefault(VULNERABILITY_SCAN, {})
+    for host, read in list(inventories.items()):
         try:
-            found = scan.match(inventory, feeds).dump()
+            found = scan.match(read, feeds).dump()
         except BadInput:
             continue
         notes = found.get("notes", [])
-        if inventory.get("packages_note"):
-            notes.append(str(inventory["packages_note"]))
-        for site in inventory.get("wordpress") or []:
+        if read.get("packages_note"):
+            notes.append(str(read["packages_note"]))
+        for site in read.get("wordpress") or []:
             if isinstance(site, dict) and site.get("error"):
                 notes.append(f"WordPress {site.get('path')}: not read ({site['error']})")
         if notes:
             found["notes"] = notes
-        records[host] = found
+        findings[host] = found
+        del inventories[host]
+    if not inventories:
+        result.evidence.pop(SOFTWARE_INVENTORY, None)
+    if not findings:
+        result.evidence.pop(VULNERABILITY_SCAN, None)
 
 
 def record_result(

@@ -40,6 +40,7 @@ MODEL_PATHS: dict[str, tuple[str, str]] = {
     "inventory": ("inventory", "Inventory"),
     "drift": ("drift", "Drift"),
     "vulnerability_scan": ("vulnerability_scan", "VulnerabilityScan"),
+    "software_inventory": ("software_inventory", "SoftwareInventory"),
 }
 
 

@@ -179,4 +179,28 @@ RECORDS: dict[str, list[dict[str, Any]]] = {
     "inventory": [INVENTORY, INVENTORY_REFUSED],
     "drift": [DRIFT_NONE, DRIFT_FOUND, DRIFT_UNVERIFIED],
     "vulnerability_scan": [VULNERABILITY_SCAN, VULNERABILITY_SCAN_CLEAN],
+    "software_inventory": [
+        {
+            "release": "bookworm",
+            "distribution": "debian",
+            "packages": [
+                {
+                    "name": "libssl3",
+                    "version": "3.0.15-1~deb12u1",
+                    "source": "openssl",
+                    "source_version": "3.0.15-1~deb12u1",
+                    "arch": "amd64",
+                },
+            ],
+            "packages_note": "",
+            "wordpress": WORDPRESS,
+        },
+        {
+            "release": "",
+            "distribution": "",
+            "packages": [],
+            "packages_note": "no dpkg-query on the host: its packages are not listed",
+            "wordpress": [],
+        },
+    ],
 }

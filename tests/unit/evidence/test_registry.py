@@ -29,7 +29,8 @@ def test_every_kind_a_role_publishes_has_a_model() -> None:
     assert {"healthcheck", "backup", "restore_drill_check", "content_sync"} <= kinds
     assert kinds <= set(evidence.MODELS), kinds - set(evidence.MODELS)
     # omctl itself writes inventory and drift (omctl/runs.py) and vulnerability_scan (from the
-    # scan's host inventory, omctl/vulns/scan.py), no role does.
+    # role's software_inventory, omctl/vulns/scan.py), no role does.
+    assert "vulnerability_scan" not in kinds and "software_inventory" in kinds
     assert set(evidence.MODELS) == kinds | {"inventory", "drift", "vulnerability_scan"}
 
 
