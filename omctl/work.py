@@ -510,11 +510,9 @@ def billable_items(
                 out_of_scope=out,
                 approved=bool(out and request and request.approved),
                 request_id=logged.request,
-                request_text=request.text if request else None,
-                approved_by=request.approved_by if request else None,
-                quote_hours=request.quote_hours if request else None,
                 ref=logged.id,
                 operator=logged.operator,
+                **_request_fields(request),
             )
         )
     for run in runs:
@@ -537,13 +535,22 @@ def billable_items(
                 out_of_scope=True,
                 approved=approved,
                 request_id=run.request,
-                request_text=request.text if request else None,
-                approved_by=request.approved_by if request else None,
-                quote_hours=request.quote_hours if request else None,
                 task=run.task,
                 ref=run.id,
                 operator=run.operator,
                 reason=None if run.request else run.out_of_scope_reason,
+                **_request_fields(request),
             )
         )
     return items
+
+
+def _request_fields(request: RequestState | None) -> dict[str, Any]:
+    """What a bill says of an item's request: its text, who approved it, the quote."""
+    if request is None:
+        return {"request_text": None, "approved_by": None, "quote_hours": None}
+    return {
+        "request_text": request.text,
+        "approved_by": request.approved_by,
+        "quote_hours": request.quote_hours,
+    }
