@@ -72,6 +72,8 @@ bench: image
 	$(BIN)/python bench/content_sync.py
 	$(BIN)/python bench/access_review.py
 	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/vulns.py
+	$(BIN)/python bench/ledger_pg.py
 
 lab-down: venv
 	$(OMCTL) lab down
