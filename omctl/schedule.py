@@ -14,6 +14,7 @@ missed (coverage says so), and the current one gets its run.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -395,7 +396,8 @@ def alerts(
             level=notify.WARNING,
         ))  # fmt: skip
     found += drift_alerts(terms, book)
-    return found, (f"overdue:{client}:", f"drift:{client}:")
+    found += vulnerability_alerts(terms, book)
+    return found, (f"overdue:{client}:", f"drift:{client}:", f"vulnerable:{client}:")
 
 
 def drift_alerts(terms: scope.Scope, book: ledger.Ledger) -> list[notify.Alert]:
@@ -427,6 +429,42 @@ def drift_alerts(terms: scope.Scope, book: ledger.Ledger) -> list[notify.Alert]:
                      "change was intended.",
                 level=notify.WARNING,
             ))  # fmt: skip
+    return found
+
+
+def vulnerability_alerts(terms: scope.Scope, book: ledger.Ledger) -> list[notify.Alert]:
+    """One incident per host whose latest vulnerability scan found something at or above the
+    alert score (``vulnerability_alert_score``), keyed by what it found: a new finding makes a
+    new incident, a fixed one ends it, and the same findings are only reminded of."""
+    latest = next(book.scan(terms.client, "vulnerability_scan", statuses=(ledger.SUCCESSFUL,
+                  ledger.FAILED), newest_first=True), None)  # fmt: skip
+    run = ledger.get_run(book, latest.id) if latest is not None else None
+    if run is None:
+        return []
+    from omctl import evidence
+    from omctl.evidence.vulnerability_scan import VulnerabilityScan
+
+    found = []
+    for host, result in sorted(run.hosts.items()):
+        record = evidence.parse(VulnerabilityScan.KIND, result.evidence.get(VulnerabilityScan.KIND))
+        if not isinstance(record, VulnerabilityScan):
+            continue
+        alerting = [finding for finding in record.findings if finding.alert]
+        if not alerting:
+            continue
+        which = hashlib.sha256(repr(sorted(f.key for f in alerting)).encode()).hexdigest()[:12]
+        lines = [f"{f.type} {f.name} {f.installed}: {f.id} ({f.severity}"
+                 + (f" {f.score:.1f}" if f.score is not None else "") + f"), {f.fix_text}"
+                 + (f" - {f.reference}" if f.reference else "")
+                 for f in alerting]  # fmt: skip
+        found.append(notify.Alert(
+            key=f"vulnerable:{terms.client}:{host}:{which}",
+            title=f"omctl: {len(alerting)} known vulnerabilit"
+                  f"{'y' if len(alerting) == 1 else 'ies'} on {host} of {terms.client}",
+            body=f"The vulnerability scan {run.id} of {host} ({terms.contract}) found, at or "
+                 f"above the alert score {record.alert_score}:\n" + "\n".join(lines),
+            level=notify.WARNING,
+        ))  # fmt: skip
     return found
 
 
