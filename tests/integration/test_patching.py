@@ -232,8 +232,10 @@ def test_never_records_the_pending_reboot(patched: Lab) -> None:
     reboot = record["reboot"]
     assert reboot["policy"] == "never" and reboot["required"] is True
     assert reboot["pending"] is True and reboot["done"] is False and reboot["boot_after"] is None
-    # Not rebooted, so the service that needed it was restarted now.
-    assert record["services"]["restarted"] == [aptrepo.SERVICE]
+    # Not rebooted, so the service that needed it was restarted now (with scope all, a real
+    # Debian update the image lacks may make needrestart restart others too, e.g. PHP-FPM).
+    assert aptrepo.SERVICE in record["services"]["restarted"]
+    assert record["services"]["restarted_by_reboot"] == [] and record["services"]["deferred"] == []
     assert boot_mark(patched, "web3") == before
     ssh(patched, "web3", "test -e /var/run/reboot-required")
     text = patched.omctl("show", run["id"])
