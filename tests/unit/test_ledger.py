@@ -18,7 +18,7 @@ def book(tmp_path: Path) -> ledger.SqliteLedger:
     opened.close()
 
 
-def _fill(book: ledger.SqliteLedger) -> None:
+def _fill(book: ledger.SqlLedger) -> None:
     book.append("r1", ledger.STARTED, {"client": "acme", "task": "healthcheck",
                                        "category": "maintenance", "in_scope": True})  # fmt: skip
     book.append("r1", ledger.HOST, {"host": "web1", "ok": 3, "changed": 1, "failed": 0,

@@ -22,6 +22,7 @@ from omctl import ledger, ledger_pg
 from omctl.errors import BadInput, EnvironmentProblem
 from omctl.workspace import Workspace
 from tests import pg
+from tests.unit.test_ledger import _fill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,19 +88,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield Store(reopen(), tamper, raw, reopen)
     for book in opened:
         book.close()
-
-
-def _fill(book: ledger.SqlLedger) -> None:
-    book.append("r1", ledger.STARTED, {"client": "acme", "task": "healthcheck",
-                                       "category": "maintenance", "in_scope": True})  # fmt: skip
-    book.append("r1", ledger.HOST, {"host": "web1", "ok": 3, "changed": 1, "failed": 0,
-                                    "unreachable": 0, "skipped": 0, "rescued": 0, "ignored": 0,
-                                    "changed_tasks": ["x"], "failures": []})  # fmt: skip
-    book.append("r1", ledger.EVIDENCE, {"host": "web1", "kind": "healthcheck", "data": {"a": 1}})
-    book.append("r1", ledger.FINISHED, {"status": ledger.SUCCESSFUL})
-    book.append("r2", ledger.REFUSED, {"client": "acme", "task": "patching",
-                                       "category": "maintenance", "in_scope": False,
-                                       "refusal_reason": "not listed"})  # fmt: skip
 
 
 def _run_at(book: ledger.SqlLedger, run_id: str, at: str, task: str, status: str,
