@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from omctl import ledger, notify, scope
 from omctl.errors import OmctlError
 from omctl.monitor import daily, probe
-from omctl.monitor.store import Change, Store, open_existing, store_path
+from omctl.monitor.store import Store, open_existing, store_path
 from omctl.monitor.targets import MonitorTarget
 from omctl.settings import Settings
 
@@ -136,7 +136,7 @@ def run(
                 found.closed.append((d.client, d.target.url))
         for contract in monitored:
             terms = contract.loaded.scope
-            _alert(settings, store, contract, changes, now, warn)
+            _alert(settings, store, contract, now, warn)
             sites = list(store.sites(terms.client).values())
             summaries, marks = daily.due(store, sites, ZoneInfo(terms.timezone), now,
                                          settings.monitor_keep_days)  # fmt: skip
@@ -154,37 +154,46 @@ def _alert(
     settings: Settings,
     store: Store,
     contract: scope.ClientContract,
-    changes: dict[int, Change],
     now: datetime,
     warn: Callable[[str], None],
 ) -> None:
     """Site down (once per incident, reminded after remind_hours), recovered (once, when the
-    incident closes), TLS expiring (once, reminded, until the certificate is renewed)."""
+    incident closes; retried by later ticks while the reminder period lasts, if no URL took
+    it), TLS expiring (once, reminded, until the certificate is renewed)."""
     terms = contract.loaded.scope
     urls = [*settings.notify, *terms.notify]
     if not urls:
         return
-    found = site_alerts(store, terms, changes)
+    remind = timedelta(hours=settings.remind_hours)
+    found = site_alerts(store, terms, int(now.timestamp()), remind)
     log = notify.AlertLog(settings.workspace.state / "alerts", terms.client)
     active = {alert.key for alert in found}
     for prefix in ("site:", "recovered:", "tls:"):
         log.forget_except(f"{prefix}{terms.client}:", active)
-    for problem in notify.deliver(urls, found, log, now, timedelta(hours=settings.remind_hours)):
+    for problem in notify.deliver(urls, found, log, now, remind):
         warn(problem)
     log.save()
 
 
-def site_alerts(store: Store, terms: scope.Scope, changes: dict[int, Change]) -> list[notify.Alert]:
+def site_alerts(
+    store: Store, terms: scope.Scope, now: int, remind: timedelta
+) -> list[notify.Alert]:
+    """The alerts the store's state calls for at ``now``. An incident that closed within the
+    last ``remind`` is a recovery alert: sent once (the log keeps it while it is listed here,
+    and it leaves this list before its reminder would be due), and tried again next tick when
+    no URL took it."""
     client = terms.client
     sites = store.sites(client)
+    since = now - int(remind.total_seconds())
     found: list[notify.Alert] = []
     for target in terms.monitor:
         site = sites.get(target.url)
         if site is None:
             continue
-        change = changes.get(site.id)
-        if change is not None and change.closed is not None:
-            gone = change.closed
+        closed = [i for i in store.incidents(site.id, since, now + 1)
+                  if i.closed_at is not None and i.closed_at > since]  # fmt: skip
+        if closed:
+            gone = closed[-1]
             lasted = timedelta(seconds=(gone.closed_at or gone.opened_at) - gone.opened_at)
             found.append(notify.Alert(
                 key=f"recovered:{client}:{target.url}:{daily.iso(gone.opened_at)}",

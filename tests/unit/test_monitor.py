@@ -272,6 +272,39 @@ def test_a_tick_probes_what_is_due_and_alerts_once_per_incident(
     book.close()
 
 
+def test_a_recovery_alert_no_url_took_is_sent_by_a_later_tick_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    web = sites.serve()
+    web.failing = True
+    url = sites.url(web, "/switch")
+    ws = monitored_workspace(tmp_path, f"monitor:\n  - url: {url}\n")
+    settings = Settings(workspace=ws, operator="t@unit", notify=(receiver.url(),),
+                        remind_hours=1)  # fmt: skip
+    book = ledger.SqliteLedger(tmp_path / "ledger.sqlite3")
+    warnings: list[str] = []
+
+    def tick(minutes: int) -> cycle.Result:
+        moment = NOW + dt.timedelta(minutes=minutes)
+        return cycle.tick(settings, book, ["acme"], moment, False, warnings.append)
+
+    for minutes in (0, 5, 10):
+        tick(minutes)
+    assert [m["title"] for m in receiver.received] == [f"omctl: {url} of acme is down"]
+    web.failing = False
+    receiver.refusing = True  # the channel is down when the site comes back
+    assert tick(15).closed == [("acme", url)]
+    assert len(receiver.received) == 1 and len(warnings) == 1
+    receiver.refusing = False
+    tick(20)
+    tick(25)
+    assert [m["title"] for m in receiver.received[1:]] == [f"omctl: {url} of acme is up again"]
+    tick(90)  # past the reminder period: the recovery is not sent again
+    assert len(receiver.received) == 2
+    web.shutdown()
+    book.close()
+
+
 def test_a_certificate_near_its_end_is_alerted(store: Store) -> None:
     url = "https://shop.example.com/"
     site = store.site_ids("acme", [url])[url]
@@ -280,11 +313,11 @@ def test_a_certificate_near_its_end_is_alerted(store: Store) -> None:
         "client": "acme", "contract": "ACME-1", "valid_from": "2026-01-01",
         "valid_until": "2099-12-31", "monitor": [{"url": url, "tls_warn_days": 10}],
     })  # fmt: skip
-    (alert,) = cycle.site_alerts(store, terms, {})
+    (alert,) = cycle.site_alerts(store, terms, AT + 600, dt.timedelta(hours=24))
     assert (alert.key, alert.level) == (f"tls:acme:{url}", "warning")
     assert "has 9 days left" in alert.body
     store.record_many([(site, probe.Probe(AT + 300, 200, 80, 89, None), 2)])  # renewed
-    assert cycle.site_alerts(store, terms, {}) == []
+    assert cycle.site_alerts(store, terms, AT + 600, dt.timedelta(hours=24)) == []
 
 
 # --- the report ----------------------------------------------------------------------------
