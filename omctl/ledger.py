@@ -1217,9 +1217,10 @@ class SqliteLedger(SqlLedger):
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
             if version < SCHEMA_VERSION:
-                if 0 < version < 5:  # signatures: empty for the entries written before
-                    self._db.execute("ALTER TABLE entries ADD COLUMN signer TEXT")
-                    self._db.execute("ALTER TABLE entries ADD COLUMN signature TEXT")
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+                for column in ("signer", "signature"):  # version 5; empty in older entries
+                    if columns and column not in columns:
+                        self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT")
                 if version > 0:
                     self._db.execute("DROP TABLE IF EXISTS run_index")
                 for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):

@@ -25,6 +25,7 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
-    from omctl.ledger import SqlLedger
+    from omctl.ledger import Ledger, SqlLedger, VerifyResult
     from omctl.settings import Settings
     from omctl.workspace import Workspace
 
@@ -353,6 +354,26 @@ def verify_signatures(
         record["mac"] = _seal_mac(secret, record)
         book._store_record(SEAL_RECORD, canonical(record))
     return result
+
+
+def verify_ledger(
+    book: Ledger, ws: Workspace, checkpoints: Iterable[tuple[int, str]] = (), full: bool = False
+) -> tuple[VerifyResult, SignatureResult | None, str | None]:
+    """``ledger verify``: the chain (``Ledger.verify``), then the signatures up to the head it
+    verified; the verified head is recorded (for reports) when both pass. The results and the
+    problem, if any."""
+    from omctl.ledger import SqlLedger
+
+    result = book.verify(checkpoints)
+    if not result.ok:
+        return result, None, result.problem
+    signed = None
+    if result.head_seq is not None and isinstance(book, SqlLedger):
+        signed = verify_signatures(book, keyring(ws), result.head_seq, full)
+        if not signed.ok:
+            return result, signed, signed.problem
+    book.record_verified(result)
+    return result, signed, None
 
 
 # --- grants -----------------------------------------------------------------------------------

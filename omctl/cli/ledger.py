@@ -43,15 +43,8 @@ def verify(
     signature does not verify."""
     given = [ledger.parse_checkpoint(text) for text in checkpoint or []]
     current = common.settings(ctx)
-    keys = operators.keyring(current.workspace)
-    signed: operators.SignatureResult | None = None
     with common.open_ledger(ctx, recover=False) as book:
-        result = book.verify(given)
-        if result.ok and result.head_seq is not None and isinstance(book, ledger.SqlLedger):
-            signed = operators.verify_signatures(book, keys, result.head_seq, full)
-        if signed is None or signed.ok:
-            book.record_verified(result)  # where reports start verifying from
-    problem = result.problem if not result.ok else signed.problem if signed else None
+        result, signed, problem = operators.verify_ledger(book, current.workspace, given, full)
     if problem is not None:
         if current.ledger_url is not None:
             from omctl.ledger_pg import redact

@@ -142,7 +142,7 @@ def _watch_ledger(ctx: typer.Context, settings: Settings, now: datetime) -> int:
         return 0
     try:
         with common.open_ledger(ctx, recover=False, operator=operators.SCHEDULER) as book:
-            problem = ledger_watch.verify(book)
+            problem = ledger_watch.verify(book, settings)
     except OmctlError as exc:
         problem = exc.message
     for failed in ledger_watch.alert_if_broken(settings, problem, now):
