@@ -397,3 +397,18 @@ def test_a_version_1_postgresql_ledger_gains_the_signature_columns(pg_server: pg
     book._store_record("signed", "{}")
     assert book._load_record("signed") == "{}"
     book.close()
+
+
+def test_ledger_migrate_keeps_the_signatures(ws, pg_server: pg.Server) -> None:
+    operators.init(ws, "alice")
+    book = _book(ws)
+    book.append("r1", ledger.STARTED, STARTED)
+    book.append("r1", ledger.FINISHED, {"status": "successful"})
+    target = ledger_pg.PostgresLedger(pg_server.create_database(), None, pg_server.password_file)
+    assert ledger_pg.migrate(book, target) == (3, 3)
+    assert target.signers([1, 2, 3]) == {1: "alice", 2: "alice", 3: "alice"}
+    signed = operators.verify_signatures(target, operators.keyring(ws), 3)
+    assert signed.ok and signed.signed == 3
+    assert ledger_pg.migrate(book, target) == (0, 3)  # the same history, signatures and all
+    target.close()
+    book.close()
