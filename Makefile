@@ -75,6 +75,7 @@ bench: image
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/vulns.py
 	$(BIN)/python bench/ledger_pg.py
+	$(BIN)/python bench/operators.py
 
 lab-down: venv
 	$(OMCTL) lab down

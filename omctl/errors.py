@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     OVERDUE = 5  # `omctl status`: a contracted task is overdue
     LEDGER_BROKEN = 6  # the ledger does not verify, or its key is missing
     ENVIRONMENT = 7  # a required tool (podman, ssh, ...) is missing or failed
+    NOT_GRANTED = 8  # operators.yml does not grant the operator this client or task
 
 
 class OmctlError(Exception):
@@ -75,6 +76,12 @@ class ClientLocked(OmctlError):
     """Another run on the same client is in progress."""
 
     exit_code = ExitCode.LOCKED
+
+
+class NotGranted(OmctlError):
+    """operators.yml does not let the operator run this task for this client."""
+
+    exit_code = ExitCode.NOT_GRANTED
 
 
 class HostsFailed(OmctlError):

@@ -33,17 +33,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from omctl import files, ledger_key
 from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
 from omctl.ledger_key import LedgerKey
 
+if TYPE_CHECKING:
+    from omctl.operators import Signer
+
 GENESIS = "0" * 64
 _IN_CHUNK = 500  # run ids per ``IN (...)`` query, well below SQLite's variable limit
 # 1: entries; 2: the run index beside them; 3: its (client, status) index for failures;
-# 4: the index says what triggered each run (operator or schedule).
-SCHEMA_VERSION = 4
+# 4: the index says what triggered each run (operator or schedule); 5: entries carry their
+# operator's signature (omctl.operators).
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -53,7 +57,9 @@ CREATE TABLE IF NOT EXISTS entries (
     at        TEXT NOT NULL,
     payload   TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
+    hash      TEXT NOT NULL,
+    signer    TEXT,
+    signature TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id);
 CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind);
@@ -401,6 +407,8 @@ class VerifyResult:
 class Ledger(Protocol):
     """What omctl needs from a ledger store."""
 
+    signer: Signer | None  # signs every entry appended (omctl.operators), when set
+
     def append(self, run_id: str, kind: str, payload: dict[str, Any]) -> Entry: ...
 
     def append_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
@@ -459,6 +467,10 @@ class Ledger(Protocol):
 
     def reindex(self) -> int:
         """Rebuild the run index from the entries; the number of runs indexed."""
+        ...
+
+    def signers(self, seqs: Iterable[int]) -> dict[int, str | None]:
+        """The operator who signed each entry ``seqs`` (None: unsigned)."""
         ...
 
     def unfinished(self) -> list[str]:
@@ -556,6 +568,7 @@ class SqlLedger:
     key_file: Path | None
     _key: LedgerKey | None
     _db: Any
+    signer: Signer | None = None
     UPSERT_INDEX = (
         f"INSERT OR REPLACE INTO run_index ({INDEX_COLUMNS}) VALUES ({INDEX_PLACEHOLDERS})"
     )
@@ -587,6 +600,13 @@ class SqlLedger:
         raise NotImplementedError
 
     def _store_verified(self, text: str) -> None:
+        raise NotImplementedError
+
+    def _load_record(self, name: str) -> str | None:
+        """A sealed record beside the entries (``omctl.operators``' signature check)."""
+        raise NotImplementedError
+
+    def _store_record(self, name: str, text: str) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -640,11 +660,13 @@ class SqlLedger:
                 text = canonical(payload)
                 seq += 1
                 digest = entry_hash(prev, seq, run_id, kind, at, text, key.secret)
+                signer = self.signer
                 self._db.execute(
-                    "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, run_id, kind, at, text, prev, digest),
-                )
+                    "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash,"
+                    " signer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (seq, run_id, kind, at, text, prev, digest, signer and signer.name,
+                     signer and signer.sign(digest)),
+                )  # fmt: skip
                 written.append(Entry(seq, run_id, kind, at, payload))
                 prev = digest
             self._index_runs(
@@ -872,6 +894,17 @@ class SqlLedger:
             (prefix, prefix + "\U0010ffff"),
         )
         return [row[0] for row in rows]
+
+    def signers(self, seqs: Iterable[int]) -> dict[int, str | None]:
+        wanted = sorted(set(seqs))
+        found: dict[int, str | None] = {}
+        for first in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[first : first + _IN_CHUNK]
+            found.update(self._db.execute(
+                f"SELECT seq, signer FROM entries WHERE seq IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ))  # fmt: skip
+        return found
 
     def unfinished(self) -> list[str]:
         # The index, not the entries: a NOT IN over every finished run's entries grows with
@@ -1184,6 +1217,10 @@ class SqliteLedger(SqlLedger):
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
             if version < SCHEMA_VERSION:
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+                for column in ("signer", "signature"):  # version 5; empty in older entries
+                    if columns and column not in columns:
+                        self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT")
                 if version > 0:
                     self._db.execute("DROP TABLE IF EXISTS run_index")
                 for statement in (SCHEMA + INDEX_SCHEMA).split(";\n"):
@@ -1240,6 +1277,16 @@ class SqliteLedger(SqlLedger):
         # Only a shortcut for later reports: without it they verify the whole chain.
         with contextlib.suppress(OSError):
             files.write_atomic(self.verified_path, text + "\n", 0o600)
+
+    def _load_record(self, name: str) -> str | None:
+        try:
+            return self.path.with_name(f"{self.path.name}.{name}").read_text()
+        except OSError:
+            return None
+
+    def _store_record(self, name: str, text: str) -> None:
+        with contextlib.suppress(OSError):  # a shortcut too: without it all is checked again
+            files.write_atomic(self.path.with_name(f"{self.path.name}.{name}"), text + "\n", 0o600)
 
 
 ENTRY_ROWS = "SELECT seq, run_id, kind, at, payload, prev_hash, hash FROM entries"

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     import psycopg
 
 SCHEMES = ("postgresql", "postgres")
-PG_SCHEMA_VERSION = 1
+# 1: entries, run index, head and verified rows; 2: signatures (omctl.operators), records.
+PG_SCHEMA_VERSION = 2
 CONNECT_TIMEOUT = 10  # seconds
 # Advisory lock keys are (namespace, key) pairs of int4: one namespace for appends, one for
 # the clients' run locks, so the two never collide (and other users' locks are unlikely to).
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS entries (
     at        TEXT COLLATE "C" NOT NULL,
     payload   TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
+    hash      TEXT NOT NULL,
+    signer    TEXT,
+    signature TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id);
 CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind);
@@ -100,8 +103,18 @@ CREATE TABLE IF NOT EXISTS ledger_head (
 CREATE TABLE IF NOT EXISTS ledger_verified (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger_records (
+    name   TEXT PRIMARY KEY,
+    record TEXT NOT NULL
 )
 """
+PG_UPGRADES = {  # from the version before: what brings its tables up to date
+    2: (
+        "ALTER TABLE entries ADD COLUMN IF NOT EXISTS signer TEXT",
+        "ALTER TABLE entries ADD COLUMN IF NOT EXISTS signature TEXT",
+    ),
+}
 _UPDATE_INDEX = ", ".join(
     f"{column.strip()} = EXCLUDED.{column.strip()}" for column in INDEX_COLUMNS.split(",")[1:]
 )
@@ -280,12 +293,16 @@ class PostgresLedger(SqlLedger):
                     f"the ledger {self.name} has schema version {version}, newer than this "
                     f"omctl knows ({PG_SCHEMA_VERSION}): upgrade omctl"
                 )
-            if version is None:
+            if version != PG_SCHEMA_VERSION:
+                for upgrade in range((version or PG_SCHEMA_VERSION) + 1, PG_SCHEMA_VERSION + 1):
+                    for statement in PG_UPGRADES[upgrade]:
+                        conn.execute(statement)
                 for statement in PG_SCHEMA.split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO ledger_meta (name, value) VALUES ('schema_version', %s)",
+                    "INSERT INTO ledger_meta (name, value) VALUES ('schema_version', %s)"
+                    " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
                     (str(PG_SCHEMA_VERSION),),
                 )
             self._commit()
@@ -350,6 +367,18 @@ class PostgresLedger(SqlLedger):
             (text,),
         )
 
+    def _load_record(self, name: str) -> str | None:
+        row = self._db.execute("SELECT record FROM ledger_records WHERE name = ?", (name,))
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    def _store_record(self, name: str, text: str) -> None:
+        self._db.execute(
+            "INSERT INTO ledger_records (name, record) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
+            (name, text),
+        )
+
 
 # --- the client lock --------------------------------------------------------------------------
 
@@ -388,6 +417,9 @@ def try_client_lock(
 # --- ledger migrate ---------------------------------------------------------------------------
 
 
+SIGNED_ROWS = ENTRY_ROWS.replace(" FROM", ", signer, signature FROM")
+
+
 def migrate(source: SqliteLedger, target: PostgresLedger) -> tuple[int, int]:
     """Copy the verified SQLite ledger into ``target`` (same seq, hashes, times), rebuild the
     target's run index and head in the same transaction, then verify the copy. Idempotent:
@@ -408,12 +440,12 @@ def migrate(source: SqliteLedger, target: PostgresLedger) -> tuple[int, int]:
     rows = [
         tuple(row)
         for row in source._db.execute(
-            ENTRY_ROWS + " WHERE seq <= ? ORDER BY seq", (checked.head_seq,)
+            SIGNED_ROWS + " WHERE seq <= ? ORDER BY seq", (checked.head_seq,)
         )
     ]
     target._begin_write()
     try:
-        held = [tuple(row) for row in target._db.execute(ENTRY_ROWS + " ORDER BY seq")]
+        held = [tuple(row) for row in target._db.execute(SIGNED_ROWS + " ORDER BY seq")]
         if len(held) > len(rows):
             raise LedgerBroken(
                 f"{target.name} holds {len(held)} entries, more than this ledger's "
@@ -428,8 +460,8 @@ def migrate(source: SqliteLedger, target: PostgresLedger) -> tuple[int, int]:
         missing = rows[len(held) :]
         if missing:
             target._db.executemany(
-                "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash, signer,"
+                " signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 missing,
             )
             target._rebuild_index()

@@ -1,10 +1,11 @@
 """The tick's daily full ``ledger verify``, and the alert when the ledger does not verify.
 
 A ledger edited behind omctl's back is found by ``omctl ledger verify``; a workspace run by a
-timer has nobody typing it, so the tick verifies the whole chain once a day (the time of the
-last attempt is kept in ``.omctl/alerts/ledger-verified``) and alerts the workspace's
-``notify`` URLs while it fails. A verify that passes also seals the head that reports verify
-from (``Ledger.record_verified``), as the command does.
+timer has nobody typing it, so the tick verifies the whole chain (and the operators'
+signatures since the last sealed check) once a day (the time of the last attempt is kept in
+``.omctl/alerts/ledger-verified``) and alerts the workspace's ``notify`` URLs while it fails.
+A verify that passes also seals the head that reports verify from
+(``Ledger.record_verified``), as the command does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from omctl import files, ledger, notify
+from omctl import files, ledger, notify, operators
 from omctl.settings import Settings
 
 VERIFY_EVERY = timedelta(hours=24)
@@ -33,11 +34,10 @@ def due(settings: Settings, now: datetime) -> bool:
     return now - last >= VERIFY_EVERY or last > now
 
 
-def verify(book: ledger.Ledger) -> str | None:
-    """A full verify; the problem, or None when the ledger verifies."""
-    result = book.verify()
-    book.record_verified(result)
-    return None if result.ok else str(result.problem)
+def verify(book: ledger.Ledger, settings: Settings) -> str | None:
+    """A full verify of the chain, and of the signatures since the last sealed check (as
+    ``omctl ledger verify``); the problem, or None when the ledger verifies."""
+    return operators.verify_ledger(book, settings.workspace)[2]
 
 
 def alert_if_broken(settings: Settings, problem: str | None, now: datetime) -> list[str]:

@@ -708,6 +708,11 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
     as_of = min(moment, span.end)
     every = coverage.runs_needed(book, client, current, span.start, span.end, moment, about.hosts)
     inside = [r for r in every if (w := _when(r.started_at)) is not None and span.contains(w)]
+    # Who did a run: the operator whose key signed its start (omctl.operators), else the
+    # ``operator`` setting its start recorded.
+    signed = book.signers(run.first_seq for run in inside)
+    for run in inside:
+        run.operator = signed.get(run.first_seq) or run.operator
     executed = [r for r in inside if r.status != ledger.STATUS_REFUSED]
     done = [r for r in executed if not r.check]
     packages, reboots = _patching(done, zone)

@@ -33,12 +33,13 @@ from omctl import (
     inventory_edit,
     ledger,
     locking,
+    operators,
     redact,
     runner,
     scope,
     work,
 )
-from omctl.errors import BadInput, EnvironmentProblem, ScopeRefused
+from omctl.errors import BadInput, EnvironmentProblem, NotGranted, ScopeRefused
 from omctl.ledger import Ledger, Run
 from omctl.settings import Settings
 from omctl.workspace import Workspace
@@ -347,6 +348,7 @@ def execute(
     if request.request_id is not None:
         prepared = _for_request(book, prepared)
         request = prepared.request
+    _check_grant(settings, book, prepared, run_id, scrub)
     if not decision.in_scope and request.out_of_scope_reason is None:
         book.append(
             run_id,
@@ -423,6 +425,23 @@ def execute(
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
+
+
+def _check_grant(
+    settings: Settings, book: Ledger, prepared: Prepared, run_id: str, scrub: redact.Redactor
+) -> None:
+    """Refuse (and record) a run operators.yml does not grant its operator: the signer of the
+    run's entries, or the ``operator`` setting in a workspace without operator keys."""
+    operator = book.signer.name if book.signer is not None else settings.operator
+    task = prepared.task
+    try:
+        operators.check_grant(
+            settings.workspace, operator, prepared.request.client, task.category.value, task.name
+        )
+    except NotGranted as exc:
+        fields = record_fields(prepared, settings, prepared.decision.in_scope)
+        book.append(run_id, ledger.REFUSED, scrub.data({**fields, "refusal_reason": exc.message}))
+        raise NotGranted(f"refused: {exc.message}. Run {run_id} records the refusal") from None
 
 
 def _for_request(book: Ledger, prepared: Prepared) -> Prepared:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from omctl import console, ledger, ledger_key
+from omctl import console, ledger, ledger_key, operators
 from omctl.errors import OmctlError
 from omctl.settings import Settings
 
@@ -54,8 +54,12 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Ledger]:
-    """The workspace's ledger; first marks runs whose process died as interrupted."""
+def open_ledger(
+    ctx: typer.Context, recover: bool = True, operator: str | None = None
+) -> Iterator[ledger.Ledger]:
+    """The workspace's ledger, signing what it appends as this machine's operator (or as
+    ``operator``) once the workspace has operators; first marks runs whose process died as
+    interrupted."""
     current = settings(ctx)
     current.workspace.ensure_state()
     if current.ledger_key_file is not None:
@@ -63,6 +67,7 @@ def open_ledger(ctx: typer.Context, recover: bool = True) -> Iterator[ledger.Led
     book = ledger.open_ledger(
         current.ledger, current.ledger_key_file, current.ledger_url, current.ledger_password_file
     )
+    book.signer = operators.signer_for(current, operator)
     try:
         if recover and book.unfinished():  # omctl.runs (what a run needs) only when needed
             from omctl.runs import recover_interrupted

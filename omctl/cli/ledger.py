@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from omctl import console, ledger, ledger_key
+from omctl import console, ledger, ledger_key, operators
 from omctl.cli import common
 from omctl.errors import BadInput, LedgerBroken
 
@@ -28,27 +28,47 @@ def verify(
             "history up to it.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Check every entry's signature again, not only those after the last "
+            "verify's sealed signature check.",
+        ),
+    ] = False,
 ) -> None:
-    """Recompute the keyed hash chain; exit 6 naming the first bad row if any was altered or
-    removed, if a --checkpoint is no longer held, or if the run index differs from the entries."""
+    """Recompute the keyed hash chain and check the operators' signatures; exit 6 naming the
+    first bad row if any was altered or removed, if a --checkpoint is no longer held, if the
+    run index differs from the entries, or if an entry's signer is unknown or revoked or its
+    signature does not verify."""
     given = [ledger.parse_checkpoint(text) for text in checkpoint or []]
+    current = common.settings(ctx)
     with common.open_ledger(ctx, recover=False) as book:
-        result = book.verify(given)
-        book.record_verified(result)  # where reports start verifying from
-    if not result.ok:
-        current = common.settings(ctx)
+        result, signed, problem = operators.verify_ledger(book, current.workspace, given, full)
+    if problem is not None:
         if current.ledger_url is not None:
             from omctl.ledger_pg import redact
 
             raise LedgerBroken(f"ledger {redact(current.ledger_url)} does not verify: "
-                               f"{result.problem}")  # fmt: skip
-        raise LedgerBroken(f"ledger does not verify: {result.problem}", path=current.ledger)
+                               f"{problem}")  # fmt: skip
+        raise LedgerBroken(f"ledger does not verify: {problem}", path=current.ledger)
     held = (
         f", {result.checkpoints} checkpoint{'s' * (result.checkpoints != 1)} held" if given else ""
     )
     head = f", head {result.head_seq}:{result.head_hash}" if result.head_seq else ""
+    signatures = ""
+    if signed is not None:
+        since = (
+            f", the older ones sealed by a check up to row {signed.since}" if signed.since else ""
+        )
+        signatures = (
+            f", {signed.signed} signed ({signed.checked} signature{'s' * (signed.checked != 1)} "
+            f"checked now{since}), "
+            f"{signed.unsigned} unsigned (from before the workspace had operators)"
+        )
     console.out.print(
-        f"ledger ok: {result.entries} entries, chain intact, run index matches{held}{head}"
+        f"ledger ok: {result.entries} entries, chain intact, run index matches{held}"
+        f"{signatures}{head}"
     )
 
 

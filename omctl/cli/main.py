@@ -33,6 +33,7 @@ COMMANDS = {
     "report": ("omctl.cli.report", "report"),
     "scope": ("omctl.cli.scope", "app"),
     "ledger": ("omctl.cli.ledger", "app"),
+    "operator": ("omctl.cli.operator", "app"),
     "lab": ("omctl.cli.lab", "app"),
 }
 
@@ -41,7 +42,7 @@ Exit codes: 0 success; 1 a host failed or was unreachable; 2 bad input (file, na
 option); 3 refused by the client's contract scope; 4 client locked by another run (or
 another tick running); 5 a contracted task is overdue (omctl status); 6 the ledger does
 not verify or its key is missing; 7 a required tool (podman, ssh, ansible) is missing or
-failed.
+failed; 8 operators.yml does not grant the operator this client or task.
 """
 
 
@@ -130,11 +131,21 @@ def root(
         Path | None,
         typer.Option(help="Ansible Vault password file (or $OMCTL_VAULT_PASSWORD_FILE)."),
     ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            help="Who you are: recorded with each run, and the operator key that signs "
+            "(or $OMCTL_OPERATOR).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    ctx.obj = settings.load(workspace, cli={"vault_password_file": vault_password_file})
+    ctx.obj = settings.load(
+        workspace, cli={"vault_password_file": vault_password_file, "operator": operator}
+    )
 
 
 def main() -> None:

@@ -36,19 +36,20 @@ def show(
     """Show one run: its record, per-host results and the evidence its roles published."""
     with common.open_ledger(ctx) as book:
         found = _resolve(book, run_id)
+        signed_by = book.signers([found.first_seq]).get(found.first_seq)
     if as_json:
-        shown = found.as_dict()
+        shown = {**found.as_dict(), "signed_by": signed_by}
         # Present only when a record does not match its model (omctl/evidence/).
         if invalid := evidence_models.invalid_records(found.hosts):
             shown["invalid_evidence"] = invalid
         console.emit_json(shown)
         return
-    details = found.as_dict()
+    details = {**found.as_dict(), "signed_by": signed_by}
     for key in (
         "client", "contract", "task", "category", "status", "in_scope", "out_of_scope_reason",
         "refusal_reason", "no_backup_check_reason", "check", "diff", "limit", "targets",
-        "extra_vars", "operator", "trigger", "omctl_version", "workspace_commit", "started_at",
-        "ended_at", "message",
+        "extra_vars", "operator", "signed_by", "trigger", "omctl_version", "workspace_commit",
+        "started_at", "ended_at", "message",
     ):  # fmt: skip
         value = details.get(key)
         if value not in (None, [], ""):

@@ -22,6 +22,7 @@ from omctl import (
     ledger_watch,
     locking,
     notify,
+    operators,
     schedule,
     scope,
 )
@@ -140,8 +141,8 @@ def _watch_ledger(ctx: typer.Context, settings: Settings, now: datetime) -> int:
     if not ledger_watch.due(settings, now):
         return 0
     try:
-        with common.open_ledger(ctx, recover=False) as book:
-            problem = ledger_watch.verify(book)
+        with common.open_ledger(ctx, recover=False, operator=operators.SCHEDULER) as book:
+            problem = ledger_watch.verify(book, settings)
     except OmctlError as exc:
         problem = exc.message
     for failed in ledger_watch.alert_if_broken(settings, problem, now):
@@ -254,7 +255,10 @@ def tick(
         # A dry run changes nothing and may plan beside a running tick; a part of a tick runs
         # under its parent's lock.
         held = nullcontext() if dry_run or part_of_tick else locking.tick_lock(ws)
-        with held, common.open_ledger(ctx, recover=not dry_run) as book:
+        with (
+            held,
+            common.open_ledger(ctx, recover=not dry_run, operator=operators.SCHEDULER) as book,
+        ):
             if not part_of_tick:
                 codes.append(_monitor(settings, book, clients, moment, dry_run))
             tasks = _catalog(settings)
@@ -267,7 +271,9 @@ def tick(
         # handlers, which only a main thread can); the others are planned and alerted here.
         by_client: dict[str, tuple[list[dict], int]] = {}
         with locking.tick_lock(ws):
-            with common.open_ledger(ctx) as book:  # made (with its key) before children race
+            with common.open_ledger(
+                ctx, operator=operators.SCHEDULER
+            ) as book:  # made (with its key) before children race
                 codes.append(_monitor(settings, book, clients, moment, dry_run))
                 tasks = _catalog(settings)
                 busy = [n for n in clients if _has_runs(settings, book, n, moment, tasks)]

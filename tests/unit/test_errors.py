@@ -19,6 +19,7 @@ from omctl.errors import ExitCode
         (errors.ClientLocked, ExitCode.LOCKED),
         (errors.LedgerBroken, ExitCode.LEDGER_BROKEN),
         (errors.EnvironmentProblem, ExitCode.ENVIRONMENT),
+        (errors.NotGranted, ExitCode.NOT_GRANTED),
     ],
 )
 def test_each_error_has_its_documented_exit_code(error: type, code: ExitCode) -> None:

@@ -99,7 +99,7 @@ def test_rehashed_forgery_is_still_caught_by_the_head(book: ledger.SqliteLedger)
     _fill(book)
     # Rewrite row 6 with a valid keyed hash over the forged payload: the chain alone would pass.
     raw = sqlite3.connect(book.path)
-    seq, run_id, kind, at, _, prev, _ = raw.execute("SELECT * FROM entries WHERE seq=6").fetchone()
+    seq, run_id, kind, at, _, prev, _ = raw.execute(ledger.ENTRY_ROWS + " WHERE seq=6").fetchone()
     forged = ledger.canonical({"client": "acme", "task": "patching", "in_scope": True})
     digest = ledger.entry_hash(prev, seq, run_id, kind, at, forged, _key(book).secret)
     raw.close()
@@ -151,7 +151,7 @@ def _key(book: ledger.SqliteLedger) -> ledger_key.LedgerKey:
 
 def _rows(path: Path) -> list[list]:
     raw = sqlite3.connect(path)
-    rows = [list(r) for r in raw.execute("SELECT * FROM entries ORDER BY seq")]
+    rows = [list(r) for r in raw.execute(ledger.ENTRY_ROWS + " ORDER BY seq")]
     raw.close()
     return rows
 
@@ -169,7 +169,11 @@ def _rewrite(path: Path, rows: list[list], key: bytes | None, keyed_from: int = 
     raw.execute("DROP TRIGGER IF EXISTS entries_no_update")
     raw.execute("DROP TRIGGER IF EXISTS entries_no_delete")
     raw.execute("DELETE FROM entries")
-    raw.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    raw.executemany(
+        "INSERT INTO entries (seq, run_id, kind, at, payload, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     raw.commit()
     raw.close()
     path.with_name(path.name + ".head").write_text(f"{len(rows)} {prev}\n")
@@ -642,7 +646,7 @@ def test_a_ledger_of_schema_2_gets_the_failures_index_when_opened(tmp_path: Path
     raw = sqlite3.connect(path)
     names = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "run_index_client_status" in names
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION == 4
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == ledger.SCHEMA_VERSION == 5
     raw.close()
 
 

@@ -257,3 +257,24 @@ def test_the_tick_verifies_the_ledger_daily_and_alerts_when_it_does_not(omctl, m
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_the_tick_signs_as_the_scheduler_and_needs_its_grant(omctl, tmp_path, monkeypatch) -> None:
+    from omctl import operators
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "controller"))
+    operators.init(omctl.ws, "alice")
+    operators.init(omctl.ws, "scheduler")
+    _contract(omctl, "web1")
+    (omctl.ws.root / "operators.yml").write_text("alice:\n  clients: '*'\n  categories: '*'\n")
+    code, (refused,) = _tick(omctl)
+    assert code == ExitCode.NOT_GRANTED and refused["status"] == "error"
+    assert "operator scheduler may not run maintenance/healthcheck" in refused["message"]
+    (omctl.ws.root / "operators.yml").write_text(
+        "alice:\n  clients: '*'\n  categories: '*'\nscheduler:\n  clients: '*'\n  categories: '*'\n"
+    )
+    code, (ran,) = _tick(omctl)
+    assert code == 0, ran
+    shown = json.loads(omctl("show", ran["run_id"], "--json").stdout)
+    assert shown["signed_by"] == "scheduler" and shown["trigger"] == "schedule"
+    assert omctl("ledger", "verify").exit_code == 0
