@@ -106,7 +106,7 @@ def test_1_0_is_found_vulnerable_then_updated_to_1_1_and_reported_fixed(shop: La
     month = datetime.now(UTC).strftime("%Y-%m")
     report = shop.omctl("report", CLIENT, "--period", month, "--format", "json")
     assert report.code == 0, report.stderr
-    findings = report.json()["vulnerabilities"]["findings"]
+    findings = report.json()["maintenance"]["vulnerabilities"]["findings"]
     states = {(f["component"], f["state"]) for f in findings}
     assert ("plugin omctl-lab-plugin", "fixed") in states, findings
 
