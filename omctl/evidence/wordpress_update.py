@@ -82,6 +82,19 @@ class Item(Part):
     def state(self) -> State:
         return {"updated": "ok", "rolled_back": "warning"}.get(self.outcome, "failed")
 
+    def figures(self, gate: Gate) -> str:
+        """What the gate measured, page by page."""
+        if gate.name == "php_fatal":
+            return gate.detail or "no new PHP fatal"
+        if gate.name == "visual":
+            compared = [p for p in self.after if p.changed_percent is not None]
+            text = ", ".join(f"{p.path} {p.changed_percent:.2f}% changed "
+                             f"(threshold {p.threshold or 0:g}%)" for p in compared)  # fmt: skip
+            return text or "not compared"
+        return ", ".join(f"{p.path} HTTP {p.status}" + ("" if p.marker_found is None else
+                         f", marker {'found' if p.marker_found else 'MISSING'}")
+                         for p in self.after)  # fmt: skip
+
     def screenshots(self) -> list[tuple[str, str, str | None]]:
         """(page path, before, after) screenshot files."""
         after = {p.path: p.screenshot for p in self.after}
@@ -124,18 +137,13 @@ class WordPressUpdate(Evidence):
                 text += f" ({item.reason})"
             rows.append(row(f"  {item.type} {item.slug}", Mark(text, item.state)))
             for gate in item.gates:
-                figures = ", ".join(
-                    f"{p.path} HTTP {p.status}"
-                    + (f", {p.changed_percent:.2f}% changed" if p.changed_percent is not None else "")
-                    for p in item.after
-                ) if gate.name != "php_fatal" else (gate.detail or "no new PHP fatal")  # fmt: skip
-                rows.append(row(f"    {gate.name}", Mark("ok" if gate.ok else "failed",
-                                                          "ok" if gate.ok else "failed"),
-                                f" {figures}"))  # fmt: skip
+                state: State = "ok" if gate.ok else "failed"
+                rows.append(row(f"    {gate.name}", Mark(state, state), f" {item.figures(gate)}"))
             if item.rollback is not None:
-                proof = (f"files {'identical' if item.rollback.files_identical else 'DIFFER'}, "
-                         f"database {'identical' if item.rollback.database_identical else 'DIFFERS'}, "
-                         f"pages {'pass' if item.rollback.pages_ok else 'FAIL'}")  # fmt: skip
+                back = item.rollback
+                proof = (f"files {'identical' if back.files_identical else 'DIFFER'}, "
+                         f"database {'identical' if back.database_identical else 'DIFFERS'}, "
+                         f"pages {'pass' if back.pages_ok else 'FAIL'}")  # fmt: skip
                 rows.append(
                     row("    rollback", Mark(proof, "ok" if item.rollback.proven else "failed"))
                 )

@@ -35,8 +35,8 @@ def test_wp_config_gives_the_sites_own_database_settings() -> None:
 
 
 @pytest.mark.parametrize(("host", "args"), [
-    ("localhost", []), ("", []), ("localhost:/run/mysqld/mysqld.sock", ["--socket=/run/mysqld/mysqld.sock"]),
-    ("10.0.0.5", ["--host=10.0.0.5"]),
+    ("localhost", []), ("", []), ("10.0.0.5", ["--host=10.0.0.5"]),
+    ("localhost:/run/mysqld/mysqld.sock", ["--socket=/run/mysqld/mysqld.sock"]),
 ])  # fmt: skip
 def test_database_hosts_become_client_options(host: str, args: list[str]) -> None:
     settings = {"DB_NAME": "x", "DB_USER": "u", "DB_PASSWORD": "", "DB_HOST": host}
