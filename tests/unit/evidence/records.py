@@ -148,7 +148,8 @@ VULNERABILITY_SCAN_CLEAN = {
 }  # fmt: skip
 
 # kind -> realistic records of it
-# wordpress_update: records of real lab runs (tests/integration/test_wordpress_update.py), paths shortened.
+# wordpress_update: records of real lab runs (tests/integration/test_wordpress_update.py),
+# paths shortened.
 WORDPRESS_UPDATE_UPDATED: dict[str, Any] = {
     "check_mode": False,
     "held": [],
@@ -161,7 +162,7 @@ WORDPRESS_UPDATE_UPDATED: dict[str, Any] = {
                     "ok": True,
                     "path": "/",
                     "problems": [],
-                    "screenshot": ".omctl/runs/20261203T134912Z-0a2d24/screenshots/upstream1/omctl-lab-plugin-1.1/after/front.png",
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.1/after/front.png",
                     "status": 200,
                     "threshold": 2.0,
                     "url": "http://shop.lab.test/",
@@ -174,7 +175,7 @@ WORDPRESS_UPDATE_UPDATED: dict[str, Any] = {
                     "ok": True,
                     "path": "/",
                     "problems": [],
-                    "screenshot": ".omctl/runs/20261203T134912Z-0a2d24/screenshots/upstream1/omctl-lab-plugin-1.1/before/front.png",
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.1/before/front.png",
                     "status": 200,
                     "threshold": 2.0,
                     "url": "http://shop.lab.test/",
@@ -192,7 +193,7 @@ WORDPRESS_UPDATE_UPDATED: dict[str, Any] = {
             "outcome": "updated",
             "package": "/srv/omctl/packages/omctl-lab-plugin.1.1.zip",
             "reason": None,
-            "restore_point": "/var/backups/omctl-wordpress-update/20261203T134756Z-d66a1b/omctl-lab-plugin-1.0",
+            "restore_point": "/var/backups/omctl-wordpress-update/run-1/omctl-lab-plugin-1.0",
             "rollback": None,
             "site": "/var/www/shop",
             "slug": "omctl-lab-plugin",
@@ -228,7 +229,7 @@ WORDPRESS_UPDATE_ROLLED_BACK: dict[str, Any] = {
                     "ok": False,
                     "path": "/",
                     "problems": ["/ changed 62.08% of its pixels (threshold 2%)"],
-                    "screenshot": ".omctl/runs/20261203T134912Z-0a2d24/screenshots/upstream1/omctl-lab-plugin-1.3/after/front.png",
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/after/front.png",
                     "status": 200,
                     "threshold": 2.0,
                     "url": "http://shop.lab.test/",
@@ -241,7 +242,7 @@ WORDPRESS_UPDATE_ROLLED_BACK: dict[str, Any] = {
                     "ok": True,
                     "path": "/",
                     "problems": [],
-                    "screenshot": ".omctl/runs/20261203T134912Z-0a2d24/screenshots/upstream1/omctl-lab-plugin-1.3/before/front.png",
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/before/front.png",
                     "status": 200,
                     "threshold": 2.0,
                     "url": "http://shop.lab.test/",
@@ -263,7 +264,7 @@ WORDPRESS_UPDATE_ROLLED_BACK: dict[str, Any] = {
             "outcome": "rolled_back",
             "package": "/srv/omctl/packages/omctl-lab-plugin.1.3.zip",
             "reason": "/ changed 62.08% of its pixels (threshold 2%)",
-            "restore_point": "/var/backups/omctl-wordpress-update/20261203T134912Z-0a2d24/omctl-lab-plugin-1.1",
+            "restore_point": "/var/backups/omctl-wordpress-update/run-2/omctl-lab-plugin-1.1",
             "rollback": {
                 "database_identical": True,
                 "files_identical": True,
@@ -274,7 +275,7 @@ WORDPRESS_UPDATE_ROLLED_BACK: dict[str, Any] = {
                         "ok": True,
                         "path": "/",
                         "problems": [],
-                        "screenshot": ".omctl/runs/20261203T134912Z-0a2d24/screenshots/upstream1/omctl-lab-plugin-1.3/restored/front.png",
+                        "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/restored/front.png",
                         "status": 200,
                         "threshold": 2.0,
                         "url": "http://shop.lab.test/",
