@@ -393,6 +393,26 @@ def _drills(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     return rows
 
 
+def _wordpress_updates(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Each item a wordpress_update run installed, rolled back or held, with its screenshots
+    (files kept in the run's folder; the HTML report shows them)."""
+    from omctl.evidence.wordpress_update import WordPressUpdate
+
+    rows = []
+    for run, host, record in _evidence([r for r in done if r.task == UPDATE_TASK], WordPressUpdate):
+        for item in record.items:
+            shots = [list(shot) for shot in item.screenshots()]
+            rows.append(_row(run, host, zone, component=f"{item.type} {item.slug}",
+                             versions=f"{item.from_} -> {item.to}", outcome=item.outcome,
+                             reason=item.reason, screenshots=shots))  # fmt: skip
+        for held in record.held:
+            rows.append(_row(run, host, zone, component=f"{held.type} {held.slug}",
+                             versions=f"{held.from_} -> {held.to or '?'}",
+                             outcome="held" if held.held else "waiting", reason=held.reason,
+                             screenshots=[]))  # fmt: skip
+    return rows
+
+
 def _incidents(runs: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     """Evidence kind ``incident`` (role diagnose): summary, findings, actions."""
     rows = []
@@ -763,6 +783,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "backups": backups,
             "restore_drills": _drills(done, zone),
             "vulnerabilities": _vulnerabilities(book, client, done, span, zone),
+            "wordpress_updates": _wordpress_updates(done, zone),
         },
         coverage=_coverage_rows(found),
         out_of_scope=[

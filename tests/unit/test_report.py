@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from omctl import billing, files, ledger, report, report_render
@@ -681,8 +682,14 @@ def test_a_held_update_is_waiting_for_the_client_and_an_installed_one_shows_fixe
                           "  wordpress_update: {every: weekly}\n")  # fmt: skip
     plugin = ("plugin", "contact-form", "CVE-2026-1")
     theme = ("theme", "shopfront", "CVE-2026-2")
+    shots = {}
+    for phase, colour in (("before", "white"), ("after", "red")):
+        shots[phase] = str(tmp_path / f"{phase}.png")
+        Image.new("RGB", (1280, 1024), colour).save(shots[phase])
+    pages = {phase: [{"path": "/", "status": 200, "ok": True, "screenshot": shot}]
+             for phase, shot in shots.items()}  # fmt: skip
     update = {"items": [{"site": "/var/www/shop", "type": "plugin", "slug": "contact-form",
-                         "from": "1.0", "to": "1.1", "outcome": "updated"}],
+                         "from": "1.0", "to": "1.1", "outcome": "updated", **pages}],
               "held": [{"site": "/var/www/shop", "type": "theme", "slug": "shopfront",
                         "from": "1.0", "to": "1.1", "held": True,
                         "reason": "held: waiting for the client's decision"}]}  # fmt: skip
@@ -706,3 +713,13 @@ def test_a_held_update_is_waiting_for_the_client_and_an_installed_one_shows_fixe
     ]
     assert found["counts"] == {"new": 1, "still open": 0, "fixed": 1, "alerts": 1}
     assert "new, waiting for the client's decision" in report_render.to_markdown(made)
+    updates = made.maintenance["wordpress_updates"]
+    assert [(r["component"], r["versions"], r["outcome"]) for r in updates] == [
+        ("plugin contact-form", "1.0 -> 1.1", "updated"),
+        ("theme shopfront", "1.0 -> 1.1", "held"),
+    ]
+    assert updates[0]["screenshots"] == [["/", shots["before"], shots["after"]]]
+    page = report_render.to_html(made)
+    assert "<caption>WordPress updates</caption>" in page
+    assert page.count('<img src="data:image/jpeg;base64,') == 2
+    assert "held: waiting for the client&#x27;s decision" in page
