@@ -262,6 +262,7 @@ def _verifications(executed: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
 
 
 SCAN_TASK = "vulnerability_scan"
+UPDATE_TASK = "wordpress_update"
 
 
 def _scans_before(book: Ledger, client: str, start: datetime) -> dict[str, Any]:
@@ -285,6 +286,7 @@ def _vulnerabilities(
     last scan before the period) or still open, and those fixed (found earlier, gone from the
     last scan). Empty when no scan ran in the period."""
     from omctl.evidence.vulnerability_scan import VulnerabilityScan
+    from omctl.evidence.wordpress_update import WAITING_FOR_CLIENT
 
     scans = _evidence([run for run in done if run.task == SCAN_TASK], VulnerabilityScan)
     if not scans:
@@ -298,6 +300,7 @@ def _vulnerabilities(
             seen.setdefault(host, {})[finding.key] = finding
     rows, notices = [], set()
     counts = {"new": 0, "still open": 0, "fixed": 0, "alerts": 0}
+    held = _held_updates(done)
     for host in sorted(last):
         run, scan = last[host]
         earlier = {f.key: f for f in before[host].findings} if host in before else {}
@@ -305,8 +308,10 @@ def _vulnerabilities(
         notices.update(feed.notice for feed in scan.feeds if feed.notice)
         for finding in scan.findings:
             state = "still open" if finding.key in earlier else "new"
+            if (host, finding.site or "", finding.type, finding.name) in held:
+                state += f", {WAITING_FOR_CLIENT}"
             rows.append(_finding_row(run, host, zone, finding, state))
-            counts[state] += 1
+            counts["still open" if finding.key in earlier else "new"] += 1
             counts["alerts"] += finding.alert
         for key, finding in {**earlier, **seen.get(host, {})}.items():
             if key not in current:
@@ -314,6 +319,18 @@ def _vulnerabilities(
                 counts["fixed"] += 1
     return {"hosts": sorted(last), "findings": rows, "counts": counts,
             "notices": sorted(notices)}  # fmt: skip
+
+
+def _held_updates(done: list[Run]) -> set[tuple[str, str, str, str]]:
+    """(host, site, type, slug) whose update the last wordpress_update run of each host held:
+    the client has not decided yet, so a vulnerability it would fix stays open on purpose."""
+    from omctl.evidence.wordpress_update import WordPressUpdate
+
+    latest: dict[str, WordPressUpdate] = {}
+    for _, host, record in _evidence([r for r in done if r.task == UPDATE_TASK], WordPressUpdate):
+        latest[host] = record
+    return {(host, held.site or "", held.type, held.slug)
+            for host, record in latest.items() for held in record.held if held.held}  # fmt: skip
 
 
 def _finding_row(run: Run, host: str, zone: ZoneInfo, finding: Any, state: str) -> dict:
@@ -373,6 +390,26 @@ def _drills(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
     rows = []
     for run, host, drill in _evidence(done, RestoreDrill):
         rows.append(_row(run, host, zone, **drill.report_row()))
+    return rows
+
+
+def _wordpress_updates(done: list[Run], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Each item a wordpress_update run installed, rolled back or held, with its screenshots
+    (files kept in the run's folder; the HTML report shows them)."""
+    from omctl.evidence.wordpress_update import WordPressUpdate
+
+    rows = []
+    for run, host, record in _evidence([r for r in done if r.task == UPDATE_TASK], WordPressUpdate):
+        for item in record.items:
+            shots = [list(shot) for shot in item.screenshots()]
+            rows.append(_row(run, host, zone, component=f"{item.type} {item.slug}",
+                             versions=f"{item.from_} -> {item.to}", outcome=item.outcome,
+                             reason=item.reason, screenshots=shots))  # fmt: skip
+        for held in record.held:
+            rows.append(_row(run, host, zone, component=f"{held.type} {held.slug}",
+                             versions=f"{held.from_} -> {held.to or '?'}",
+                             outcome="held" if held.held else "waiting", reason=held.reason,
+                             screenshots=[]))  # fmt: skip
     return rows
 
 
@@ -751,6 +788,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "backups": backups,
             "restore_drills": _drills(done, zone),
             "vulnerabilities": _vulnerabilities(book, client, done, span, zone),
+            "wordpress_updates": _wordpress_updates(done, zone),
         },
         coverage=_coverage_rows(found),
         out_of_scope=[

@@ -9,6 +9,7 @@ The CSV is the month's billable lines only, for an invoicing tool.
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
@@ -48,6 +49,14 @@ class Table:
 class Items:
     title: str
     items: list[str]
+
+
+@dataclass
+class Screenshots:
+    """Before/after screenshots of updated pages: pictures in HTML, named files elsewhere."""
+
+    title: str
+    shots: list[tuple[str, str, str | None]]  # caption, before file, after file
 
 
 @dataclass
@@ -455,7 +464,27 @@ def _maintenance(report: Report) -> Section:
         )
     )
     _vulnerabilities(section, mt.get("vulnerabilities") or {})
+    _wordpress_updates(section, mt.get("wordpress_updates") or [])
     return section
+
+
+def _wordpress_updates(section: Section, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    outcomes = {"updated": "updated", "rolled_back": "rolled back", "rollback_failed":
+                "ROLLBACK NOT PROVEN", "held": "held: waiting for the client's decision",
+                "waiting": "waiting"}  # fmt: skip
+    section.blocks.append(Table(
+        "WordPress updates",
+        ["at", "host", "component", "versions", "outcome", "why"],
+        [[r["at"], r["host"], r["component"], r["versions"],
+          outcomes.get(r["outcome"], r["outcome"]), r["reason"] or ""] for r in rows],
+    ))  # fmt: skip
+    shots = [(f"{r['host']} {r['component']} {r['versions']} "
+              f"({outcomes.get(r['outcome'])}): {page}", before, after)
+             for r in rows for page, before, after in r["screenshots"]]  # fmt: skip
+    if shots:
+        section.blocks.append(Screenshots("Screenshots before and after each update", shots))
 
 
 def _vulnerabilities(section: Section, found: dict[str, Any]) -> None:
@@ -915,6 +944,10 @@ def to_markdown(report: Report) -> str:
                 lines.append("")
             elif isinstance(block, Chart) and block.table is not None and block.table.rows:
                 lines += _md_table(block.table)
+            elif isinstance(block, Screenshots):
+                lines += [f"{_md(block.title)} (files of the runs):", ""]
+                lines += [f"- {_md(c)}: {_md(b)}, {_md(a or 'none')}" for c, b, a in block.shots]
+                lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -1096,6 +1129,36 @@ def _html_table(table: Table) -> str:
     )
 
 
+THUMBNAIL_WIDTH = 480
+
+
+def _thumbnail(path: str | None) -> str:
+    """The screenshot as an inline JPEG thumbnail (the report stays one file), or why not."""
+    from PIL import Image
+
+    if not path:
+        return "<span>none</span>"
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 4))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=70)
+    except OSError:
+        return f"<span>{esc(path)}: not kept</span>"
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img src="data:image/jpeg;base64,{data}" alt="{esc(path)}" width="{image.width}">'
+
+
+def _html_screenshots(block: Screenshots) -> str:
+    figures = "".join(
+        f"<figure><figcaption>{esc(caption)}</figcaption>{_thumbnail(before)}{_thumbnail(after)}"
+        "</figure>"
+        for caption, before, after in block.shots
+    )
+    return f'<div class="screenshots"><h3>{esc(block.title)}</h3>{figures}</div>'
+
+
 def _html_chart(chart: Chart) -> str:
     shapes = _bars(chart) if chart.kind == "bars" else _lines(chart)
     table_id = f"{chart.id}-data"
@@ -1124,6 +1187,8 @@ def _html_block(block: Any) -> str:
         return f"<p><strong>{esc(block.title.capitalize())}</strong></p><ul>{items}</ul>"
     if isinstance(block, Chart):
         return _html_chart(block)
+    if isinstance(block, Screenshots):
+        return _html_screenshots(block)
     raise TypeError(f"unknown block {block!r}")
 
 

@@ -242,7 +242,7 @@ def host_history(book: Ledger, client: str, hosts: list[str]) -> dict[str, dict[
     return history
 
 
-def _extravars(book: Ledger, prepared: Prepared, run_id: str) -> dict[str, Any]:
+def _extravars(book: Ledger, prepared: Prepared, run_id: str, run_dir: Path) -> dict[str, Any]:
     request = prepared.request
     extravars: dict[str, Any] = dict(request.extravars or {})
     extravars["omctl_run"] = {
@@ -252,6 +252,8 @@ def _extravars(book: Ledger, prepared: Prepared, run_id: str) -> dict[str, Any]:
         "category": prepared.task.category.value,
         "in_scope": prepared.decision.in_scope,
         "check": request.check,
+        # Where the run keeps files of its own (wordpress_update's screenshots).
+        "dir": str(run_dir),
     }
     if "host_history" in prepared.task.needs:
         extravars["omctl_host_history"] = host_history(book, request.client, prepared.targets)
@@ -388,7 +390,7 @@ def execute(
     feeds = _vulnerability_feeds(settings) if prepared.task.name == VULNERABILITY_SCAN else None
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client, held=request.client)
-        extravars = _extravars(book, prepared, run_id)
+        extravars = _extravars(book, prepared, run_id, ws.state / RUNS_DIR / run_id)
         book.append(run_id, ledger.STARTED, scrub.data(record_fields(prepared, settings, in_scope)))
         if on_start is not None:
             on_start(run_id, prepared)

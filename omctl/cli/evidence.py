@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the models are imported when a record of their kind is read
     from omctl.evidence.restore_drill import RestoreDrill
     from omctl.evidence.restore_drill_check import RestoreDrillCheck
     from omctl.evidence.vulnerability_scan import VulnerabilityScan
+    from omctl.evidence.wordpress_update import WordPressUpdate
 
 STYLES: dict[State, str] = {
     "ok": "green",
@@ -219,6 +220,10 @@ def vulnerability_scan(host: str, record: VulnerabilityScan) -> None:
                 fold=True)  # fmt: skip
 
 
+def wordpress_update(host: str, record: WordPressUpdate) -> None:
+    _print_rows(record.show_rows(), f"WordPress updates of {host}", fold=True)
+
+
 def generic(kind: str) -> Callable[[str, Any], None]:
     def render(host: str, data: Any) -> None:
         console.out.print(f"[bold]{kind}[/] of {host}:")
@@ -243,6 +248,7 @@ RENDERERS: dict[str, Callable[[str, Any], None]] = {  # kind -> renderer of its 
     "inventory": inventory,
     "drift": drift,
     "vulnerability_scan": vulnerability_scan,
+    "wordpress_update": wordpress_update,
 }
 
 

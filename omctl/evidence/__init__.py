@@ -41,6 +41,7 @@ MODEL_PATHS: dict[str, tuple[str, str]] = {
     "drift": ("drift", "Drift"),
     "vulnerability_scan": ("vulnerability_scan", "VulnerabilityScan"),
     "software_inventory": ("software_inventory", "SoftwareInventory"),
+    "wordpress_update": ("wordpress_update", "WordPressUpdate"),
 }
 
 

@@ -63,6 +63,7 @@ TASKS = {
         "diagnose",
         "healthcheck",
         "vulnerability_scan",
+        "wordpress_update",
     ],
     "onboarding": ["baseline"],
 }

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from omctl import billing, files, ledger, report, report_render
@@ -670,3 +671,55 @@ def test_vulnerabilities_found_fixed_and_still_open_against_the_scan_before(tmp_
     assert "Wordfence Intelligence: Copyright 2012-2026 Defiant Inc." in text
     assert december.maintenance["vulnerabilities"] == {}  # no scan in December: no verdict
     assert "Vulnerability scans: none in this period." in report_render.to_markdown(december)
+
+
+def test_a_held_update_is_waiting_for_the_client_and_an_installed_one_shows_fixed(tmp_path) -> None:
+    """The plugin's update installed between two scans: fixed at the next scan; the theme's
+    update held by the client's policy: its finding stays open, waiting for the client."""
+    built = MonthLedger(make_workspace(tmp_path))
+    scope_file = built.ws.client_dir("acme") / "scope.yml"
+    scope_file.write_text(scope_file.read_text() + "  vulnerability_scan: {every: weekly}\n"
+                          "  wordpress_update: {every: weekly}\n")  # fmt: skip
+    plugin = ("plugin", "contact-form", "CVE-2026-1")
+    theme = ("theme", "shopfront", "CVE-2026-2")
+    shots = {}
+    for phase, colour in (("before", "white"), ("after", "red")):
+        shots[phase] = str(tmp_path / f"{phase}.png")
+        Image.new("RGB", (1280, 1024), colour).save(shots[phase])
+    pages = {phase: [{"path": "/", "status": 200, "ok": True, "screenshot": shot}]
+             for phase, shot in shots.items()}  # fmt: skip
+    update = {"items": [{"site": "/var/www/shop", "type": "plugin", "slug": "contact-form",
+                         "from": "1.0", "to": "1.1", "outcome": "updated", **pages}],
+              "held": [{"site": "/var/www/shop", "type": "theme", "slug": "shopfront",
+                        "from": "1.0", "to": "1.1", "held": True,
+                        "reason": "held: waiting for the client's decision"}]}  # fmt: skip
+    try:
+        at = "2026-11-10 10:00"
+        built.run(at, "vulnerability_scan", report_ledger_day(at), limit="web1",
+                  evidence={"web1": {"vulnerability_scan": _scan(plugin, theme)}})  # fmt: skip
+        at = "2026-11-11 10:00"
+        built.run(at, "wordpress_update", report_ledger_day(at), limit="web1",
+                  evidence={"web1": {"wordpress_update": update}})  # fmt: skip
+        at = "2026-11-12 10:00"
+        built.run(at, "vulnerability_scan", report_ledger_day(at), limit="web1",
+                  evidence={"web1": {"vulnerability_scan": _scan(theme)}})  # fmt: skip
+        made = report.collect(built.book, report.subject(built.ws, "acme", "2026-11"), now=NOW)
+    finally:
+        built.close()
+    found = made.maintenance["vulnerabilities"]
+    assert sorted((r["component"], r["state"]) for r in found["findings"]) == [
+        ("plugin contact-form", "fixed"),
+        ("theme shopfront", "new, waiting for the client's decision"),
+    ]
+    assert found["counts"] == {"new": 1, "still open": 0, "fixed": 1, "alerts": 1}
+    assert "new, waiting for the client's decision" in report_render.to_markdown(made)
+    updates = made.maintenance["wordpress_updates"]
+    assert [(r["component"], r["versions"], r["outcome"]) for r in updates] == [
+        ("plugin contact-form", "1.0 -> 1.1", "updated"),
+        ("theme shopfront", "1.0 -> 1.1", "held"),
+    ]
+    assert updates[0]["screenshots"] == [["/", shots["before"], shots["after"]]]
+    page = report_render.to_html(made)
+    assert "<caption>WordPress updates</caption>" in page
+    assert page.count('<img src="data:image/jpeg;base64,') == 2
+    assert "held: waiting for the client&#x27;s decision" in page

@@ -148,6 +148,197 @@ VULNERABILITY_SCAN_CLEAN = {
 }  # fmt: skip
 
 # kind -> realistic records of it
+# wordpress_update: records of real lab runs (tests/integration/test_wordpress_update.py),
+# paths shortened.
+WORDPRESS_UPDATE_UPDATED: dict[str, Any] = {
+    "check_mode": False,
+    "held": [],
+    "items": [
+        {
+            "after": [
+                {
+                    "changed_percent": 0.006,
+                    "marker_found": True,
+                    "ok": True,
+                    "path": "/",
+                    "problems": [],
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.1/after/front.png",
+                    "status": 200,
+                    "threshold": 2.0,
+                    "url": "http://shop.lab.test/",
+                }
+            ],
+            "before": [
+                {
+                    "changed_percent": None,
+                    "marker_found": True,
+                    "ok": True,
+                    "path": "/",
+                    "problems": [],
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.1/before/front.png",
+                    "status": 200,
+                    "threshold": 2.0,
+                    "url": "http://shop.lab.test/",
+                }
+            ],
+            "database_digest": "332bddddb20e7ccc548f4d14a6ca02f4b1c711f34c3e568cc464d1dd05ad4ac4",
+            "files_digest": "809207ea878e70c513903417c2f421a7cdfb6ae6468f82da94b11532b5945d82",
+            "from": "1.0",
+            "gates": [
+                {"detail": "", "name": "pages", "ok": True},
+                {"detail": "", "name": "php_fatal", "ok": True},
+                {"detail": "", "name": "visual", "ok": True},
+            ],
+            "maintenance_file_removed": False,
+            "outcome": "updated",
+            "package": "/srv/omctl/packages/omctl-lab-plugin.1.1.zip",
+            "reason": None,
+            "restore_point": "/var/backups/omctl-wordpress-update/run-1/omctl-lab-plugin-1.0",
+            "rollback": None,
+            "site": "/var/www/shop",
+            "slug": "omctl-lab-plugin",
+            "to": "1.1",
+            "type": "plugin",
+        }
+    ],
+    "notes": [],
+    "packages": "/srv/omctl/packages",
+    "planned": [
+        {
+            "from": "1.0",
+            "held": False,
+            "package": "/srv/omctl/packages/omctl-lab-plugin.1.1.zip",
+            "reason": None,
+            "site": "/var/www/shop",
+            "slug": "omctl-lab-plugin",
+            "to": "1.1",
+            "type": "plugin",
+        }
+    ],
+    "stopped": False,
+}
+WORDPRESS_UPDATE_ROLLED_BACK: dict[str, Any] = {
+    "check_mode": False,
+    "held": [],
+    "items": [
+        {
+            "after": [
+                {
+                    "changed_percent": 62.082,
+                    "marker_found": True,
+                    "ok": False,
+                    "path": "/",
+                    "problems": ["/ changed 62.08% of its pixels (threshold 2%)"],
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/after/front.png",
+                    "status": 200,
+                    "threshold": 2.0,
+                    "url": "http://shop.lab.test/",
+                }
+            ],
+            "before": [
+                {
+                    "changed_percent": None,
+                    "marker_found": True,
+                    "ok": True,
+                    "path": "/",
+                    "problems": [],
+                    "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/before/front.png",
+                    "status": 200,
+                    "threshold": 2.0,
+                    "url": "http://shop.lab.test/",
+                }
+            ],
+            "database_digest": "8348c7e08c737ba0434efcdb6c743dc8ec44f4d50c089fa48a58d69165963c6a",
+            "files_digest": "fbe0d3204365c2046ebadb426e0503bdeb103290d2175dd619e6a6ab3f825335",
+            "from": "1.1",
+            "gates": [
+                {"detail": "", "name": "pages", "ok": True},
+                {"detail": "", "name": "php_fatal", "ok": True},
+                {
+                    "detail": "/ changed 62.08% of its pixels (threshold 2%)",
+                    "name": "visual",
+                    "ok": False,
+                },
+            ],
+            "maintenance_file_removed": False,
+            "outcome": "rolled_back",
+            "package": "/srv/omctl/packages/omctl-lab-plugin.1.3.zip",
+            "reason": "/ changed 62.08% of its pixels (threshold 2%)",
+            "restore_point": "/var/backups/omctl-wordpress-update/run-2/omctl-lab-plugin-1.1",
+            "rollback": {
+                "database_identical": True,
+                "files_identical": True,
+                "pages": [
+                    {
+                        "changed_percent": 0.0,
+                        "marker_found": True,
+                        "ok": True,
+                        "path": "/",
+                        "problems": [],
+                        "screenshot": "shots/upstream1/omctl-lab-plugin-1.3/restored/front.png",
+                        "status": 200,
+                        "threshold": 2.0,
+                        "url": "http://shop.lab.test/",
+                    }
+                ],
+                "pages_ok": True,
+                "php_fatals": [],
+                "proven": True,
+            },
+            "site": "/var/www/shop",
+            "slug": "omctl-lab-plugin",
+            "to": "1.3",
+            "type": "plugin",
+        }
+    ],
+    "notes": [],
+    "packages": "/srv/omctl/packages",
+    "planned": [
+        {
+            "from": "1.1",
+            "held": False,
+            "package": "/srv/omctl/packages/omctl-lab-plugin.1.3.zip",
+            "reason": None,
+            "site": "/var/www/shop",
+            "slug": "omctl-lab-plugin",
+            "to": "1.3",
+            "type": "plugin",
+        }
+    ],
+    "stopped": False,
+}
+WORDPRESS_UPDATE_HELD: dict[str, Any] = {
+    "packages": "/srv/omctl/packages",
+    "check_mode": False,
+    "planned": [],
+    "items": [],
+    "held": [
+        {
+            "site": "/var/www/shop",
+            "type": "theme",
+            "slug": "omctl-lab-theme",
+            "from": "1.0",
+            "to": "1.1",
+            "package": None,
+            "held": True,
+            "reason": "held: waiting for the client's decision",
+        },
+        {
+            "site": "/var/www/shop",
+            "type": "plugin",
+            "slug": "omctl-lab-plugin",
+            "from": "1.1",
+            "to": None,
+            "package": None,
+            "held": False,
+            "reason": "1.2 waits until 2026-12-10 (7 days after its release)",
+        },
+    ],
+    "stopped": False,
+    "notes": [],
+}
+
+
 RECORDS: dict[str, list[dict[str, Any]]] = {
     "baseline": [
         BASELINE,
@@ -179,6 +370,11 @@ RECORDS: dict[str, list[dict[str, Any]]] = {
     "inventory": [INVENTORY, INVENTORY_REFUSED],
     "drift": [DRIFT_NONE, DRIFT_FOUND, DRIFT_UNVERIFIED],
     "vulnerability_scan": [VULNERABILITY_SCAN, VULNERABILITY_SCAN_CLEAN],
+    "wordpress_update": [
+        WORDPRESS_UPDATE_UPDATED,
+        WORDPRESS_UPDATE_ROLLED_BACK,
+        WORDPRESS_UPDATE_HELD,
+    ],
     "software_inventory": [
         {
             "release": "bookworm",

@@ -242,6 +242,9 @@ CASES: dict[str, tuple[str, Any]] = {
     "drift_unverified": ("drift", records.DRIFT_UNVERIFIED),
     "vulnerability_scan": ("vulnerability_scan", records.VULNERABILITY_SCAN),
     "vulnerability_scan_clean": ("vulnerability_scan", records.VULNERABILITY_SCAN_CLEAN),
+    "wordpress_update": ("wordpress_update", records.WORDPRESS_UPDATE_UPDATED),
+    "wordpress_update_rolled_back": ("wordpress_update", records.WORDPRESS_UPDATE_ROLLED_BACK),
+    "wordpress_update_held": ("wordpress_update", records.WORDPRESS_UPDATE_HELD),
 }  # fmt: skip
 
 
