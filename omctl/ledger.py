@@ -317,7 +317,8 @@ class Run:
 
 def index_row(run: Run) -> tuple[Any, ...]:
     """The run index's row of ``run`` (columns ``INDEX_COLUMNS``)."""
-    summary = {**run.summary(), "message": run.message}
+    summary = run.summary()
+    summary["message"] = run.message  # the canonical text sorts the keys
     return (
         run.id,
         run.client,
@@ -1026,7 +1027,9 @@ class SqlLedger:
             return None  # not the history that was verified: check everything
         chain = _Chain(key.secret, keyed[0], prev=row[5], seq=seq_c - 1)
         list(chain.read([row]))
-        present = self._db.execute("SELECT count(*) FROM entries WHERE seq <= ?", (seq_c,))
+        # ``+seq``: not a walk of the table's rows by seq, but a count over its smallest
+        # index (SQLite: entries_kind), a few times faster on a big ledger.
+        present = self._db.execute("SELECT count(*) FROM entries WHERE +seq <= ?", (seq_c,))
         count = present.fetchone()[0]
         if chain.problem is not None:
             return VerifyResult(False, count, seq_c, chain.problem, since=since)
