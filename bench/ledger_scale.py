@@ -10,7 +10,8 @@ realistic times); to keep the build in minutes, ``--batch`` runs share one trans
 ``omctl run`` uses two per run.
 
 Then times, side by side, the median of ``--repeat`` runs of each command (a fresh ``omctl``
-process each time, as an operator or a scheduler would call it):
+process each time, as an operator or a scheduler would call it), in wall time and in CPU time
+(user and system, worker processes included: what a loaded, shared machine distorts least):
 ``ledger verify`` (first: the checkpoint it records is where a report's verification starts),
 ``history acme``, ``status acme``, ``report acme --period <this month>`` and ``show <run>``.
 Targets: every read command at most 0.5 s and at most 1.5x its time on the
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -152,19 +154,24 @@ def newest_run(ws: Path) -> str:
         book.close()
 
 
-def timed(args: list[str], ws: Path, env: dict[str, str], repeat: int) -> float:
-    """Median wall time; exit 5 (a task overdue) is an answer of `status`, not a failure."""
-    times = []
+def timed(args: list[str], ws: Path, env: dict[str, str], repeat: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user and system, the command's worker processes
+    included: steadier than wall time on a shared machine); exit 5 (a task overdue) is an
+    answer of `status`, not a failure."""
+    times, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.perf_counter()
         done = subprocess.run(
             [OMCTL, *args], cwd=ws, env=env, capture_output=True, text=True, check=False,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
         times.append(time.perf_counter() - began)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 5):
             raise SystemExit(f"omctl {' '.join(args)} failed ({done.returncode}): {done.stderr}")
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def build(
@@ -224,19 +231,24 @@ def main() -> None:
             f"report {CLIENT} --period {period}": (["report", CLIENT, "--period", period], 0.5),
             "show RUN": (["show"], 0.5),
         }
-        print(f"{'command':<34} {'small':>8} {'large':>8} {'ratio':>6}  target")
+        print(f"{'command':<34} {'small':>8} {'large':>8} {'ratio':>6}  target"
+              f"{'':<30} cpu: {'small':>7} {'large':>7} {'ratio':>6}")  # fmt: skip
         for name, (args, limit) in commands.items():
             if args == ["show"]:
-                small_time = timed(["show", newest_run(small)], small, env, options.repeat)
-                large_time = timed(["show", newest_run(large)], large, env, options.repeat)
+                small_time, small_cpu = timed(["show", newest_run(small)], small, env,
+                                              options.repeat)  # fmt: skip
+                large_time, large_cpu = timed(["show", newest_run(large)], large, env,
+                                              options.repeat)  # fmt: skip
             else:
-                small_time = timed(args, small, env, options.repeat)
-                large_time = timed(args, large, env, options.repeat)
+                small_time, small_cpu = timed(args, small, env, options.repeat)
+                large_time, large_cpu = timed(args, large, env, options.repeat)
             ratio = large_time / small_time
             target = f"<= {limit} s" + (" and <= 1.5x" if limit < 1 else "")
             met = large_time <= limit and (limit >= 1 or ratio <= 1.5)
-            print(f"{name:<34} {small_time:7.2f}s {large_time:7.2f}s {ratio:6.2f}  {target}: "
-                  f"{'met' if met else 'NOT met'}")  # fmt: skip
+            verdict = f"{target}: {'met' if met else 'NOT met'}"
+            cpu = f"{small_cpu:6.2f}s {large_cpu:6.2f}s {large_cpu / small_cpu:6.2f}"
+            print(f"{name:<34} {small_time:7.2f}s {large_time:7.2f}s {ratio:6.2f}  {verdict:<34}"
+                  f" cpu: {cpu}")  # fmt: skip
     finally:
         if not options.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -22,18 +22,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import hmac
+import itertools
 import json
 import os
+import pickle
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from omctl import files, ledger_key
 from omctl.errors import BadInput, LedgerBroken, LedgerKeyMissing
@@ -152,8 +157,13 @@ def parse_stamp(stamp: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# One encoder for every canonical text: json.dumps with options builds a new one per call,
+# which costs ``ledger verify`` a second on a big ledger. The same text as json.dumps with them.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(payload)
 
 
 def parse_payload(text: str) -> Any:
@@ -194,13 +204,18 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(match[1]), match[2]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One ledger entry. A tuple, so that ``fold`` unpacks entries and the rows ``verify``
+    reads alike, without building an object per row."""
+
     seq: int
     run_id: str
     kind: str
     at: str
     payload: dict[str, Any]
+
+
+EntryRow = tuple[int, str, str, str, dict[str, Any]]  # an Entry or a plain tuple in its shape
 
 
 @dataclass
@@ -308,7 +323,8 @@ class Run:
 
 def index_row(run: Run) -> tuple[Any, ...]:
     """The run index's row of ``run`` (columns ``INDEX_COLUMNS``)."""
-    summary = {**run.summary(), "message": run.message}
+    summary = run.summary()
+    summary["message"] = run.message  # the canonical text sorts the keys
     return (
         run.id,
         run.client,
@@ -499,21 +515,20 @@ class Ledger(Protocol):
     def close(self) -> None: ...
 
 
-def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
+def fold(entries: Iterable[EntryRow], evidence: bool = True) -> dict[str, Run]:
     """Build run records from entries, in ledger order; without ``evidence`` the evidence
     entries only name their host (what the run index holds)."""
     runs: dict[str, Run] = {}
-    for entry in entries:
-        data = entry.payload
-        if entry.kind in (STARTED, REFUSED):
+    for seq, run_id, kind, at, data in entries:
+        if kind in (STARTED, REFUSED):
             run = Run(
-                id=entry.run_id,
+                id=run_id,
                 client=data["client"],
                 task=data["task"],
                 category=data["category"],
-                status=RUNNING if entry.kind == STARTED else STATUS_REFUSED,
+                status=RUNNING if kind == STARTED else STATUS_REFUSED,
                 in_scope=data["in_scope"],
-                started_at=entry.at,
+                started_at=at,
                 contract=data.get("contract"),
                 out_of_scope_reason=data.get("out_of_scope_reason"),
                 refusal_reason=data.get("refusal_reason"),
@@ -528,30 +543,33 @@ def fold(entries: Iterable[Entry], evidence: bool = True) -> dict[str, Run]:
                 targets=data.get("targets", []),
                 extra_vars=data.get("extra_vars"),
                 request=data.get("request"),
-                first_seq=entry.seq,
+                first_seq=seq,
             )
-            if entry.kind == REFUSED:
-                run.ended_at = entry.at
+            if kind == REFUSED:
+                run.ended_at = at
                 run.message = data.get("refusal_reason")
-            runs[entry.run_id] = run
+            runs[run_id] = run
         else:
-            run = runs.get(entry.run_id)
-            if run is None:
+            found = runs.get(run_id)
+            if found is None:
                 continue
-            if entry.kind == HOST:
+            run = found
+            if kind == HOST:
+                host = data["host"]
                 counts = {k: v for k, v in data.items() if k != "host"}
-                run.hosts[data["host"]] = HostResult(
-                    **counts, evidence=run.hosts.get(data["host"], HostResult()).evidence
+                before = run.hosts.get(host)
+                run.hosts[host] = HostResult(
+                    **counts, evidence=before.evidence if before is not None else {}
                 )
-            elif entry.kind == EVIDENCE:
-                host = run.hosts.setdefault(data["host"], HostResult())
+            elif kind == EVIDENCE:
+                result = run.hosts.setdefault(data["host"], HostResult())
                 if evidence:
-                    host.evidence[data["kind"]] = data["data"]
-            elif entry.kind in (FINISHED, INTERRUPTED):
+                    result.evidence[data["kind"]] = data["data"]
+            elif kind in (FINISHED, INTERRUPTED):
                 run.status = data.get("status", STATUS_INTERRUPTED)
-                run.ended_at = entry.at
+                run.ended_at = at
                 run.message = data.get("message")
-        runs[entry.run_id].last_seq = entry.seq
+        run.last_seq = seq
     return runs
 
 
@@ -938,14 +956,10 @@ class SqlLedger:
             except LedgerBroken as exc:
                 return VerifyResult(False, 0, keyed[0], f"{exc.message} ({exc.path})")
         keyed_from = keyed[0] if keyed else None
-        chain = _Chain(secret, keyed_from)
-        read = chain.read(self._db.execute(ENTRY_ROWS + " ORDER BY seq"))
-        folded: dict[str, Run] | None = None
-        try:  # the index check's fold, in the same pass
-            folded = fold(read, evidence=False)
-        except (KeyError, TypeError, AttributeError):
-            for _ in read:  # a run entry of an unknown shape: the chain is checked on
-                pass
+        (upto,) = self._db.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
+        with _gc_paused():
+            parts = [outcome() for outcome in self._verify_parts(secret, keyed_from, upto)]
+        chain = _joined([part.chain for part in parts])
         count = chain.count
         if chain.problem is not None:
             return VerifyResult(False, count, chain.bad_seq, chain.problem)
@@ -958,14 +972,38 @@ class SqlLedger:
             failed = _check_witnesses(hashes, chain.witnessed)
         if failed is None:
             failed = _check_checkpoints(hashes, given, count)
-        if failed is None and folded is None:
+        if failed is None and any(part.index_rows is None for part in parts):
             failed = None, "the entries do not fold into runs: the run index cannot be checked"
-        if failed is None and folded is not None:
-            failed = self._check_index(folded)
+        if failed is None:
+            expected: dict[str, tuple[Any, ...]] = {}
+            for part in parts:
+                expected.update(part.index_rows or {})
+            failed = self._check_index(expected)
         if failed is not None:
             bad, problem = failed
             return VerifyResult(False, count, bad, problem, head_seq, head_hash, keyed_from)
         return VerifyResult(True, count, None, None, head_seq, head_hash, keyed_from, len(given))
+
+    def _verify_parts(
+        self, secret: bytes | None, keyed_from: int | None, upto: int
+    ) -> list[Callable[[], PartOutcome]]:
+        """A full verify's work on the rows up to ``upto`` as parts in ledger order, each a
+        call that gives its outcome. Here one part, done in this process before this returns;
+        ``SqliteLedger`` shares a big ledger's with a worker process."""
+        rows = self._db.execute(ENTRY_ROWS + " WHERE seq <= ? ORDER BY seq", (upto,))
+        chain_rows = (
+            (seq, f"{prev_hash}\x1f{seq}\x1f{run_id}\x1f{kind}\x1f{at}\x1f{payload}", prev_hash,
+             digest, payload if kind == CHECKPOINT else None)
+            for seq, run_id, kind, at, payload, prev_hash, digest in rows
+        )  # fmt: skip
+        chain = _Chain(secret, keyed_from)
+        chain.check(chain_rows)
+        fold_rows = self._db.execute(
+            "SELECT seq, run_id, kind, at, payload, NULL FROM entries WHERE seq <= ? ORDER BY seq",
+            (upto,),
+        )
+        outcome = PartOutcome(chain.outcome(), _expected_index(fold_rows))
+        return [lambda: outcome]
 
     def record_verified(self, result: VerifyResult) -> None:
         if not result.ok or result.since is not None or result.head_seq is None:
@@ -1022,7 +1060,9 @@ class SqlLedger:
             return None  # not the history that was verified: check everything
         chain = _Chain(key.secret, keyed[0], prev=row[5], seq=seq_c - 1)
         list(chain.read([row]))
-        present = self._db.execute("SELECT count(*) FROM entries WHERE seq <= ?", (seq_c,))
+        # ``+seq``: not a walk of the table's rows by seq, but a count over its smallest
+        # index (SQLite: entries_kind), a few times faster on a big ledger.
+        present = self._db.execute("SELECT count(*) FROM entries WHERE +seq <= ?", (seq_c,))
         count = present.fetchone()[0]
         if chain.problem is not None:
             return VerifyResult(False, count, seq_c, chain.problem, since=since)
@@ -1119,23 +1159,34 @@ class SqlLedger:
             )
         return found
 
-    def _check_index(self, folded: dict[str, Run]) -> tuple[int | None, str] | None:
-        """The run index must say what the entries (``folded``) say: it is what history,
-        status and the report select runs by."""
-        expected = {run.id: index_row(run) for run in folded.values()}
-        found = {
-            row[0]: tuple(row) for row in self._db.execute(f"SELECT {INDEX_COLUMNS} FROM run_index")
-        }
-        for run_id, row in expected.items():
-            if found.get(run_id) != row:
-                return row[9], (
-                    f"the run index differs from the entries of run {run_id}: "
-                    f"`omctl ledger reindex` rebuilds it"
-                )
-        extra = sorted(set(found) - set(expected))
+    def _check_index(self, expected: dict[str, tuple[Any, ...]]) -> tuple[int | None, str] | None:
+        """The run index must hold the rows ``expected`` (``index_row`` of each run the entries
+        fold into): it is what history, status and the report select runs by."""
+        seen: set[str] = set()
+        differs: list[tuple[int, str]] = []  # (first seq, run id)
+        extra: list[str] = []
+        for found in self._db.execute(f"SELECT {INDEX_COLUMNS} FROM run_index"):
+            run_id = found[0]
+            row = expected.get(run_id)
+            if row is None:
+                extra.append(run_id)
+                continue
+            seen.add(run_id)
+            if row != tuple(found):
+                differs.append((row[9], run_id))
+        if len(seen) < len(expected):
+            differs.extend(
+                (row[9], run_id) for run_id, row in expected.items() if run_id not in seen
+            )
+        if differs:
+            first_seq, run_id = min(differs)  # the first in ledger order
+            return first_seq, (
+                f"the run index differs from the entries of run {run_id}: "
+                f"`omctl ledger reindex` rebuilds it"
+            )
         if extra:
             return None, (
-                f"the run index lists run {extra[0]}, which has no entries: "
+                f"the run index lists run {min(extra)}, which has no entries: "
                 f"`omctl ledger reindex` rebuilds it"
             )
         return None
@@ -1199,6 +1250,50 @@ class SqliteLedger(SqlLedger):
         for own in (self.head_path, self.lock_path, self.verified_path):
             if own.exists():
                 os.chmod(own, 0o600)
+
+    # From this many entries ``verify`` shares its work with a worker process (two cores:
+    # about half the time); below it the worker's start-up costs more than it saves.
+    PARALLEL_VERIFY_FROM = 100_000
+
+    def _verify_parts(
+        self, secret: bytes | None, keyed_from: int | None, upto: int
+    ) -> list[Callable[[], PartOutcome]]:
+        if upto < self.PARALLEL_VERIFY_FROM:
+            return super()._verify_parts(secret, keyed_from, upto)
+        # Halves: the chain's rows by seq, the runs (for the index check) by run id, split
+        # at the index's median run id (the index only balances the halves: each half's
+        # expected rows come from the entries). The worker takes the second half.
+        (runs,) = self._db.execute("SELECT count(*) FROM run_index").fetchone()
+        middle = self._db.execute(
+            "SELECT run_id FROM run_index ORDER BY run_id LIMIT 1 OFFSET ?", (runs // 2,)
+        ).fetchone()
+        split = middle[0] if middle else None
+        first = VerifyPart(upto, (0, upto // 2), (None, split))
+        second = VerifyPart(upto, (upto // 2, upto), (split, None))
+        # The worker reads entries up to ``upto`` only: they are append-only, so its
+        # snapshot holds the same rows as this transaction's (or the chain check names what
+        # changed); the run index is compared here, in this transaction.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "omctl.ledger_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert worker.stdin is not None and worker.stdout is not None
+        with contextlib.suppress(OSError):  # a worker that died is done here (below)
+            pickle.dump((self.path, secret, keyed_from, second), worker.stdin)
+            worker.stdin.close()
+        here = _verify_part(self._db, secret, keyed_from, first)
+
+        def there() -> PartOutcome:
+            with worker.stdout:
+                sent = worker.stdout.read()
+            if worker.wait() == 0:
+                with contextlib.suppress(pickle.UnpicklingError, EOFError):
+                    return pickle.loads(sent)  # from this process's own child
+            return _verify_part(self._db, secret, keyed_from, second)  # the worker failed
+
+        return [lambda: here, there]
 
     def _migrate(self) -> None:
         """Create the schema, or bring an older ledger's up to date in one transaction: the
@@ -1310,11 +1405,26 @@ class _Hasher:
         return outer.hexdigest()
 
 
+@dataclass(frozen=True)
+class ChainOutcome:
+    """What a chain check found (picklable: a verify worker process sends it back)."""
+
+    count: int  # rows read, the bad one included
+    seq: int  # the last good row's seq and hash
+    prev: str
+    problem: str | None
+    bad_seq: int | None
+    witnessed: tuple[tuple[int, int, str], ...]  # (checkpoint entry, seq, hash)
+    first: tuple[int, str] | None = None  # an unlinked check's first row: seq and prev_hash
+
+
 class _Chain:
-    """Checks rows of the entries table in seq order, one pass: each row follows the one
-    before (seq, prev_hash) and has the hash it must have (keyed from ``keyed_from``); the
-    report checkpoints the rows record are collected. ``read`` yields the entries (for a
-    fold) and stops at the first bad row, naming it in ``problem``."""
+    """Checks rows of the entries table in seq order: each row follows the one before (seq,
+    prev_hash) and has the hash it must have (keyed from ``keyed_from``); the report
+    checkpoints the rows record are collected. ``check`` takes rows as ``PART_CHAIN_ROWS``
+    reads them, ``read`` rows of ``ENTRY_ROWS`` (yielding their entries); both stop at the
+    first bad row, naming it in ``problem``. Not ``linked``, the first row is taken as it
+    links (``first`` remembers how, for ``_joined``): a later part of the ledger."""
 
     def __init__(
         self,
@@ -1322,8 +1432,11 @@ class _Chain:
         keyed_from: int | None,
         prev: str = GENESIS,
         seq: int = 0,
+        linked: bool = True,
     ) -> None:
         self.keyed = _Hasher(secret) if secret is not None else None
+        self.linked = linked
+        self.first: tuple[int, str] | None = None
         self.keyed_from = keyed_from
         self.prev, self.seq = prev, seq  # the last row checked: seq and hash
         self.count = 0
@@ -1331,36 +1444,185 @@ class _Chain:
         self.bad_seq: int | None = None
         self.witnessed: list[tuple[int, int, str]] = []  # (checkpoint entry, seq, hash)
 
-    def _fail(self, seq: int, problem: str) -> None:
-        self.bad_seq, self.problem = seq, problem
+    def check(self, rows: Iterable[tuple[int, str, str, str, str | None]]) -> bool:
+        """Check (seq, material, prev_hash, hash, checkpoint payload) rows; False at a bad
+        one. The hot loop of ``ledger verify``: locals only, state written back at the end."""
+        rows = iter(rows)
+        if not self.linked and self.first is None:
+            head = next(rows, None)
+            if head is None:
+                return True
+            self.first = head[0], head[2]
+            self.seq, self.prev = head[0] - 1, head[2]
+            rows = itertools.chain([head], rows)
+        keyed, plain = self.keyed, hashlib.sha256
+        keyed_from = self.keyed_from if keyed is not None else None
+        count, last, prev = self.count, self.seq, self.prev
+        problem: tuple[int, str] | None = None
+        for seq, material, prev_hash, digest, checkpoint in rows:
+            count += 1
+            if seq != last + 1:
+                problem = last + 1, f"row {last + 1} is missing (next is {seq})"
+                break
+            if prev_hash != prev:
+                problem = seq, f"row {seq} does not follow row {seq - 1}: chain broken"
+                break
+            if keyed is not None and keyed_from is not None and seq >= keyed_from:
+                computed = keyed(material.encode())
+            else:
+                computed = plain(material.encode()).hexdigest()
+            if computed != digest:
+                problem = seq, f"row {seq} was altered: hash mismatch"
+                break
+            last, prev = seq, digest
+            if checkpoint is not None:
+                data = parse_payload(checkpoint)
+                if isinstance(data.get("seq"), int):  # None: a report of an empty ledger
+                    self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
+        self.count, self.seq, self.prev = count, last, prev
+        if problem is not None:
+            self.bad_seq, self.problem = problem
+            return False
+        return True
 
     def read(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[Entry]:
-        # pydantic-core's parser: the same values as json.loads for what canonical() writes,
-        # three times faster over a whole ledger (imported here: it costs 0.1 s to import).
-        from pydantic_core import from_json
-
-        keyed, keyed_from, plain = self.keyed, self.keyed_from, hashlib.sha256
+        """Check rows of ``ENTRY_ROWS`` (a few: the runs a report uses) and yield their
+        entries."""
         for seq, run_id, kind, at, payload, prev_hash, digest in rows:
-            self.count += 1
-            if seq != self.seq + 1:
-                self._fail(self.seq + 1, f"row {self.seq + 1} is missing (next is {seq})")
+            material = f"{prev_hash}\x1f{seq}\x1f{run_id}\x1f{kind}\x1f{at}\x1f{payload}"
+            witness = payload if kind == CHECKPOINT else None
+            if not self.check([(seq, material, prev_hash, digest, witness)]):
                 return
-            if prev_hash != self.prev:
-                self._fail(seq, f"row {seq} does not follow row {seq - 1}: chain broken")
-                return
-            material = f"{prev_hash}\x1f{seq}\x1f{run_id}\x1f{kind}\x1f{at}\x1f{payload}".encode()
-            if keyed is not None and keyed_from is not None and seq >= keyed_from:
-                computed = keyed(material)
-            else:
-                computed = plain(material).hexdigest()
-            if computed != digest:
-                self._fail(seq, f"row {seq} was altered: hash mismatch")
-                return
-            self.prev, self.seq = digest, seq
-            data = from_json(payload)
-            if kind == CHECKPOINT and isinstance(data.get("seq"), int):  # None: empty ledger
-                self.witnessed.append((seq, data["seq"], str(data.get("hash"))))
-            yield Entry(seq, run_id, kind, at, data)  # every kind: fold() decides, as ever
+            yield Entry(seq, run_id, kind, at, parse_payload(payload))
+
+    def outcome(self) -> ChainOutcome:
+        return ChainOutcome(
+            self.count, self.seq, self.prev, self.problem, self.bad_seq,
+            tuple(self.witnessed), self.first,
+        )  # fmt: skip
+
+
+# A share of a big SQLite ledger's verify (``SqliteLedger._verify_parts``): the chain's rows
+# seq in (lo, hi], with each row's hashed material as ``entry_hash`` joins it (put together by
+# SQLite, not per row in Python) and the payload of a report checkpoint (whose witness is
+# collected); and the entries up to the verified head of the runs with lo <= run_id < hi
+# (NULL: unbounded), for an evidence entry (often the largest) only the host it names when
+# that is a string (by SQLite's JSON functions, in a CASE, which tests in order, so json_type
+# never sees text that is not JSON).
+PART_CHAIN_ROWS = (
+    "SELECT seq, prev_hash || char(31) || seq || char(31) || run_id || char(31) || kind"
+    " || char(31) || at || char(31) || payload, prev_hash, hash,"
+    f" CASE WHEN kind = '{CHECKPOINT}' THEN payload END"
+    " FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq"
+)
+_EVIDENCE_HOST = (
+    f"CASE WHEN kind <> '{EVIDENCE}' THEN NULL WHEN NOT json_valid(payload) THEN NULL"
+    " WHEN json_type(payload, '$.host') = 'text' THEN json_extract(payload, '$.host') END"
+)
+PART_FOLD_ROWS = (
+    f"SELECT seq, run_id, kind, at, CASE WHEN ({_EVIDENCE_HOST}) IS NULL THEN payload END,"
+    f" {_EVIDENCE_HOST} FROM entries WHERE seq <= ? AND (? IS NULL OR run_id >= ?)"
+    " AND (? IS NULL OR run_id < ?) ORDER BY seq"
+)
+
+
+@dataclass(frozen=True)
+class VerifyPart:
+    """What one share of a full verify checks: chain rows ``lo < seq <= hi`` and the runs
+    ``lo <= run_id < hi`` (None: unbounded) as the entries up to ``upto`` fold them."""
+
+    upto: int
+    seqs: tuple[int, int]
+    runs: tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """A share's chain check, and the index rows its runs' entries fold into (None: they
+    do not fold). Picklable: a worker process sends it back."""
+
+    chain: ChainOutcome
+    index_rows: dict[str, tuple[Any, ...]] | None
+
+
+def _verify_part(
+    db: sqlite3.Connection, secret: bytes | None, keyed_from: int | None, part: VerifyPart
+) -> PartOutcome:
+    lo, hi = part.seqs
+    chain = _Chain(secret, keyed_from, linked=lo == 0)
+    chain.check(db.execute(PART_CHAIN_ROWS, (lo, hi)))
+    first, last = part.runs
+    fold_rows = db.execute(PART_FOLD_ROWS, (part.upto, first, first, last, last))
+    return PartOutcome(chain.outcome(), _expected_index(fold_rows))
+
+
+def verify_part_file(
+    path: Path, secret: bytes | None, keyed_from: int | None, part: VerifyPart
+) -> PartOutcome:
+    """``part`` of the SQLite ledger at ``path``, on a read-only connection of its own: what
+    a verify worker process runs. (A further per-entry check, such as a signature, belongs in
+    the chain's pass, so that it is shared out with it.)"""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        db.execute("PRAGMA mmap_size=1073741824")
+        with _gc_paused():
+            return _verify_part(db, secret, keyed_from, part)
+    finally:
+        db.close()
+
+
+def _expected_index(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]] | None:
+    """The index rows that entry rows (seq, run_id, kind, at, payload, evidence host) fold
+    into, without evidence; None when they do not fold (a run entry of an unknown shape)."""
+    from pydantic_core import from_json  # as json.loads for canonical text, 3x faster
+
+    entries = (
+        (seq, run_id, kind, at, {"host": host} if host is not None else from_json(payload))
+        for seq, run_id, kind, at, payload, host in rows
+    )
+    try:
+        return {run.id: index_row(run) for run in fold(entries, evidence=False).values()}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+
+
+def _joined(parts: list[ChainOutcome]) -> ChainOutcome:
+    """The chain check of consecutive parts as one check in a single pass would find it: a
+    later part's first row must follow the last row of the ones before."""
+    total = parts[0]
+    for part in parts[1:]:
+        if total.problem is not None or part.first is None:  # failed, or an empty part
+            continue
+        seq, prev_hash = part.first
+        if seq != total.seq + 1:
+            problem: tuple[int, str] | None = (
+                total.seq + 1,
+                f"row {total.seq + 1} is missing (next is {seq})",
+            )
+        elif prev_hash != total.prev:
+            problem = seq, f"row {seq} does not follow row {seq - 1}: chain broken"
+        else:
+            problem = None
+        if problem is not None:
+            return replace(total, count=total.count + 1, bad_seq=problem[0], problem=problem[1])
+        total = ChainOutcome(
+            total.count + part.count, part.seq, part.prev, part.problem, part.bad_seq,
+            total.witnessed + part.witnessed, total.first,
+        )  # fmt: skip
+    return total
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a whole ledger is read: the objects a pass builds
+    are not cycles, and the collector's passes over them cost about half its time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _verified_mac(secret: bytes, ledger_id: str, record: dict[str, Any]) -> str:

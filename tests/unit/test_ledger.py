@@ -405,6 +405,62 @@ def test_a_tampered_unkeyed_ledger_still_fails_after_keying(tmp_path: Path) -> N
     book.close()
 
 
+# --- verify shared with a worker process ------------------------------------------------------
+
+
+def _fill_runs(book: ledger.SqliteLedger, runs: int) -> None:
+    for n in range(runs):
+        run_id = f"r{n:02d}"
+        book.append_many([
+            (run_id, ledger.STARTED, {"client": "acme", "task": "healthcheck",
+                                      "category": "maintenance", "in_scope": True}),
+            (run_id, ledger.HOST, {"host": "web1", "ok": 1, "changed": n % 2, "failed": 0,
+                                   "unreachable": 0, "skipped": 0, "rescued": 0, "ignored": 0,
+                                   "changed_tasks": [], "failures": []}),
+            (run_id, ledger.EVIDENCE, {"host": "web1", "kind": "healthcheck", "data": {"n": n}}),
+            (run_id, ledger.FINISHED, {"status": ledger.SUCCESSFUL}),
+        ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        None,
+        "UPDATE entries SET payload = replace(payload, '\"n\":7', '\"n\":8') WHERE seq = 32",
+        "DELETE FROM entries WHERE seq = 20",  # the first half's last row
+        "DELETE FROM entries WHERE seq = 21",  # the second half's first row
+        "UPDATE entries SET prev_hash = hash WHERE seq = 21",  # the halves' link
+        "UPDATE run_index SET status = 'failed' WHERE run_id IN ('r02', 'r08')",
+        "INSERT INTO run_index SELECT 'r99', client, task, category, status, in_scope,"
+        " check_mode, started_at, ended_at, first_seq, last_seq, summary, hosts, trigger"
+        " FROM run_index WHERE run_id = 'r01'",
+        "DELETE FROM run_index WHERE run_id = 'r09'",
+    ],
+)
+def test_a_verify_shared_with_a_worker_finds_what_one_pass_finds(book, damage) -> None:
+    _fill_runs(book, 10)  # 41 entries, with the keying one
+    if damage is not None:
+        _tamper(book.path, damage)
+    alone = book.verify()
+    book.PARALLEL_VERIFY_FROM = 1  # this ledger is a big one
+    shared = book.verify()
+    assert shared == alone
+    assert shared.ok is (damage is None)
+
+
+def test_a_worker_checks_evidence_of_any_shape_as_one_pass_does(book) -> None:
+    _fill_runs(book, 4)
+    book.append_many([  # a host that is not a string: SQLite's JSON functions leave it alone
+        ("rx", ledger.STARTED, {"client": "acme", "task": "healthcheck",
+                                "category": "maintenance", "in_scope": True}),
+        ("rx", ledger.EVIDENCE, {"host": 5, "kind": "x", "data": {}}),
+    ])  # fmt: skip
+    alone = book.verify()
+    book.PARALLEL_VERIFY_FROM = 1
+    assert book.verify() == alone
+    assert alone.ok
+
+
 # --- the run index ----------------------------------------------------------------------------
 
 
