@@ -33,6 +33,7 @@ from omctl import (
     inventory_edit,
     ledger,
     locking,
+    nodes,
     redact,
     runner,
     scope,
@@ -384,10 +385,12 @@ def execute(
     in_scope = decision.in_scope
     # A feed that does not read is the operator's to fix: found before anything is recorded.
     feeds = _vulnerability_feeds(settings) if prepared.task.name == VULNERABILITY_SCAN else None
+    worker = _remote_worker(prepared)
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client, held=request.client)
         extravars = _extravars(book, prepared, run_id)
-        book.append(run_id, ledger.STARTED, scrub.data(record_fields(prepared, settings, in_scope)))
+        started = record_fields(prepared, settings, in_scope)
+        book.append(run_id, ledger.STARTED, scrub.data(started | _node_field(worker)))
         if on_start is not None:
             on_start(run_id, prepared)
         spec = runner.PlaybookSpec(
@@ -403,6 +406,7 @@ def execute(
             vault_password_file=settings.vault_password_file,
             ansible_cfg=ws.ansible_cfg,
             pass_env=settings.pass_env,
+            worker=worker,
         )
         cancellation = _Cancellation()
         try:
@@ -423,6 +427,17 @@ def execute(
     found = ledger.get_run(book, run_id)
     assert found is not None  # just appended
     return found
+
+
+def _remote_worker(prepared: Prepared) -> runner.RemoteWorker | None:
+    """The execution node the run streams to (BadInput before anything is recorded)."""
+    node = nodes.for_targets(prepared.inventory, prepared.targets)
+    return nodes.remote_worker(node, prepared.inventory, prepared.targets) if node else None
+
+
+def _node_field(worker: runner.RemoteWorker | None) -> dict[str, str]:
+    """The started record of a run on an execution node names it."""
+    return {"execution_node": worker.node} if worker is not None else {}
 
 
 def _for_request(book: Ledger, prepared: Prepared) -> Prepared:

@@ -87,6 +87,7 @@ def command(
     connect_timeout: int = 5,
     remote: Sequence[str] = (),
     jump: Jump | None = None,
+    alive_interval: int | None = None,
 ) -> list[str]:
     """Non-interactive ssh: no prompts, host keys pinned to ``known_hosts``, ``key`` only.
 
@@ -94,8 +95,12 @@ def command(
     ``yes`` only a recorded key. LogLevel=ERROR keeps "Permanently added ..." out of the
     output while failures (refused login, changed host key) are still printed. With ``jump``
     the bastion is checked against the same ``known_hosts``, logged into with the same key.
+    ``alive_interval``: seconds between keepalives, three unanswered ones end the connection
+    (a long-lived stream notices a dead link).
     """
     line = ["ssh", *_options(port, known_hosts, strict, key, connect_timeout)]
+    if alive_interval is not None:
+        line += ["-o", f"ServerAliveInterval={alive_interval}", "-o", "ServerAliveCountMax=3"]
     if jump is not None:
         proxy = proxy_command(
             jump, known_hosts=known_hosts, strict=strict, key=key, connect_timeout=connect_timeout

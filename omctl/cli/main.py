@@ -34,6 +34,7 @@ COMMANDS = {
     "scope": ("omctl.cli.scope", "app"),
     "ledger": ("omctl.cli.ledger", "app"),
     "lab": ("omctl.cli.lab", "app"),
+    "node": ("omctl.cli.node", "app"),
 }
 
 EXIT_CODES = """\
