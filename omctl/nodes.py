@@ -40,13 +40,16 @@ CHECK_TIMEOUT = 120
 PREPARE_TIMEOUT = 600
 NODE_KEYS = {"ssh", "key", "venv"}
 
-# The job's private data dir exists only while the worker runs: removed on exit, on a signal
-# and when the link breaks (a write to the closed stdout ends the worker).
+# The job's folder (private data dir, SSH control sockets) exists only while the worker runs:
+# removed on exit, on a signal and when the link breaks (a write to the closed stdout, at the
+# latest the next keepalive, ends the worker); its SSH masters are closed with it.
 WORKER_SCRIPT = """\
 job=$(mktemp -d /tmp/omctl-job.XXXXXXXX) || exit 1
-trap 'rm -rf "$job"' EXIT
+export ANSIBLE_SSH_CONTROL_PATH_DIR="$job/cp"
+trap 'for s in "$job"/cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit omctl; done \
+  >/dev/null 2>&1; rm -rf "$job"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
-{runner} worker --private-data-dir "$job" --delete --keepalive-seconds {keepalive}
+{runner} worker --private-data-dir "$job/data" --delete --keepalive-seconds {keepalive}
 """
 
 # Run by the node's python3 with the venv and NAME=HOST:PORT arguments; prints one JSON line.
