@@ -135,8 +135,8 @@ def test_a_healthcheck_on_the_node_is_recorded_as_a_direct_run(bastion_lab: Lab)
     assert set(one["hosts"]["web1"]["evidence"]) == set(other["hosts"]["web1"]["evidence"])
     checks = one["hosts"]["web1"]["evidence"]["healthcheck"]["checks"]
     assert checks == other["hosts"]["web1"]["evidence"]["healthcheck"]["checks"]
-    shown = lab.omctl("show", one["id"], "--json")
-    assert shown.code == 0 and '"execution_node"' in shown.stdout
+    assert one["execution_node"] == f"root@127.0.0.1:{_bastion(lab)['ssh_port']}"
+    assert other["execution_node"] is None
     stdout = lab.ws / ".omctl" / "runs" / one["id"] / "artifacts" / one["id"] / "stdout"
     assert "healthcheck" in stdout.read_text()
     # Nothing of the job on the node: no job folder, no agent, no copy of the key.
