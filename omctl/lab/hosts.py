@@ -516,19 +516,26 @@ def bastion_jump(bastion: LabHost) -> ssh.Jump:
 
 
 def _wait_behind(ws: Workspace, bastion: LabHost, hosts: Sequence[LabHost], timeout: float) -> None:
-    """Until SSH through the bastion reaches every host behind it (bounded)."""
+    """Until SSH through the bastion reaches every host behind it and its boot has ended
+    (bounded), as ``wait_ready`` waits for the published hosts."""
     deadline = time.monotonic() + timeout
     for host in hosts:
         assert host.address is not None
         line = ssh.command(
             "root", host.address, 22, known_hosts=known_hosts_path(ws), strict="accept-new",
-            key=key_path(ws), jump=bastion_jump(bastion), remote=["true"],
+            key=key_path(ws), jump=bastion_jump(bastion),
+            remote=["systemctl is-system-running --wait >/dev/null; true"],
         )  # fmt: skip
         while True:
-            done = subprocess.run(
-                line, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
-                check=False,
-            )  # fmt: skip
+            try:
+                done = subprocess.run(
+                    line, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                    timeout=timeout, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise EnvironmentProblem(
+                    f"lab host {host.hostname} still booting after {timeout:.0f}s"
+                ) from None
             if done.returncode == 0:
                 break
             if time.monotonic() > deadline:
