@@ -14,7 +14,7 @@ export ANSIBLE_HOME := $(CURDIR)/.omctl/ansible-home
 
 SYSTEM_PACKAGES := podman runc conmon uidmap slirp4netns openssh-client rsync mmdebstrap git python3-venv chromium chromium-driver poppler-utils systemd postgresql
 
-.PHONY: help system venv image demo test lint unit integration molecule bench clean lab-down schemas
+.PHONY: help system venv node-wheels image demo test lint unit integration molecule bench clean lab-down schemas
 
 help:
 	@echo "make demo   start a lab host, onboard it as client 'demo', run in-scope and refused tasks"
@@ -36,7 +36,13 @@ $(BIN)/.installed: pyproject.toml setup.py
 
 venv: $(BIN)/.installed
 
-image: system venv
+# The wheels `omctl node prepare` installs on execution nodes (which need no network): the
+# controller's ansible-core and ansible-runner, their dependencies and pip.
+node-wheels: venv
+	$(BIN)/pip download -q -d .omctl/wheels pip \
+	  $$($(BIN)/python -c "from omctl import nodes; print(' '.join(nodes.requirements()))")
+
+image: system venv node-wheels
 	$(OMCTL) lab image
 
 demo: image
@@ -67,6 +73,7 @@ test: system venv
 
 bench: image
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/execution_node.py
 	$(BIN)/python bench/patching.py
 	$(BIN)/python bench/hardening.py
 	$(BIN)/python bench/backup.py

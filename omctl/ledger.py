@@ -260,6 +260,7 @@ class Run:
     trigger: str = TRIGGER_OPERATOR
     omctl_version: str | None = None
     workspace_commit: str | None = None
+    execution_node: str | None = None  # where the job ran, when not on the controller
     targets: list[str] = field(default_factory=list)
     extra_vars: dict[str, Any] | None = None
     request: str | None = None  # the client's request (omctl.work) the run was started for
@@ -297,6 +298,7 @@ class Run:
             limit=self.limit,
             omctl_version=self.omctl_version,
             workspace_commit=self.workspace_commit,
+            execution_node=self.execution_node,
             targets=self.targets,
             extra_vars=self.extra_vars,
             message=self.message,
@@ -540,6 +542,7 @@ def fold(entries: Iterable[EntryRow], evidence: bool = True) -> dict[str, Run]:
                 trigger=data.get("trigger", TRIGGER_OPERATOR),
                 omctl_version=data.get("omctl_version"),
                 workspace_commit=data.get("workspace_commit"),
+                execution_node=data.get("execution_node"),
                 targets=data.get("targets", []),
                 extra_vars=data.get("extra_vars"),
                 request=data.get("request"),

@@ -57,6 +57,7 @@ class Target:
     user: str = "root"
     key: Path | None = None
     become_password_file: Path | None = None
+    jump: ssh.Jump | None = None  # the bastion the host is reached through
 
     @property
     def login(self) -> str:
@@ -84,11 +85,14 @@ def ssh_command(target: Target, known_hosts: Path, strict: str) -> list[str]:
         strict=strict,
         key=target.key,
         connect_timeout=PROBE_TIMEOUT // 2,
+        jump=target.jump,
     )
 
 
 def _explain_ssh_failure(target: Target, stderr: str) -> str:
     where = f"{target.user}@{target.address}:{target.port}"
+    if target.jump is not None:
+        where += f" through {target.jump}"
     text = stderr.strip().splitlines()
     last = text[-1] if text else "no output"
     lowered = stderr.lower()
@@ -289,13 +293,23 @@ maintenance: {{}}
 """
 
 
-SSH_VARS = """\
+INVENTORY_KNOWN_HOSTS = "{{ inventory_dir }}/known_hosts"
+SSH_COMMON_ARGS = f"-o UserKnownHostsFile={INVENTORY_KNOWN_HOSTS} -o StrictHostKeyChecking=yes"
+SSH_VARS = f"""\
 # SSH settings of this client. The known_hosts file beside the inventory holds the host keys
 # recorded at onboarding; a changed key stops every run.
 ansible_ssh_common_args: >-
-  -o UserKnownHostsFile={{ inventory_dir }}/known_hosts
-  -o StrictHostKeyChecking=yes
+  {SSH_COMMON_ARGS}
 """
+
+
+def jump_ssh_args(jump: ssh.Jump, key: Path | None) -> str:
+    """The host's ``ansible_ssh_common_args`` through ``jump``: the client's, and the
+    ProxyCommand checking the bastion against the same known_hosts."""
+    proxy = ssh.proxy_command(jump, known_hosts=INVENTORY_KNOWN_HOSTS, strict="yes", key=key)
+    if any(char in proxy for char in '"\\$`'):
+        raise BadInput(f"--key {key} has a character the SSH arguments cannot quote")
+    return f'{SSH_COMMON_ARGS} -o "ProxyCommand={proxy}"'
 
 
 def _host_vars(target: Target, login: Login) -> dict[str, object]:
@@ -307,6 +321,8 @@ def _host_vars(target: Target, login: Login) -> dict[str, object]:
         host_vars["ansible_become"] = True
     if target.key is not None:
         host_vars["ansible_ssh_private_key_file"] = str(target.key)
+    if target.jump is not None:
+        host_vars["ansible_ssh_common_args"] = jump_ssh_args(target.jump, target.key)
     return host_vars
 
 
@@ -364,6 +380,19 @@ def write_inventory(
     return is_new
 
 
+def pinned_bastion(known_hosts: Path, jump: ssh.Jump | None) -> str:
+    """The lines of ``known_hosts`` recording the bastion's keys ("" for none)."""
+    if jump is None or not known_hosts.exists():
+        return ""
+    found = subprocess.run(
+        ["ssh-keygen", "-F", jump.known_hosts_name, "-f", str(known_hosts)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return "".join(
+        line + "\n" for line in found.stdout.splitlines() if line and not line.startswith("#")
+    )
+
+
 def prepare_host(
     ws: Workspace, target: Target, today: date, vault_password_file: Path | None = None
 ) -> tuple[bool, Login]:
@@ -390,9 +419,15 @@ def prepare_host(
         if existing.exists():
             raise BadInput(f"{existing} exists already: move it away", path=existing)
         encrypted = vault_encrypt(vault_password_file, "ansible_become_password", password)
+    if target.jump is not None:
+        jump_ssh_args(target.jump, target.key)  # refused before the host is contacted
+    client_known_hosts = ws.client_dir(target.client) / "known_hosts"
     with tempfile.TemporaryDirectory(prefix="omctl-onboard-") as scratch:
         known_hosts = Path(scratch) / "known_hosts"
+        # A bastion pinned already for this client must show the same key again.
+        pinned = pinned_bastion(client_known_hosts, target.jump)
+        known_hosts.write_text(pinned)
         login = probe(target, known_hosts, password)
-        lines = known_hosts.read_text() if known_hosts.exists() else ""
+        lines = known_hosts.read_text().removeprefix(pinned)
     become_vars = encrypted if login.sudo == "password" else None
     return write_inventory(ws, target, lines, today, login, become_vars), login

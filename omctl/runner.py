@@ -9,16 +9,24 @@ Secrets: ansible-playbook gets an allow-listed environment (:func:`child_environ
 omctl's whole one; the run's ``command`` artifact keeps no environment; every event is scrubbed
 by the run's :class:`~omctl.redact.Redactor` before ansible-runner writes it to ``job_events/``,
 and ``stdout`` is written by omctl from the scrubbed events.
+
+On an execution node (``PlaybookSpec.worker``) the same job is streamed: ``transmit`` here
+writes the job (project, the client's inventory, extra vars, vault password, the hosts' key)
+into ``ansible-runner worker`` on the node over SSH, whose events come back to ``process``
+here, through the same collector: events, stdout and artifacts are those of a local run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -67,6 +75,22 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class RemoteWorker:
+    """Where a job runs when not on the controller: an execution node (omctl.nodes)."""
+
+    command: list[str]  # ssh to the node running `ansible-runner worker` on stdin/stdout
+    node: str  # how messages name the node
+    venv_bin: str  # the folder of the node's ansible-playbook
+    hosts: tuple[str, ...]  # the run's targets: failed when the link is lost
+    ssh_key: Path | None = None  # the key of the client's hosts, for ssh-agent on the node
+
+
+# Names in the transmitted job (relative to the project dir, ansible-playbook's cwd there).
+REMOTE_VAULT_FILE = "../omctl-vault-password"
+REMOTE_PROJECT = ("ansible.cfg", "playbooks", "roles")
+
+
+@dataclass(frozen=True)
 class PlaybookSpec:
     run_id: str
     private_data_dir: Path
@@ -80,6 +104,7 @@ class PlaybookSpec:
     vault_password_file: Path | None = None
     ansible_cfg: Path | None = None
     pass_env: tuple[str, ...] = ()
+    worker: RemoteWorker | None = None
 
     @property
     def extravars_path(self) -> Path:
@@ -150,6 +175,62 @@ class PlaybookSpec:
         fd = os.open(self.extravars_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.extravars, handle)
+
+
+def remote_job(spec: PlaybookSpec, worker: RemoteWorker, staged: Path) -> dict[str, Any]:
+    """Lay the job out in ``staged`` as the node will see it; the kwargs ``transmit`` sends.
+
+    The project (playbooks, roles, ansible.cfg) and the client's inventory folder are copied
+    (``{{ inventory_dir }}/known_hosts`` pins the hosts there as here); the vault password and
+    the hosts' key are written 0600 and go only into the stream, never to the node's disk but
+    in the job folder the worker removes.
+    """
+    staged.mkdir(mode=0o700)
+    project = staged / "project"
+    project.mkdir(mode=0o700)
+    for name in REMOTE_PROJECT:
+        source = spec.project_dir / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, symlinks=False)
+        elif source.is_file():
+            shutil.copy2(source, project / name)
+    shutil.copytree(spec.inventory.parent, staged / "inventory", symlinks=False)
+    args: list[str] = []
+    if spec.check:
+        args.append("--check")
+    if spec.diff:
+        args.append("--diff")
+    if spec.vault_password_file is not None:
+        vault_copy = project / REMOTE_VAULT_FILE
+        fd = os.open(vault_copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(spec.vault_password_file.read_bytes())
+        args += ["--vault-password-file", REMOTE_VAULT_FILE]
+    kwargs: dict[str, Any] = {
+        "private_data_dir": str(staged),
+        "ident": spec.run_id,
+        "playbook": str(project / spec.playbook.relative_to(spec.project_dir)),
+        "inventory": str(staged / "inventory" / spec.inventory.name),
+        "envvars": {
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{worker.venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        },
+        "suppress_env_files": False,  # env/extravars and env/ssh_key carry the job's data
+        "quiet": True,
+        "settings": {"suppress_ansible_output": True, "suppress_output_file": True},
+        "fact_cache_type": "memory",
+    }
+    if spec.extravars:
+        kwargs["extravars"] = spec.extravars
+    if worker.ssh_key is not None:
+        kwargs["ssh_key"] = worker.ssh_key.read_text(encoding="utf-8")
+    if args:
+        kwargs["cmdline"] = shlex.join(args)
+    if spec.limit:
+        kwargs["limit"] = spec.limit
+    make_private(staged)
+    return kwargs
 
 
 def child_environment(environ: Mapping[str, str], pass_env: Iterable[str] = ()) -> dict[str, str]:
@@ -342,6 +423,124 @@ def _without_environment(command_file: Path) -> None:
         json.dump(data, handle)
 
 
+def _last_line(text: bytes) -> str:
+    lines = text.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _fail_unfinished(collector: _Collector, worker: RemoteWorker, reason: str) -> None:
+    """The stream broke before the playbook's stats: every host of the run failed with why."""
+    if collector.stats is not None:
+        return
+    message = f"lost the connection to execution node {worker.node} ({reason})"
+    for host in worker.hosts:
+        collector.failures.setdefault(host, []).append(
+            {"task": f"execution node {worker.node}", "message": message}
+        )
+
+
+def _pump(
+    link: subprocess.Popen[bytes],
+    kwargs: dict[str, Any],
+    cancelled: Callable[[], bool],
+    stderr: list[bytes],
+    done: threading.Event,
+) -> list[threading.Thread]:
+    """Threads feeding the job into the link, reading its stderr and ending it on a cancel."""
+    from ansible_runner.interface import run
+
+    assert link.stdin is not None and link.stderr is not None
+    link_in, link_err = link.stdin, link.stderr
+
+    def send() -> None:
+        try:
+            run(streamer="transmit", _output=link_in, cancel_callback=lambda: False, **kwargs)
+        except OSError:
+            pass  # the link broke: process reads the end of the stream and says so
+        finally:
+            with contextlib.suppress(OSError):
+                link_in.close()
+
+    def watch() -> None:
+        # Ctrl-C/SIGTERM: end the link; the worker on the node ends with it.
+        while not done.wait(0.5):
+            if cancelled():
+                link.terminate()
+                return
+
+    threads = [
+        threading.Thread(target=send, daemon=True),
+        threading.Thread(target=lambda: stderr.append(link_err.read()), daemon=True),
+        threading.Thread(target=watch, daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _run_streamed(
+    spec: PlaybookSpec,
+    worker: RemoteWorker,
+    collector: _Collector,
+    on_status: Callable[..., None],
+    cancelled: Callable[[], bool],
+) -> tuple[str, int]:
+    """transmit | ssh node worker | process; returns the status and rc. A broken stream fails
+    every host of the run that has no result with the reason."""
+    from ansible_runner.interface import run
+
+    staged = spec.private_data_dir.parent / f"{spec.run_id}.job"
+    explanation: list[str] = []
+
+    def status_seen(data: dict[str, Any], **extra: Any) -> None:
+        if data.get("job_explanation"):
+            explanation.append(str(data["job_explanation"]))
+        on_status(data, **extra)
+
+    try:
+        kwargs = remote_job(spec, worker, staged)
+        link = subprocess.Popen(
+            worker.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert link.stdout is not None
+        link_out = link.stdout
+
+        stderr: list[bytes] = []
+        done = threading.Event()
+        threads = _pump(link, kwargs, cancelled, stderr, done)
+        processor = run(
+            streamer="process",
+            _input=link_out,
+            private_data_dir=str(spec.private_data_dir),
+            ident=spec.run_id,
+            event_handler=collector,
+            status_handler=status_seen,
+            quiet=True,
+        )
+        done.set()
+        link_out.close()
+        try:
+            link.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            link.kill()
+            link.wait()
+        for thread in threads[:2]:
+            thread.join(timeout=10)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    status = str(processor.status)
+    rc_file = spec.private_data_dir / "artifacts" / spec.run_id / "rc"
+    try:
+        rc = int(rc_file.read_text().strip())
+    except (OSError, ValueError):
+        rc = -1
+    if status == "error" or (status not in ("successful", "failed") and collector.stats is None):
+        reason = _last_line(b"".join(stderr)) or (explanation[-1] if explanation else "")
+        _fail_unfinished(collector, worker, f"ssh exit {link.returncode}: {reason}".rstrip(": "))
+        status = "failed"
+    return status, rc
+
+
 def run_playbook(
     spec: PlaybookSpec,
     on_progress: Callable[[Progress], None],
@@ -350,7 +549,10 @@ def run_playbook(
 ) -> PlaybookResult:
     from ansible_runner.interface import init_runner
 
-    if shutil.which("ansible-playbook", path=spec.envvars()["PATH"]) is None:
+    if (
+        spec.worker is None
+        and shutil.which("ansible-playbook", path=spec.envvars()["PATH"]) is None
+    ):
         raise EnvironmentProblem("ansible-playbook is not installed (pip install 'ansible<13')")
     artifacts = spec.private_data_dir / "artifacts" / spec.run_id
     command_file = artifacts / "command"
@@ -369,8 +571,26 @@ def run_playbook(
     for folder in (spec.private_data_dir.parent, spec.private_data_dir, artifacts.parent):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
-    spec.write_extravars()
     collector = _Collector(on_progress, redactor, artifacts / "stdout")
+    if spec.worker is not None:
+        try:
+            status, rc = _run_streamed(spec, spec.worker, collector, on_status, cancelled)
+        except Exception as exc:  # ansible-runner raises bare exceptions for setup problems
+            raise EnvironmentProblem(
+                f"ansible-runner could not stream the job to {spec.worker.node}: {exc}"
+            ) from None
+        finally:
+            if command_file.exists():
+                _without_environment(command_file)
+            make_private(spec.private_data_dir)
+        return PlaybookResult(
+            status=status,
+            rc=rc,
+            hosts=collector.hosts(),
+            evidence=collector.evidence(),
+            tail=_tail(spec.private_data_dir, spec.run_id),
+        )
+    spec.write_extravars()
     try:
         runner = init_runner(
             **spec.runner_kwargs(),

@@ -33,6 +33,7 @@ from omctl import (
     inventory_edit,
     ledger,
     locking,
+    nodes,
     operators,
     redact,
     runner,
@@ -351,24 +352,7 @@ def execute(
         prepared = _for_request(book, prepared)
         request = prepared.request
     _check_grant(settings, book, prepared, run_id, scrub)
-    if not decision.in_scope and request.out_of_scope_reason is None:
-        book.append(
-            run_id,
-            ledger.REFUSED,
-            scrub.data(
-                {**record_fields(prepared, settings, False), "refusal_reason": decision.reason}
-            ),
-        )
-        how = (
-            f"request {request.request_id} is not approved out-of-scope work (omctl request "
-            "classify, then approve), or pass --out-of-scope REASON"
-            if request.request_id
-            else "pass --out-of-scope REASON"
-        )
-        raise ScopeRefused(
-            f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
-            f"out-of-scope work, {how}"
-        )
+    _check_scope(settings, book, prepared, run_id, scrub)
     if not request.check and request.no_backup_check_reason is None:
         stale = guards.backup_freshness(
             book,
@@ -388,10 +372,12 @@ def execute(
     in_scope = decision.in_scope
     # A feed that does not read is the operator's to fix: found before anything is recorded.
     feeds = _vulnerability_feeds(settings) if prepared.task.name == VULNERABILITY_SCAN else None
+    worker = _remote_worker(prepared)
     with locking.client_lock(ws, request.client, run_id):
         recover_interrupted(ws, book, request.client, held=request.client)
         extravars = _extravars(book, prepared, run_id, ws.state / RUNS_DIR / run_id)
-        book.append(run_id, ledger.STARTED, scrub.data(record_fields(prepared, settings, in_scope)))
+        started = record_fields(prepared, settings, in_scope)
+        book.append(run_id, ledger.STARTED, scrub.data(started | _node_field(worker)))
         if on_start is not None:
             on_start(run_id, prepared)
         spec = runner.PlaybookSpec(
@@ -407,6 +393,7 @@ def execute(
             vault_password_file=settings.vault_password_file,
             ansible_cfg=ws.ansible_cfg,
             pass_env=settings.pass_env,
+            worker=worker,
         )
         cancellation = _Cancellation()
         try:
@@ -429,6 +416,31 @@ def execute(
     return found
 
 
+def _check_scope(
+    settings: Settings, book: Ledger, prepared: Prepared, run_id: str, scrub: redact.Redactor
+) -> None:
+    """Refuse (and record) out-of-scope work the operator gave no reason for."""
+    decision, request = prepared.decision, prepared.request
+    if not decision.in_scope and request.out_of_scope_reason is None:
+        book.append(
+            run_id,
+            ledger.REFUSED,
+            scrub.data(
+                {**record_fields(prepared, settings, False), "refusal_reason": decision.reason}
+            ),
+        )
+        how = (
+            f"request {request.request_id} is not approved out-of-scope work (omctl request "
+            "classify, then approve), or pass --out-of-scope REASON"
+            if request.request_id
+            else "pass --out-of-scope REASON"
+        )
+        raise ScopeRefused(
+            f"refused: {decision.reason}. Run {run_id} records the refusal; to do it anyway as "
+            f"out-of-scope work, {how}"
+        )
+
+
 def _check_grant(
     settings: Settings, book: Ledger, prepared: Prepared, run_id: str, scrub: redact.Redactor
 ) -> None:
@@ -444,6 +456,17 @@ def _check_grant(
         fields = record_fields(prepared, settings, prepared.decision.in_scope)
         book.append(run_id, ledger.REFUSED, scrub.data({**fields, "refusal_reason": exc.message}))
         raise NotGranted(f"refused: {exc.message}. Run {run_id} records the refusal") from None
+
+
+def _remote_worker(prepared: Prepared) -> runner.RemoteWorker | None:
+    """The execution node the run streams to (BadInput before anything is recorded)."""
+    node = nodes.for_targets(prepared.inventory, prepared.targets)
+    return nodes.remote_worker(node, prepared.inventory, prepared.targets) if node else None
+
+
+def _node_field(worker: runner.RemoteWorker | None) -> dict[str, str]:
+    """The started record of a run on an execution node names it."""
+    return {"execution_node": worker.node} if worker is not None else {}
 
 
 def _for_request(book: Ledger, prepared: Prepared) -> Prepared:

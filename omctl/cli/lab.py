@@ -25,7 +25,7 @@ def _print_hosts(hosts: Sequence[lab.LabHost], as_json: bool) -> None:
         console.emit_json([host.as_dict() for host in hosts])
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("host", "flavour", "ssh", "http", "state", "container"):
+    for column in ("host", "flavour", "ssh", "http", "state", "container", "internal"):
         table.add_column(column)
     for host in hosts:
         web = lab.FLAVOURS.get(host.flavour, lab.FLAVOURS[lab.DEFAULT_FLAVOUR]).web
@@ -36,6 +36,7 @@ def _print_hosts(hosts: Sequence[lab.LabHost], as_json: bool) -> None:
             f"http://{lab.LOOPBACK}:{host.http_port}/" if host.http_port and web else "-",
             host.state,
             host.name,
+            host.address or "-",
         )
     console.out.print(table)
 
@@ -67,10 +68,28 @@ def up(
             help=f"Kind of server: {', '.join(lab.FLAVOURS)} (default {lab.DEFAULT_FLAVOUR}).",
         ),
     ] = lab.DEFAULT_FLAVOUR,
+    behind_bastion: Annotated[
+        bool,
+        typer.Option(
+            "--behind-bastion",
+            help="Put the hosts on an internal network reachable only through a bastion lab "
+            "host (no inventory is written: onboard them with --jump).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start lab hosts (building the image once) and write inventories/lab/."""
     ws = common.settings(ctx).workspace
+    if behind_bastion:
+        bastion, behind = lab.up_behind_bastion(ws, hosts, _progress)
+        jump = lab.bastion_jump(bastion)
+        for host in behind:
+            _progress(
+                f"onboard: omctl onboard CLIENT {host.hostname} --address {host.address} "
+                f"--key {lab.key_path(ws)} --jump {jump}"
+            )
+        _print_hosts([bastion, *behind], as_json)
+        return
     started = lab.up(ws, hosts, _progress, flavour_name=flavour)
     _progress(f"inventory: {lab.hosts_file(ws)}")
     _print_hosts(started, as_json)

@@ -35,6 +35,7 @@ COMMANDS = {
     "ledger": ("omctl.cli.ledger", "app"),
     "operator": ("omctl.cli.operator", "app"),
     "lab": ("omctl.cli.lab", "app"),
+    "node": ("omctl.cli.node", "app"),
 }
 
 EXIT_CODES = """\

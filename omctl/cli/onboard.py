@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from omctl import console
+from omctl import console, ssh
 from omctl import onboard as onboarding
 from omctl.cli import common
 from omctl.cli.common import JsonOption
@@ -39,6 +39,14 @@ def onboard(
             "encrypted with the vault password.",
         ),
     ] = None,
+    jump: Annotated[
+        str | None,
+        typer.Option(
+            "--jump",
+            help="USER@BASTION[:PORT]: reach the host through this bastion (its host key is "
+            "pinned too, logged into with --key).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check SSH, Python and root (as root, or through sudo for another --user), add the host to
@@ -52,6 +60,7 @@ def onboard(
         user=user,
         key=key.expanduser().resolve() if key else None,
         become_password_file=become_password_file.expanduser() if become_password_file else None,
+        jump=ssh.parse_jump(jump) if jump is not None else None,
     )
     is_new, login = onboarding.prepare_host(
         current.workspace, target, date.today(), current.vault_password_file
@@ -59,7 +68,8 @@ def onboard(
     client_dir = current.workspace.client_dir(client)
     console.err.print(
         f"{'created client ' + client if is_new else 'added to ' + client}: {host} "
-        f"({user}@{address}:{port}{SUDO_NOTES[login.sudo]}) in {client_dir / 'hosts.yml'}"
+        f"({user}@{address}:{port}{f' through {target.jump}' if target.jump else ''}"
+        f"{SUDO_NOTES[login.sudo]}) in {client_dir / 'hosts.yml'}"
     )
     if login.sudo == "password":
         stored = onboarding.become_vars_file(current.workspace, target)

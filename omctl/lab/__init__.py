@@ -13,6 +13,7 @@ from omctl.lab.apt import (
     read_apt_sources,
 )
 from omctl.lab.hosts import (
+    BASTION_HOSTNAME,
     DEFAULT_FLAVOUR,
     FLAVOUR_SCRIPT,
     FLAVOURS,
@@ -20,15 +21,18 @@ from omctl.lab.hosts import (
     LABEL_WORKSPACE,
     MAX_HOSTS,
     LabHost,
+    bastion_jump,
     down,
     ensure_key,
     flavour,
     flavour_hostnames,
     free_port,
     http_ready,
+    internal_network,
     run_options,
     status,
     up,
+    up_behind_bastion,
     wait_ready,
 )
 from omctl.lab.image import (
@@ -59,6 +63,7 @@ from omctl.lab.tools import (
 )
 
 __all__ = [
+    "BASTION_HOSTNAME",
     "BUILD_VERSION",
     "CONTAINERS_CONF",
     "DEFAULT_FLAVOUR",
@@ -74,6 +79,7 @@ __all__ = [
     "PACKAGES",
     "PROVISION_SCRIPT",
     "LabHost",
+    "bastion_jump",
     "down",
     "ensure_image",
     "ensure_key",
@@ -85,6 +91,7 @@ __all__ = [
     "hosts_file",
     "http_ready",
     "image_ref",
+    "internal_network",
     "key_path",
     "known_hosts_path",
     "parse_deb822_sources",
@@ -97,6 +104,7 @@ __all__ = [
     "scope_file",
     "status",
     "up",
+    "up_behind_bastion",
     "wait_ready",
     "write_inventory",
     "write_scope",

@@ -4,6 +4,11 @@
 Flavours (``FLAVOURS``: bare, upstream, two-sites, apache) are other kinds of server made from
 the same image at start-up by ``data/lab/flavour.sh``, with packages from the image's offline
 repository. ``up`` writes ``inventories/lab/`` so that the lab is a client like any other.
+
+Behind a bastion (``up_behind_bastion``): the hosts sit on an internal podman network of the
+workspace with nothing published, and a ``bastion`` lab host, on that network too, publishes
+SSH on 127.0.0.1: the controller reaches them only through it (``onboard --jump``), or has the
+work run there (an execution node).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,7 @@ FLAVOUR_SCRIPT = DATA / "lab" / "flavour.sh"
 LABEL_WORKSPACE = "omctl.workspace"
 LABEL_HOST = "omctl.lab.host"
 LABEL_FLAVOUR = "omctl.lab.flavour"
+BASTION_HOSTNAME = "bastion"
 MAX_HOSTS = 20
 READY_TIMEOUT = 180.0
 FLAVOUR_TIMEOUT = 600.0
@@ -115,6 +121,7 @@ class LabHost:
     state: str  # podman's: running, exited, created, ...
     image: str = ""
     flavour: str = DEFAULT_FLAVOUR  # a container from before flavours is a debian one
+    address: str | None = None  # on the internal network, for a host behind the bastion
 
     @property
     def index(self) -> int:
@@ -135,21 +142,33 @@ def container_name(ws: Workspace, hostname: str) -> str:
     return f"omctl-{ws.ident}-{hostname}"
 
 
+def internal_network(ws: Workspace) -> str:
+    """The workspace's podman network with no route out, behind the bastion."""
+    return f"omctl-{ws.ident}-internal"
+
+
 def run_options(
     name: str,
     hostname: str,
     workspace_ident: str,
-    ssh_port: int,
-    http_port: int,
+    ssh_port: int | None,
+    http_port: int | None,
     flavour_name: str = DEFAULT_FLAVOUR,
+    networks: Sequence[str] = (),
 ) -> list[str]:
     """Every ``podman run`` option of a lab host, in one place.
 
     systemd as PID 1; NET_ADMIN for the firewall roles; never --privileged (/proc/sys stays
-    read-only); sshd and HTTP published on loopback only. ``--restart=always``: a reboot inside
-    the host (``systemctl reboot``, ``ansible.builtin.reboot``) ends PID 1, and podman starts the
+    read-only); sshd and HTTP published on loopback only, or not at all (ports None: a host
+    behind the bastion, on ``networks`` only). ``--restart=always``: a reboot inside the host
+    (``systemctl reboot``, ``ansible.builtin.reboot``) ends PID 1, and podman starts the
     container again, as a server comes back; ``podman stop``/``rm`` still stop it for good.
     """
+    published = [
+        f"--publish={LOOPBACK}:{port}:{inside}"
+        for port, inside in ((ssh_port, 22), (http_port, 80))
+        if port is not None
+    ]
     return [
         "--detach",
         f"--name={name}",
@@ -159,8 +178,8 @@ def run_options(
         f"--label={LABEL_FLAVOUR}={flavour_name}",
         "--systemd=always",
         "--cap-add=NET_ADMIN",
-        f"--publish={LOOPBACK}:{ssh_port}:22",
-        f"--publish={LOOPBACK}:{http_port}:80",
+        *published,
+        *(f"--network={network}" for network in networks),
         "--stop-timeout=10",
         "--restart=always",
     ]
@@ -473,6 +492,107 @@ def up(
     return current
 
 
+def _ensure_internal_network(ws: Workspace) -> str:
+    network = internal_network(ws)
+    if podman("network", "exists", network, check=False).returncode != 0:
+        podman("network", "create", "--internal", f"--label={LABEL_WORKSPACE}={ws.ident}", network)
+    return network
+
+
+def _internal_address(name: str, network: str) -> str:
+    found = podman(
+        "inspect", "--format", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}',
+        name,
+    ).stdout.strip()  # fmt: skip
+    if not found:
+        raise EnvironmentProblem(f"{name} has no address on {network}")
+    return found
+
+
+def bastion_jump(bastion: LabHost) -> ssh.Jump:
+    """How the controller goes through the lab's bastion."""
+    assert bastion.ssh_port is not None
+    return ssh.Jump("root", LOOPBACK, bastion.ssh_port)
+
+
+def _wait_behind(ws: Workspace, bastion: LabHost, hosts: Sequence[LabHost], timeout: float) -> None:
+    """Until SSH through the bastion reaches every host behind it and its boot has ended
+    (bounded), as ``wait_ready`` waits for the published hosts."""
+    deadline = time.monotonic() + timeout
+    for host in hosts:
+        assert host.address is not None
+        line = ssh.command(
+            "root", host.address, 22, known_hosts=known_hosts_path(ws), strict="accept-new",
+            key=key_path(ws), jump=bastion_jump(bastion),
+            remote=["systemctl is-system-running --wait >/dev/null; true"],
+        )  # fmt: skip
+        while True:
+            try:
+                done = subprocess.run(
+                    line, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                    timeout=timeout, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise EnvironmentProblem(
+                    f"lab host {host.hostname} still booting after {timeout:.0f}s"
+                ) from None
+            if done.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise EnvironmentProblem(
+                    f"lab host {host.hostname} not reachable through the bastion after "
+                    f"{timeout:.0f}s ({last_line(done.stderr)}); see podman logs {host.name}"
+                )
+            time.sleep(1)
+
+
+def up_behind_bastion(
+    ws: Workspace, hosts: int = 1, progress: Progress = quiet, timeout: float = READY_TIMEOUT
+) -> tuple[LabHost, list[LabHost]]:
+    """The bastion and ``hosts`` debian hosts (web1..) reachable only through it.
+
+    The hosts are on the workspace's internal network only; the bastion is on it and on
+    podman's default network, with SSH published on 127.0.0.1. No inventory is written: the
+    hosts are onboarded like a client's (``--jump``). Returns the bastion and the hosts, each
+    with its internal address.
+    """
+    if not 1 <= hosts <= MAX_HOSTS:
+        raise BadInput(f"--hosts must be between 1 and {MAX_HOSTS}, not {hosts}")
+    ref = ensure_image(progress)
+    ensure_key(ws)
+    with lock(lab_dir(ws) / "lock", progress, "another omctl lab command on this workspace"):
+        network = _ensure_internal_network(ws)
+        existing = {host.hostname for host in status(ws)}
+        if BASTION_HOSTNAME not in existing:
+            _create(ws, ref, BASTION_HOSTNAME, DEFAULT_FLAVOUR, progress)
+            # Connected after the start: podman's port forwarding then stays on its default
+            # network (created with both, the published port led to the internal address).
+            podman("network", "connect", network, container_name(ws, BASTION_HOSTNAME))
+        for hostname in flavour_hostnames(DEFAULT_FLAVOUR, hosts):
+            if hostname not in existing:
+                name = container_name(ws, hostname)
+                options = run_options(name, hostname, ws.ident, None, None, networks=[network])
+                podman("run", *options, ref)
+                progress(f"{hostname}: started {name} on {network} only")
+        current = status(ws)
+        for host in current:
+            podman("start", host.name, check=False)
+            _authorize_key(ws, host)
+        bastion = next(host for host in current if host.hostname == BASTION_HOSTNAME)
+        behind = [
+            replace(host, address=_internal_address(host.name, network))
+            for host in current
+            if host.hostname != BASTION_HOSTNAME
+        ]
+        wait_ready(ws, [bastion], timeout, progress)
+        _wait_behind(ws, bastion, behind, timeout)
+        bastion = replace(bastion, address=_internal_address(bastion.name, network))
+        _private_files(lab_dir(ws))
+    for host in behind:
+        progress(f"{host.hostname}: {host.address} on {network}, through the bastion only")
+    return bastion, behind
+
+
 def _private_files(folder: Path) -> None:
     """What omctl and ssh wrote in .omctl/lab/ (key pair, known_hosts, lock) is 0600."""
     for path in folder.iterdir():
@@ -489,6 +609,9 @@ def down(ws: Workspace, progress: Progress = quiet) -> list[str]:
         if names:
             podman("rm", "--force", "--time", "10", *names, timeout=120)
             progress(f"removed {', '.join(names)}")
+        if podman("network", "exists", internal_network(ws), check=False).returncode == 0:
+            podman("network", "rm", "--force", internal_network(ws))
+            progress(f"removed network {internal_network(ws)}")
         for path in (hosts_file(ws), scope_file(ws), group_vars_file(ws)):
             if path.exists() and is_ours(path):
                 path.unlink()
