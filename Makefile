@@ -76,6 +76,7 @@ bench: image
 	$(BIN)/python bench/execution_node.py
 	$(BIN)/python bench/patching.py
 	$(BIN)/python bench/hardening.py
+	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/content_sync.py
 	$(BIN)/python bench/access_review.py
