@@ -68,7 +68,7 @@ molecule: image
 
 # Two lanes at once: the lab image then integration; lint and unit (no image needed) then
 # Molecule (scripts/test-lanes.sh).
-test: system venv
+test: system venv node-wheels
 	bash scripts/test-lanes.sh
 
 bench: image

@@ -37,7 +37,7 @@ lane_checks_molecule() {
     # Every step runs even when an earlier one failed: one CI run reports them all.
     local lint=0 unit molecule=0 integration=0
     make --no-print-directory lint || lint=$?
-    .venv/bin/pytest tests/unit -q -p no:cacheprovider
+    .venv/bin/pytest tests/unit -q -n 2 -p no:cacheprovider
     unit=$?
     while [ ! -s "$image_rc" ]; do sleep 5; done
     if [ "$(cat "$image_rc")" -eq 0 ]; then

@@ -38,6 +38,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         (host_vars / f"{HOST}.yml").write_text(
             f'wordpress_update_connect: "127.0.0.1:{started.host(HOST)["http_port"]}"\n'
             "wordpress_update_check_pages:\n  - path: /\n    marker: omctl lab site\n"
+            "wordpress_update_restore_keep: 2\n"
         )
         with (started.ws / "omctl.toml").open("a") as toml:
             toml.write(f'wordpress_vulnerability_feed = "{FEED}"\n')
@@ -132,3 +133,14 @@ def test_a_broken_version_rolls_back_and_leaves_the_site_as_it_was(
     assert again["status"] == 200 and again["changed_percent"] <= again["threshold"]
     assert plugin_state(shop) == before
     assert f"1.1 -> {version}: rolled back" in text
+
+
+def test_only_the_newest_runs_restore_points_are_kept(shop: Lab) -> None:
+    """Three update runs above (keep 2): the first run's restore point is gone."""
+    runs = shop.omctl("history", CLIENT, "--json")
+    assert runs.code == 0, runs.stderr
+    updates = sorted(r["id"] for r in runs.json() if r["task"] == "wordpress_update")
+    assert len(updates) == 3
+    done = shop.ssh(HOST, "ls /var/backups/omctl-wordpress-update")
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.split()) == updates[1:]
