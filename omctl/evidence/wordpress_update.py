@@ -36,7 +36,7 @@ class Page(Part):
 
 
 class Gate(Part):
-    name: Literal["pages", "php_fatal", "visual"]
+    name: Literal["pages", "php_fatal", "visual", "core_checksums"]
     ok: bool
     detail: str = ""
 

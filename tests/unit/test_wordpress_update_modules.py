@@ -5,6 +5,7 @@ since a mark. The database dump and load run against MariaDB in the integration 
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -114,3 +115,57 @@ def test_a_log_that_shrank_is_read_from_its_start(tmp_path: Path) -> None:
     log.write_text("PHP Fatal error:  after rotation\n")
     _, found = fatals.scan([str(log)], {str(log): 10_000})
     assert found == [f"{log}: PHP Fatal error:  after rotation"]
+
+
+# --- core checksums through wp-cli -------------------------------------------------------------
+
+checksums = role_code.load(LIBRARY / "wordpress_core_checksums.py", "wordpress_core_checksums")
+
+
+def fake_wp_cli(tmp_path: Path, output: str, rc: int) -> tuple[Path, Path]:
+    """A stand-in for wp-cli (not installable here) that records its arguments."""
+    called = tmp_path / "called"
+    wp = tmp_path / "wp"
+    wp.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {called}\necho '{output}'\nexit {rc}\n")
+    wp.chmod(0o755)
+    return wp, called
+
+
+def test_without_wp_cli_the_gate_is_not_available(tmp_path: Path) -> None:
+    found = checksums.verify(str(tmp_path), str(tmp_path / "no-such-wp"), 10)
+    assert found == {"available": False, "ok": None, "detail": f"no wp-cli ({tmp_path}/no-such-wp)"}
+
+
+def test_core_that_verifies_passes_and_wp_cli_skips_plugins(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "wp-config.php").write_text("<?php")
+    wp, called = fake_wp_cli(
+        tmp_path, "Success: WordPress installation verifies against checksums.", 0
+    )
+    found = checksums.verify(str(site), str(wp), 10)
+    assert found["available"] and found["ok"], found
+    assert "verifies against checksums" in found["detail"]
+    args = called.read_text().split()
+    assert args[:2] == ["core", "verify-checksums"] and f"--path={site}" in args
+    assert {"--skip-plugins", "--skip-themes"} <= set(args)
+
+
+def test_a_changed_core_file_fails_with_wp_clis_words(tmp_path: Path) -> None:
+    wp, _ = fake_wp_cli(tmp_path, "Warning: File does not verify against checksum: wp-load.php", 1)
+    found = checksums.verify(str(tmp_path), str(wp), 10)
+    assert found["available"] and found["ok"] is False
+    assert "wp-load.php" in found["detail"]
+
+
+def test_wp_cli_runs_as_the_sites_owner_not_root(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    config = site / "wp-config.php"
+    config.write_text("<?php")
+    os.chown(config, 65534, 65534)
+    assert checksums.site_owner(str(site)) == "nobody"
+    assert checksums.command("/usr/bin/wp", str(site), "nobody")[:4] == [
+        "runuser", "-u", "nobody", "--",
+    ]  # fmt: skip
+    assert checksums.command("/usr/bin/wp", str(site), "root")[-1] == "--allow-root"
