@@ -33,15 +33,21 @@ def history(
         # The run index: no entry is folded for a list, and only the rows shown are read.
         found = book.indexed(client, last=last or None)
         total = book.count_runs(client) if last and len(found) == last else len(found)
+        # Who signed each run's first entry (omctl.operators): one query for the rows shown.
+        signers = book.signers(run.first_seq for run in found)
     if total > len(found):
         console.err.print(
             f"the {len(found)} most recent of {total} runs (--last 0 for all)", highlight=False
         )
     if as_json:
-        console.emit_json([run.summary for run in found])
+        console.emit_json(
+            [{**run.summary, "signed_by": signers.get(run.first_seq)} for run in found]
+        )
         return
+    signed = any(signers.values())
     table = Table(box=None, pad_edge=False)
-    for column in ("run", "started (UTC)", "client", "category", "task", "scope", "status"):
+    columns = ("run", "started (UTC)", "client", "category", "task", "scope", "status")
+    for column in (*columns, "by") if signed else columns:
         table.add_column(column, no_wrap=True)
     table.add_column("note", overflow="fold")
     for run in found:
@@ -53,7 +59,7 @@ def history(
             or summary.get("message")
             or ""
         )
-        table.add_row(
+        cells = [
             run.id,
             run.started_at[:19].replace("T", " "),
             run.client,
@@ -61,6 +67,8 @@ def history(
             run.task + (" (check)" if run.check else ""),
             scope_note,
             run.status,
-            escape(note),
-        )
+        ]
+        if signed:
+            cells.append(escape(signers.get(run.first_seq) or "-"))
+        table.add_row(*cells, escape(note))
     console.out.print(table)

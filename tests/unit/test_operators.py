@@ -3,6 +3,7 @@ the grants of operators.yml."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -306,6 +307,10 @@ def test_a_granted_run_runs_and_show_names_its_signer(ws) -> None:
     book.close()
     shown = _omctl(ws, "show", run.id)
     assert "signed_by:           alice" in shown.stdout
+    listed = _omctl(ws, "history", "acme", "--json")
+    assert [(r["id"], r["signed_by"]) for r in json.loads(listed.stdout)] == [(run.id, "alice")]
+    table = _omctl(ws, "history", "acme").stdout
+    assert " by " in table.splitlines()[0] and "alice" in table
     assert _omctl(ws, "ledger", "verify").exit_code == 0
 
 
