@@ -1,6 +1,7 @@
 """Execution nodes: the inventory's execution_node, the worker's ssh command, the job streamed."""
 
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,26 @@ def test_the_worker_runs_over_pinned_ssh_on_a_folder_it_removes(tmp_path: Path) 
     script = line[-1]
     assert "/opt/omctl-node/bin/ansible-runner worker" in script and "--delete" in script
     assert 'rm -rf "$job"' in script and "trap 'exit 1' HUP INT TERM PIPE" in script
+
+
+def test_the_worker_leaves_no_agent_holding_the_key(tmp_path: Path) -> None:
+    """ansible-runner wraps the playbook in ``ssh-agent sh -c ...`` naming the job's folder;
+    the agent would linger (holding the key) until its next check of its parent."""
+    fake_runner = tmp_path / "ansible-runner"
+    # $3 is the private data dir; the agent's own command line names it, as the real one does.
+    seen = tmp_path / "socket"
+    fake_runner.write_text(
+        f'#!/bin/sh\nssh-agent sh -c \'echo "$SSH_AUTH_SOCK" > {seen}; : "$1"\' _ "$3/x"\n'
+    )
+    fake_runner.chmod(0o755)
+    script = nodes.WORKER_SCRIPT.format(runner=shlex.quote(str(fake_runner)), keepalive=5)
+    done = subprocess.run(
+        ["sh", "-c", script], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    socket = Path(seen.read_text().strip())
+    assert socket.name.startswith("agent.")  # the agent ran, with its socket
+    assert not socket.parent.exists()  # an agent removes its socket's folder as it exits
 
 
 def test_the_hosts_key_is_the_one_key_of_the_targets(tmp_path: Path) -> None:
