@@ -1,4 +1,4 @@
-"""Operators: who wrote each ledger entry (an Ed25519 signature), and what each may run.
+"""Operators: who wrote each ledger entry (an Ed25519 signature).
 
 An operator's private key is ``$XDG_CONFIG_HOME/omctl/operator-<name>.key`` (``~/.config`` by
 default; PKCS#8 PEM, mode 0600, never overwritten); the public key is ``operators/<name>.pub``
@@ -13,8 +13,7 @@ workspace's set of keys, under an HMAC of the ledger key); ``--full`` checks the
 An Ed25519 verify costs about 0.1 ms, so a full check of a million entries takes minutes while
 the chain itself verifies in seconds: the daily check is incremental.
 
-``operators.yml`` grants each operator the clients and task categories or tasks it may run;
-without the file every operator may run everything.
+What each operator may run (``operators.yml``) is omctl.grants.
 """
 
 from __future__ import annotations
@@ -29,12 +28,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, RootModel, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any
 
 from omctl import ledger_key, yamlfile
-from omctl.errors import BadInput, NotGranted
+from omctl.errors import BadInput
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -48,7 +45,6 @@ if TYPE_CHECKING:
 
 OPERATORS_DIR = "operators"
 REVOKED_DIR = "revoked"
-GRANTS_FILE = "operators.yml"
 SCHEDULER = "scheduler"  # the operator `omctl tick` signs as
 REVOKED = "operator.revoked"  # a ledger entry: the operator's key is revoked from here on
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -377,67 +373,3 @@ def verify_ledger(
 
 
 # --- grants -----------------------------------------------------------------------------------
-
-Everything = Literal["*"]
-
-
-class Grant(BaseModel):
-    """What one operator may run: for these clients, these categories and/or these tasks."""
-
-    model_config = ConfigDict(extra="forbid")
-    clients: Everything | list[str]
-    categories: Everything | list[Literal["onboarding", "maintenance", "operation"]] = []
-    tasks: list[str] = []
-
-    @model_validator(mode="after")
-    def _grants_something(self) -> Grant:
-        if not self.categories and not self.tasks:
-            raise ValueError("grants nothing: give categories or tasks")
-        return self
-
-    def allows(self, client: str, category: str, task: str) -> bool:
-        client_ok = self.clients == "*" or client in self.clients
-        work_ok = self.categories == "*" or category in self.categories or task in self.tasks
-        return client_ok and work_ok
-
-
-class Grants(RootModel[dict[str, Grant]]):
-    pass
-
-
-def load_grants(ws: Workspace) -> dict[str, Grant] | None:
-    """``operators.yml``, or None when the workspace has none (no grant check)."""
-    path = ws.root / GRANTS_FILE
-    if not path.exists():
-        return None
-    located = yamlfile.load(path)
-    if not isinstance(located.data, dict):
-        raise located.error("operators.yml must map operator names to their grants")
-    try:
-        return Grants.model_validate(located.data).root
-    except ValidationError as exc:
-        # Of a union's errors ("*" or a list), the one that went deepest says most.
-        first = max(reversed(exc.errors()), key=lambda error: len(error["loc"]))
-        loc = tuple(
-            part for part in first["loc"] if not str(part).startswith(("list[", "literal["))
-        )
-        field = ".".join(str(part) for part in loc) or "file"
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-        else:
-            message = f"{field}: {str(first['msg']).removeprefix('Value error, ')}"
-        raise located.error(message, loc) from None
-
-
-def check_grant(ws: Workspace, operator: str, client: str, category: str, task: str) -> None:
-    """NotGranted unless operators.yml lets ``operator`` run ``task`` for ``client``."""
-    grants = load_grants(ws)
-    if grants is None:
-        return
-    grant = grants.get(operator)
-    if grant is None or not grant.allows(client, category, task):
-        why = "has no grant" if grant is None else "is not granted this"
-        raise NotGranted(
-            f"operator {operator} may not run {category}/{task} for client {client}: it {why} "
-            f"in {GRANTS_FILE}"
-        )

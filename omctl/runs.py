@@ -28,13 +28,13 @@ from omctl import (
     __version__,
     catalog,
     evidence,
+    grants,
     guards,
     inventory,
     inventory_edit,
     ledger,
     locking,
     nodes,
-    operators,
     redact,
     runner,
     scope,
@@ -449,7 +449,7 @@ def _check_grant(
     operator = book.signer.name if book.signer is not None else settings.operator
     task = prepared.task
     try:
-        operators.check_grant(
+        grants.check_grant(
             settings.workspace, operator, prepared.request.client, task.category.value, task.name
         )
     except NotGranted as exc:

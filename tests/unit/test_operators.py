@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from omctl import ledger, ledger_pg, operators, runs, settings
+from omctl import grants, ledger, ledger_pg, operators, runs, settings
 from omctl.cli.main import app
 from omctl.errors import BadInput, NotGranted
 from omctl.workspace import Workspace
@@ -242,8 +242,8 @@ alice:
 
 def test_grants_allow_by_client_and_category_or_task(ws) -> None:
     (ws.root / "operators.yml").write_text(GRANTS)
-    operators.check_grant(ws, "oncall", "beta", "maintenance", "healthcheck")
-    operators.check_grant(ws, "alice", "acme", "maintenance", "patching")
+    grants.check_grant(ws, "oncall", "beta", "maintenance", "healthcheck")
+    grants.check_grant(ws, "alice", "acme", "maintenance", "patching")
     for who, client, category, task in (
         ("oncall", "acme", "maintenance", "patching"),
         ("alice", "beta", "maintenance", "patching"),
@@ -251,9 +251,9 @@ def test_grants_allow_by_client_and_category_or_task(ws) -> None:
         ("bob", "acme", "maintenance", "healthcheck"),
     ):
         with pytest.raises(NotGranted):
-            operators.check_grant(ws, who, client, category, task)
+            grants.check_grant(ws, who, client, category, task)
     (ws.root / "operators.yml").unlink()
-    operators.check_grant(ws, "bob", "acme", "onboarding", "baseline")  # no file: no check
+    grants.check_grant(ws, "bob", "acme", "onboarding", "baseline")  # no file: no check
 
 
 @pytest.mark.parametrize(
