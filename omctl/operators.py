@@ -236,6 +236,14 @@ class Signer:
     def name(self) -> str:
         return self._resolved[0]
 
+    def unavailable(self) -> str | None:
+        """Why this machine cannot sign as the workspace's operator; None when it can."""
+        try:
+            self._resolved  # noqa: B018 (resolving the key is the check)
+        except BadInput as exc:
+            return str(exc)
+        return None
+
     def sign(self, digest: str) -> str:
         return self._resolved[1].sign(_message(digest)).hex()
 

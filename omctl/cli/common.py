@@ -69,13 +69,26 @@ def open_ledger(
     )
     book.signer = operators.signer_for(current, operator)
     try:
-        if recover and book.unfinished():  # omctl.runs (what a run needs) only when needed
-            from omctl.runs import recover_interrupted
-
-            recover_interrupted(current.workspace, book)
+        if recover and book.unfinished():
+            _recover(current, book)
         yield book
     finally:
         book.close()
+
+
+def _recover(current: Settings, book: ledger.Ledger) -> None:
+    """Mark dead runs interrupted, which appends signed entries: a machine that cannot sign
+    (an auditor's, without an operator key) still reads, and leaves them to one that can."""
+    cannot_sign = book.signer.unavailable() if book.signer is not None else None
+    if cannot_sign is not None:
+        console.err.print(
+            f"note: unfinished runs are not checked for interruption here: {escape(cannot_sign)}",
+            highlight=False,
+        )
+        return
+    from omctl.runs import recover_interrupted  # what a run needs, only when needed
+
+    recover_interrupted(current.workspace, book)
 
 
 def new_app(help_text: str) -> typer.Typer:

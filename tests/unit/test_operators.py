@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -117,6 +118,24 @@ def test_which_operator_signs(ws) -> None:
     )  # carol's public key, but no private key of hers here
     with pytest.raises(BadInput, match="private key is not on this machine"):
         operators.signer_for(settings.load(ws.root, environ={}), "carol").name  # noqa: B018
+
+
+def test_a_machine_without_a_key_reads_and_leaves_dead_runs_to_one_that_can_sign(
+    ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operators.init(ws, "alice")
+    book = _book(ws)
+    book.append("r1", ledger.STARTED, STARTED)  # its omctl died: no lock is held
+    book.close()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "auditor"))  # no operator key here
+    listed = _omctl(ws, "history", "acme", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert "not checked for interruption here: which operator signs?" in listed.stderr
+    assert [r["status"] for r in json.loads(listed.stdout)] == ["running"]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # alice's machine
+    listed = _omctl(ws, "history", "acme", "--json")
+    assert [r["status"] for r in json.loads(listed.stdout)] == [ledger.STATUS_INTERRUPTED]
+    assert "not checked" not in listed.stderr
 
 
 def test_a_forged_signature_fails_verify_and_names_the_row(ws) -> None:
