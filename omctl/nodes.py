@@ -42,17 +42,18 @@ NODE_KEYS = {"ssh", "key", "venv"}
 
 # The job's folder (private data dir, SSH control sockets) exists only while the worker runs:
 # removed on exit, on a signal and when the link breaks (a write to the closed stdout, at the
-# latest the next keepalive, ends the worker); its SSH masters are closed with it. So is the
-# ssh-agent ansible-runner starts with the hosts' key: it notices its command has ended only
-# at its next check (up to 10 s later), and until then it holds the key and its /tmp/ssh-*
-# socket. Its command line names the job's folder, which picks it out from other agents.
+# latest the next keepalive, ends the worker); its SSH masters are closed with it. So is every
+# process still naming the folder: Ansible's workers (each in a session of its own, they outlive
+# a playbook killed with the worker) and the ssh-agent ansible-runner starts with the hosts' key
+# (it notices its command has ended only at its next check, up to 10 s later, holding the key
+# and its /tmp/ssh-* socket until then).
 WORKER_SCRIPT = """\
 job=$(mktemp -d /tmp/omctl-job.XXXXXXXX) || exit 1
 export ANSIBLE_SSH_CONTROL_PATH_DIR="$job/cp"
 trap 'for s in "$job"/cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit omctl; done \
-  >/dev/null 2>&1; agent="^ssh-agent .*$job/"; pkill -TERM -f "$agent"; n=0; \
-  while pgrep -f "$agent" >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done; \
-  rm -rf "$job"' EXIT
+  >/dev/null 2>&1; pkill -TERM -f "$job/"; n=0; \
+  while pgrep -f "$job/" >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done; \
+  pkill -KILL -f "$job/"; rm -rf "$job"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 {runner} worker --private-data-dir "$job/data" --delete --keepalive-seconds {keepalive}
 """

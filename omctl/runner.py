@@ -24,9 +24,11 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -541,6 +543,68 @@ def _run_streamed(
     return status, rc
 
 
+# A cancelled run is stopped as Ctrl-C stops ansible-playbook in a terminal. ansible-runner's own
+# cancel SIGKILLs the playbook's process group, and Ansible's workers, each in a session of its
+# own, went on with the task they held (an apt run, a restore) on hosts whose lock omctl then
+# released.
+PLAYBOOK_STOP_GRACE = 30.0  # seconds ansible-playbook gets after SIGINT to end its workers
+LEFTOVER_GRACE = 5.0  # then SIGTERM to what is left, and SIGKILL after this
+
+
+def stop_playbook_tree(grace: float = PLAYBOOK_STOP_GRACE) -> list[int]:
+    """Stop the playbook this process started and everything it started: SIGINT to
+    ansible-playbook (Ansible then ends its workers itself), SIGTERM to whatever of the process
+    tree is still there once it has ended or ``grace`` has passed, SIGKILL after
+    :data:`LEFTOVER_GRACE`. Returns the pids that outlived the SIGINT. Nothing is reaped here:
+    the playbook's exit status stays for ansible-runner."""
+    import psutil
+
+    me = psutil.Process()
+    tree = me.children(recursive=True)  # taken before anything is re-parented to init
+    playbooks = [proc for proc in me.children() if "ansible-playbook" in _cmdline(proc)]
+    _signal_all(playbooks, signal.SIGINT)
+    _still_running(playbooks, grace)
+    left = _still_running(tree, 0)
+    _signal_all(left, signal.SIGTERM)
+    _signal_all(_still_running(left, LEFTOVER_GRACE), signal.SIGKILL)
+    return [proc.pid for proc in left]
+
+
+def _cmdline(proc: Any) -> str:
+    import psutil
+
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _signal_all(procs: Iterable[Any], signum: int) -> None:
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signum)  # psutil refuses a pid that was reused meanwhile
+
+
+def _still_running(procs: list[Any], timeout: float) -> list[Any]:
+    """Those of ``procs`` still running (a zombie has ended) after waiting up to ``timeout``."""
+    import psutil
+
+    def running(proc: Any) -> bool:
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [proc for proc in procs if running(proc)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.1)
+
+
 def run_playbook(
     spec: PlaybookSpec,
     on_progress: Callable[[Progress], None],
@@ -591,12 +655,22 @@ def run_playbook(
             tail=_tail(spec.private_data_dir, spec.run_id),
         )
     spec.write_extravars()
+    stopped: list[bool] = []
+
+    def cancel() -> bool:
+        if not cancelled():
+            return False
+        if not stopped:  # ansible-runner asks again until the playbook has gone
+            stopped.append(True)
+            stop_playbook_tree()
+        return True
+
     try:
         runner = init_runner(
             **spec.runner_kwargs(),
             event_handler=collector,
             status_handler=on_status,
-            cancel_callback=cancelled,
+            cancel_callback=cancel,
         )
         runner.config.env = spec.environment(runner.config.env)
         runner.run()

@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.integration.conftest import Lab, write_scope
@@ -141,6 +142,14 @@ def test_second_concurrent_run_exits_4_at_once(acme: Lab) -> None:
     shown = acme.omctl("show", running["id"], "--json").json()
     assert shown["status"] == "interrupted"
     assert "SIGTERM" in shown["message"]
+    # Nothing of the playbook runs on: no ansible-playbook (nor a worker of it) of this run.
+    run_dir = str(acme.ws / ".omctl" / "runs" / running["id"])
+    left = [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if run_dir in " ".join(p.info["cmdline"] or [])
+    ]
+    assert left == []
 
 
 def test_run_killed_with_sigkill_is_marked_interrupted(acme: Lab) -> None:

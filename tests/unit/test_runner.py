@@ -1,9 +1,12 @@
 import ast
 import json
+import random
 from pathlib import Path
 
+import psutil
+
 from omctl import runner
-from tests.unit.local_play import run_local_play
+from tests.unit.local_play import LOCAL_HOSTS, REPO, run_local_play
 
 PACKAGE = Path(runner.__file__).resolve().parent
 
@@ -245,3 +248,36 @@ def test_what_a_killed_run_left_is_discarded_or_made_private(tmp_path: Path) -> 
     assert not (run / runner.EXTRAVARS_FILE).exists()
     for path in [run, *run.rglob("*")]:
         assert (path.stat().st_mode & 0o777) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_cancelled_run_leaves_no_task_running(tmp_path: Path) -> None:
+    """ansible-runner's cancel alone killed ansible-playbook's process group: the workers (each
+    in a session of its own) went on running their task after omctl had recorded the run."""
+    seconds = str(random.randint(4000, 9000))  # this test's sleeps, told from any other's
+    playbook = tmp_path / "slow.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.command: sleep {seconds}\n"
+    )
+
+    def sleeping() -> list[psutil.Process]:
+        return [
+            p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", seconds]
+        ]
+
+    hosts = LOCAL_HOSTS.replace("    web1: {}\n", "    web1: {}\n    web2: {}\n")
+    inventory = tmp_path / "inventories" / "acme"
+    inventory.mkdir(parents=True)
+    (inventory / "hosts.yml").write_text(hosts)
+    spec = runner.PlaybookSpec(
+        run_id="slow",
+        private_data_dir=tmp_path / "run",
+        project_dir=REPO,
+        playbook=playbook,
+        inventory=inventory / "hosts.yml",
+        ansible_cfg=REPO / "ansible.cfg",
+    )
+    # Cancelled (as by Ctrl-C) once both hosts' tasks run.
+    result = runner.run_playbook(spec, lambda _progress: None, lambda: len(sleeping()) == 2)
+    assert result.status == "canceled"
+    assert sleeping() == []
