@@ -21,7 +21,12 @@ pytestmark = pytest.mark.integration
 
 WHEELS = REPO / ".omctl" / "wheels"
 HEALTHCHECK = "  healthcheck: {every: daily}\n"
-JOB_LEFTOVERS = "ls -d /tmp/omctl-job.* /tmp/omctl-wheels.* /tmp/ssh-* 2>/dev/null; true"
+# The job's folders and any process still naming one (Ansible's workers, ssh-agent); the
+# bracket keeps pgrep's own shell out of what it finds.
+JOB_LEFTOVERS = (
+    "ls -d /tmp/omctl-job.* /tmp/omctl-wheels.* /tmp/ssh-* 2>/dev/null; "
+    "pgrep -a -f '[/]tmp/omctl-(job|wheels)'; true"
+)
 
 
 @pytest.fixture(scope="module")
