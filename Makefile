@@ -72,7 +72,6 @@ test: system venv node-wheels
 	bash scripts/test-lanes.sh
 
 bench: image
-	$(BIN)/python -m compileall -q omctl  # measured as installed: byte-compiled
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/execution_node.py
 	$(BIN)/python bench/patching.py
