@@ -297,8 +297,6 @@ def verify_signatures(
     ``keys``: a known signer, not revoked when it signed, a signature that verifies, and no
     unsigned entry after the first signed one. Starts after the sealed last check unless
     ``full``; seals this one when it passes."""
-    from cryptography.exceptions import InvalidSignature
-
     keyed = book._keying()
     secret = book._key_for(keyed[1]).secret if keyed is not None else None
     digest = keyring_digest(keys)
@@ -307,12 +305,7 @@ def verify_signatures(
     signed = int(seal["signed"]) if seal else 0
     unsigned = int(seal["unsigned"]) if seal else 0
     first_signed: int | None = seal["first_signed"] if seal else None
-    revoked_at: dict[str, int] = {}
-    for seq, payload in book._db.execute(
-        "SELECT seq, payload FROM entries WHERE kind = ? AND seq <= ? ORDER BY seq",
-        (REVOKED, head_seq),
-    ):
-        revoked_at.setdefault(str(json.loads(payload).get("name")), seq)
+    revoked_at = _revocations(book, head_seq)
     checked = 0
 
     def failed(seq: int, problem: str) -> SignatureResult:
@@ -325,24 +318,12 @@ def verify_signatures(
     for seq, entry_hash, name, signature in rows:
         if signature is None:
             if first_signed is not None:
-                return failed(seq, (
-                    f"row {seq} is unsigned, but the entries from row {first_signed} on are "
-                    f"signed: its signature was removed, or an omctl without operator keys wrote it"
-                ))  # fmt: skip
+                return failed(seq, _unsigned_problem(seq, first_signed))
             unsigned += 1
             continue
-        operator = keys.get(name)
-        if operator is None:
-            return failed(seq, f"row {seq} is signed by {name}, an unknown operator (no "
-                               f"{OPERATORS_DIR}/{name}.pub)")  # fmt: skip
-        if operator.revoked and seq >= revoked_at.get(name, 0):
-            return failed(seq, f"row {seq} is signed by {name}, whose key is revoked "
-                               f"({operator.path})")  # fmt: skip
-        try:
-            operator.public.verify(bytes.fromhex(signature), _message(entry_hash))
-        except (InvalidSignature, ValueError):
-            return failed(seq, f"row {seq}: its signature by {name} does not verify (forged, "
-                               f"or the entry was re-signed)")  # fmt: skip
+        problem = _signature_problem(keys, revoked_at, seq, entry_hash, name, signature)
+        if problem is not None:
+            return failed(seq, problem)
         checked += 1
         signed += 1
         if first_signed is None:
@@ -358,6 +339,87 @@ def verify_signatures(
         record["mac"] = _seal_mac(secret, record)
         book._store_record(SEAL_RECORD, canonical(record))
     return result
+
+
+def _revocations(book: SqlLedger, head_seq: int | None = None) -> dict[str, int]:
+    """Each revoked operator's revocation entry, up to ``head_seq`` (all without): its
+    signatures from there on are invalid."""
+    revoked_at: dict[str, int] = {}
+    bound = "" if head_seq is None else "AND seq <= ?"
+    for seq, payload in book._db.execute(
+        f"SELECT seq, payload FROM entries WHERE kind = ? {bound} ORDER BY seq",
+        (REVOKED,) if head_seq is None else (REVOKED, head_seq),
+    ):
+        revoked_at.setdefault(str(json.loads(payload).get("name")), seq)
+    return revoked_at
+
+
+def _unsigned_problem(seq: int, first_signed: int) -> str:
+    return (
+        f"row {seq} is unsigned, but the entries from row {first_signed} on are signed: its "
+        f"signature was removed, or an omctl without operator keys wrote it"
+    )
+
+
+def _signature_problem(
+    keys: dict[str, Operator],
+    revoked_at: dict[str, int],
+    seq: int,
+    entry_hash: str,
+    name: str,
+    signature: str,
+) -> str | None:
+    """What is wrong with the signature of entry ``seq``; None when it is valid."""
+    from cryptography.exceptions import InvalidSignature
+
+    operator = keys.get(name)
+    if operator is None:
+        return f"row {seq} is signed by {name}, an unknown operator (no {OPERATORS_DIR}/{name}.pub)"
+    if operator.revoked and seq >= revoked_at.get(name, 0):
+        return f"row {seq} is signed by {name}, whose key is revoked ({operator.path})"
+    try:
+        operator.public.verify(bytes.fromhex(signature), _message(entry_hash))
+    except (InvalidSignature, ValueError):
+        return (
+            f"row {seq}: its signature by {name} does not verify (forged, or the entry was "
+            f"re-signed)"
+        )
+    return None
+
+
+def verify_runs_signatures(
+    book: SqlLedger, keys: dict[str, Operator], run_ids: Iterable[str]
+) -> tuple[int, str | None]:
+    """Check the signature of every entry of the runs ``run_ids``, whatever an earlier check
+    sealed: a report checks the runs it is built from and whose signers it names, in proportion
+    to the report, not to the ledger. The number of signed runs, and the first problem."""
+    wanted = sorted(set(run_ids))
+    first = book._db.execute(
+        "SELECT seq FROM entries WHERE signature IS NOT NULL ORDER BY seq LIMIT 1"
+    ).fetchone()
+    first_signed = int(first[0]) if first else None
+    revoked_at: dict[str, int] | None = None
+    signed_runs: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = book._db.execute(
+            "SELECT seq, run_id, hash, signer, signature FROM entries "
+            f"WHERE run_id IN ({marks}) ORDER BY seq",
+            chunk,
+        )
+        for seq, run_id, entry_hash, name, signature in rows:
+            if signature is None:
+                if first_signed is not None and seq > first_signed:
+                    return len(signed_runs), _unsigned_problem(seq, first_signed)
+                continue
+            if revoked_at is None:
+                revoked_at = _revocations(book)
+            problem = _signature_problem(keys, revoked_at, seq, entry_hash, name, signature)
+            if problem is not None:
+                return len(signed_runs), problem
+            signed_runs.add(run_id)
+    return len(signed_runs), None
 
 
 def verify_ledger(
@@ -378,6 +440,3 @@ def verify_ledger(
             return result, signed, signed.problem
     book.record_verified(result)
     return result, signed, None
-
-
-# --- grants -----------------------------------------------------------------------------------

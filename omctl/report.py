@@ -16,7 +16,18 @@ from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
-from omctl import __version__, billing, coverage, evidence, files, inventory, ledger, scope, work
+from omctl import (
+    __version__,
+    billing,
+    coverage,
+    evidence,
+    files,
+    inventory,
+    ledger,
+    operators,
+    scope,
+    work,
+)
 from omctl.coverage import Period
 from omctl.errors import BadInput
 from omctl.evidence.access_review import AccessReview
@@ -74,6 +85,8 @@ class LedgerCheck:
     verify_command: str | None = None
     # What was verified when not the whole chain (see Ledger.verify_runs); None: all of it.
     verified: str | None = None
+    # Runs whose signer the report names, their signatures checked (0: no operators).
+    signed: int = 0
 
 
 Row = dict[str, Any]  # at, run, task (and host) of a run, then the values of its evidence
@@ -495,19 +508,27 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _ledger_check(book: Ledger, used: list[Run], read: list[Run]) -> LedgerCheck:
+def _ledger_check(
+    book: Ledger, used: list[Run], read: list[Run], keys: dict[str, operators.Operator]
+) -> LedgerCheck:
     """The chain checked for the runs the report ``read`` (``verify_runs``: in proportion
-    to them once a full ``ledger verify`` recorded its checkpoint, else in full)."""
+    to them once a full ``ledger verify`` recorded its checkpoint, else in full), then the
+    signatures of the entries of the runs it is built from, whose signers it names: never a
+    name or a figure a forged signature put there."""
     result = book.verify_runs(run.id for run in read)
+    ok, problem, signed = result.ok, result.problem, 0
+    if ok and keys and isinstance(book, ledger.SqlLedger):
+        signed, problem = operators.verify_runs_signatures(book, keys, (run.id for run in used))
+        ok = problem is None
     if result.ok:
         head_seq, head_hash = result.head_seq, result.head_hash
     else:
         head_seq, head_hash = book.head() or (None, None)
     checkpoint = f"{head_seq}:{head_hash}" if head_seq else None
     return LedgerCheck(
-        ok=result.ok,
+        ok=ok,
         entries=result.entries,
-        problem=result.problem,
+        problem=problem,
         head_seq=head_seq,
         head_hash=head_hash,
         first_seq=min((r.first_seq for r in used), default=None),
@@ -515,6 +536,7 @@ def _ledger_check(book: Ledger, used: list[Run], read: list[Run]) -> LedgerCheck
         checkpoint=checkpoint,
         verify_command=f"omctl ledger verify --checkpoint {checkpoint}" if checkpoint else None,
         verified=result.scope if result.since is not None else None,
+        signed=signed,
     )
 
 
@@ -720,6 +742,7 @@ class Subject:
     contract: scope.Scope
     span: Period
     hosts: dict[str, set[str]]  # per contracted task, the hosts it covers
+    operators: dict[str, operators.Operator] = field(default_factory=dict)  # who signs entries
 
 
 def subject(
@@ -734,7 +757,7 @@ def subject(
     contract = scope.load(client_dir / scope.SCOPE_FILE).scope
     span = parse_period(period, start, end, contract.timezone)
     hosts = coverage.contracted_hosts(contract, inventory.load(client_dir / inventory.HOSTS_FILE))
-    return Subject(client, contract, span, hosts)
+    return Subject(client, contract, span, hosts, operators.keyring(ws))
 
 
 def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report:
@@ -838,7 +861,7 @@ def collect(book: Ledger, about: Subject, now: datetime | None = None) -> Report
             "hardening_index": sorted(hardening_series, key=lambda p: p["at"]),
             "backup_size": sorted(backup_series, key=lambda p: p["at"]),
         },
-        ledger=_ledger_check(book, inside, every),
+        ledger=_ledger_check(book, inside, every, about.operators),
         runs=len(inside),
         notes=notes,
         monitoring=monitor_reporting.collect(book, current, span.start, span.end),

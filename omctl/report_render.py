@@ -868,6 +868,8 @@ def _footer(report: Report) -> Section:
             f"ledger verify: FAILED - {check.problem}. The figures above may not match "
             f"what was recorded."
         )
+    if check.ok and check.signed:
+        verdict += f" The operator signatures of its {check.signed} signed runs are valid."
     section.blocks.append(Paragraph(verdict, verdict="ok" if check.ok else "failed"))
     if check.checkpoint:
         section.blocks.append(

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -148,6 +149,21 @@ def test_a_forged_signature_fails_verify_and_names_the_row(ws) -> None:
     failed = _omctl(ws, "ledger", "verify")
     assert failed.exit_code == 6
     assert "row 3: its signature by alice does not verify" in failed.stderr
+
+
+def test_a_report_checks_the_signatures_of_what_it_names(ws) -> None:
+    operators.init(ws, "alice")
+    book = _book(ws)
+    book.append("r1", ledger.STARTED, STARTED)
+    book.append("r1", ledger.FINISHED, {"status": "successful"})
+    book.close()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    good = _omctl(ws, "report", "acme", "--period", month, "--format", "md")
+    assert good.exit_code == 0, good.stderr
+    assert "The operator signatures of its 1 signed runs are valid." in good.stdout
+    _tamper(ws, f"UPDATE entries SET signature = '{'ab' * 64}' WHERE seq = 3")
+    forged = _omctl(ws, "report", "acme", "--period", month, "--format", "md")
+    assert "ledger verify: FAILED - row 3: its signature by alice does not verify" in forged.stdout
 
 
 def test_an_entry_signed_by_an_unknown_key_fails_verify(ws) -> None:
@@ -337,6 +353,7 @@ def test_ledger_migrate_keeps_the_signatures(ws, pg_server: pg.Server) -> None:
     assert target.signers([1, 2, 3]) == {1: "alice", 2: "alice", 3: "alice"}
     signed = operators.verify_signatures(target, operators.keyring(ws), 3)
     assert signed.ok and signed.signed == 3
+    assert operators.verify_runs_signatures(target, operators.keyring(ws), ["r1"]) == (1, None)
     assert ledger_pg.migrate(book, target) == (0, 3)  # the same history, signatures and all
     target.close()
     book.close()
