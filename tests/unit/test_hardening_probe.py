@@ -260,3 +260,22 @@ def test_the_full_probe_reads_without_changing_the_state_folder(tmp_path: Path) 
     assert set(result["sshd"]) == {"rc", "stdout", "stderr"}
     assert result["sites"] == [] and result["packages"] == {} and result["units"] == {}
     assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_service_listing_systemd_did_not_answer_is_none_not_empty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy host systemctl's D-Bus calls time out: read as "no service enabled", the role
+    disabled nothing and said nothing (a Molecule converge under load did)."""
+    calls = []
+
+    def failing(*argv, timeout=60):
+        calls.append(argv)
+        return 1, ""
+
+    monkeypatch.setattr(hp, "run", failing)
+    assert hp.enabled_services() is None
+    assert len(calls) == 3 and calls[0][:2] == ("systemctl", "list-unit-files")
+    answers = iter([(1, ""), (0, "nginx.service enabled enabled\nssh.socket enabled -\n")])
+    monkeypatch.setattr(hp, "run", lambda *argv, timeout=60: next(answers))
+    assert hp.enabled_services() == ["nginx"]  # answered at the second try

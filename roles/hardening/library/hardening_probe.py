@@ -207,7 +207,8 @@ services_running:
   type: list
   elements: str
 services_enabled:
-  description: The enabled services, without the C(.service) suffix.
+  description: The enabled services, without the C(.service) suffix; null when systemd could not
+    list them (three tries).
   returned: mode is full
   type: list
   elements: str
@@ -445,25 +446,26 @@ def nftables_conf(path, marker):
     return info
 
 
+def systemctl_list(*argv, attempts=3):
+    """The first column of a ``systemctl list-*`` listing, or None when systemd did not answer
+    (its D-Bus calls time out on a busy host): an empty answer would read as "no service"."""
+    for _ in range(attempts):
+        rc, out = run("systemctl", *argv, "--no-legend", "--plain", "--no-pager")
+        if rc == 0:
+            return [line.split()[0] for line in out.splitlines() if line.split()]
+    return None
+
+
 def running_services():
-    _rc, out = run(
-        "systemctl", "list-units", "--type=service", "--state=running",
-        "--no-legend", "--plain", "--no-pager",
-    )  # fmt: skip
-    return sorted(line.split()[0] for line in out.splitlines() if line.split())
+    return sorted(systemctl_list("list-units", "--type=service", "--state=running") or [])
 
 
 def enabled_services():
-    _rc, out = run(
-        "systemctl", "list-unit-files", "--type=service", "--state=enabled",
-        "--no-legend", "--plain", "--no-pager",
-    )  # fmt: skip
-    names = []
-    for line in out.splitlines():
-        fields = line.split()
-        if fields and fields[0].endswith(".service"):
-            names.append(fields[0][: -len(".service")])
-    return sorted(names)
+    """The enabled services without ``.service``; None when systemd could not list them."""
+    units = systemctl_list("list-unit-files", "--type=service", "--state=enabled")
+    if units is None:
+        return None
+    return sorted(u[: -len(".service")] for u in units if u.endswith(".service"))
 
 
 def newer_than(roots, moment, skip):
