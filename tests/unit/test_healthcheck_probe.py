@@ -65,6 +65,13 @@ def test_installed_services_php_fpm_and_extras_are_checked_in_order_once_each() 
     host = systemd("active\ninactive\nactive\nfailed\n")
     params = {**PARAMS, "services_extra": ["nginx", "omctl-missing"]}
     checks = hp.service_checks(params, host)
+    # systemd is asked for the units in question only (cron is listed but never checked).
+    assert host.ran[0] == (
+        ("systemctl", "list-unit-files", "--type=service", "--no-legend", "--no-pager", "--plain",
+         "ssh.service", "nginx.service", "mariadb.service", "postgresql.service", "nginx.service",
+         "omctl-missing.service", "php*-fpm.service"),
+        60,
+    )  # fmt: skip
     # postgresql is not installed: left out; nginx once although also an extra; the missing
     # extra is asked too, but not installed wins over what is-active says of it.
     assert host.ran[1] == (
@@ -94,6 +101,28 @@ def test_a_unit_systemd_gave_no_answer_for_is_in_an_unknown_state() -> None:
     ]
 
 
+def test_a_unit_name_that_is_no_pattern_of_itself_lists_every_unit() -> None:
+    host = systemd("active\n")
+    checks = hp.service_checks({**PARAMS, "services": ["ssh", "dev-x\\x2dy"]}, host)
+    assert host.ran[0][0][-1] == "--plain"
+    assert [c["name"] for c in checks] == ["service ssh", "service php8.2-fpm"]
+
+
+def test_patterns_that_match_no_unit_file_mean_none_is_installed() -> None:
+    host = Host(
+        {
+            ("systemctl", "list-unit-files"): hp.Answer(1),
+            ("systemctl", "is-active"): hp.Answer(3, "inactive\n"),
+        }
+    )
+    checks = hp.service_checks(
+        {**PARAMS, "services": ["postgresql"], "services_extra": ["omctl-x"]}, host
+    )
+    assert checks == [
+        {"name": "service omctl-x", "ok": False, "detail": "service omctl-x is not installed"}
+    ]
+
+
 def test_php_fpm_units_are_left_out_when_switched_off_and_nothing_wanted_asks_nothing() -> None:
     host = systemd("")
     params = {**PARAMS, "services": ["postgresql"], "services_php_fpm": False}
@@ -109,7 +138,7 @@ def test_php_fpm_units_are_left_out_when_switched_off_and_nothing_wanted_asks_no
             "services could not be listed: System has not been booted with systemd as init "
             "system (PID 1).",
         ),
-        (hp.Answer(1), "services could not be listed: non-zero return code"),
+        (hp.Answer(4), "services could not be listed: non-zero return code"),
     ],
 )
 def test_services_that_cannot_be_listed_are_one_failed_check(

@@ -10,7 +10,8 @@ short_description: Check the services and the disk and inode use of a host, chan
 description:
   - One round trip instead of a command per question and a loop on the controller per answer,
     which keeps the healthcheck of a fleet short.
-  - Services (O(services_enabled)) come from C(systemctl list-unit-files --type=service); those
+  - Services (O(services_enabled)) come from C(systemctl list-unit-files --type=service) (asked
+    for the units of O(services), O(services_extra) and C(php*-fpm) only); those
     of O(services) that are installed, every installed C(php*-fpm) unit when O(services_php_fpm),
     and every one of O(services_extra) are checked with one C(systemctl is-active). A unit that is
     not installed is C(not installed); one systemd gave no answer for is C(in an unknown state).
@@ -108,6 +109,7 @@ from ansible.module_utils.basic import AnsibleModule
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 PHP_FPM = re.compile(r"^php[0-9.]*-fpm\.service$")
 PERCENT = re.compile(r"^[0-9]+%$")
+GLOB = "*?[\\"
 
 
 class Answer(NamedTuple):
@@ -149,6 +151,14 @@ def unit_name(service: str) -> str:
 
 
 def service_checks(params: dict, run: Run = run) -> list[dict]:
+    wanted = [unit_name(s) for s in params["services"]]
+    extra = [unit_name(s) for s in params["services_extra"]]
+    # Listing only the units asked about (and the PHP-FPM ones) spares systemd working out the
+    # state of every unit file: 0.03 s instead of 1 s per host. A name that would not match
+    # itself as a pattern lists them all.
+    patterns = [*wanted, *extra, *(["php*-fpm.service"] if params["services_php_fpm"] else [])]
+    if any(char in name for name in wanted + extra for char in GLOB):
+        patterns = []
     listed = run(
         "systemctl",
         "list-unit-files",
@@ -156,18 +166,21 @@ def service_checks(params: dict, run: Run = run) -> list[dict]:
         "--no-legend",
         "--no-pager",
         "--plain",
+        *patterns,
         timeout=params["timeout"],
     )
-    if listed.rc != 0:
+    # Patterns that match no unit file: exit 1, saying nothing.
+    nothing_matched = bool(patterns) and listed.rc == 1 and not (listed.out + listed.err).strip()
+    if listed.rc != 0 and not nothing_matched:
         reason = (listed.err or "non-zero return code").strip()
         return [
             {"name": "services", "ok": False, "detail": f"services could not be listed: {reason}"}
         ]
     installed = [line.split()[0] for line in listed.out.splitlines() if line.split()]
-    wanted = [unit_name(s) for s in params["services"] if unit_name(s) in installed]
+    wanted = [unit for unit in wanted if unit in installed]
     if params["services_php_fpm"]:
         wanted += [unit for unit in installed if PHP_FPM.match(unit)]
-    units = list(dict.fromkeys(wanted + [unit_name(s) for s in params["services_extra"]]))
+    units = list(dict.fromkeys(wanted + extra))
     # is-active prints one state per unit, in order (non-zero when any is down); a unit systemd
     # gave no answer for (bus error, timeout) is in an unknown state.
     states = (
