@@ -41,16 +41,31 @@ PREPARE_TIMEOUT = 600
 NODE_KEYS = {"ssh", "key", "venv"}
 
 # The job's folder (private data dir, SSH control sockets) exists only while the worker runs:
-# removed on exit, on a signal and when the link breaks (a write to the closed stdout, at the
-# latest the next keepalive, ends the worker); its SSH masters are closed with it. So is every
-# process still naming the folder: Ansible's workers (each in a session of its own, they outlive
-# a playbook killed with the worker) and the ssh-agent ansible-runner starts with the hosts' key
-# (it notices its command has ended only at its next check, up to 10 s later, holding the key
-# and its /tmp/ssh-* socket until then).
+# removed on exit, on a signal and when the link breaks; its SSH masters are closed with it. So
+# is every process still naming the folder: Ansible's workers (each in a session of its own,
+# they outlive a playbook killed with the worker) and the ssh-agent ansible-runner starts with
+# the hosts' key (it notices its command has ended only at its next check, up to 10 s later,
+# holding the key and its /tmp/ssh-* socket until then).
+# A broken link does not always end the worker by itself: a write to the closed stdout kills
+# only the thread that made it, and a worker cut off before its playbook started was seen
+# blocked on a lock for good. So a watchdog checks every second that the shell still has the
+# sshd session as its parent (sshd exits when the link drops) and stops the job if not; it
+# holds none of the channel's descriptors, which would keep the session open after the job.
 WORKER_SCRIPT = """\
 job=$(mktemp -d /tmp/omctl-job.XXXXXXXX) || exit 1
 export ANSIBLE_SSH_CONTROL_PATH_DIR="$job/cp"
-trap 'for s in "$job"/cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit omctl; done \
+link=$PPID
+(
+  while sleep 1; do
+    read -r _ _ _ parent _ < /proc/$$/stat || exit 0
+    if [ "$parent" != "$link" ]; then
+      pkill -TERM -f "$job/"; sleep 5; pkill -KILL -f "$job/"; exit 0
+    fi
+  done
+) </dev/null >/dev/null 2>&1 &
+watchdog=$!
+trap 'kill "$watchdog" 2>/dev/null; \
+  for s in "$job"/cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit omctl; done \
   >/dev/null 2>&1; pkill -TERM -f "$job/"; n=0; \
   while pgrep -f "$job/" >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done; \
   pkill -KILL -f "$job/"; rm -rf "$job"' EXIT

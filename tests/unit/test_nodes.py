@@ -2,6 +2,7 @@
 
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,43 @@ def test_a_lost_link_fails_every_unfinished_host_with_the_reason() -> None:
             "Broken pipe)",
         }
     ]
+
+
+def test_a_worker_stuck_after_the_link_dropped_is_stopped_with_its_folder(tmp_path: Path) -> None:
+    """The worker's shell loses its parent (sshd exits with the link); a worker blocked for
+    good, deaf to SIGTERM, is killed and the job's folder removed."""
+    fake_runner = tmp_path / "ansible-runner"
+    seen = tmp_path / "job"
+    fake_runner.write_text(
+        f'#!/bin/sh\necho "$3" > {seen}\ntrap "" TERM\n'
+        'exec python3 -c "import time; time.sleep(300)" "$3"\n'
+    )
+    fake_runner.chmod(0o755)
+    script = nodes.WORKER_SCRIPT.format(runner=shlex.quote(str(fake_runner)), keepalive=5)
+    # The outer shell stands in for sshd's session process.
+    session = subprocess.Popen(
+        ["sh", "-c", 'sh -c "$0" & wait', script],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (seen.exists() and seen.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    data_dir = Path(seen.read_text().strip())
+    assert data_dir.parent.is_dir()
+    session.kill()
+    session.wait()
+    deadline = time.monotonic() + 30
+    while _naming(data_dir.parent) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _naming(data_dir.parent) == []
+    assert not data_dir.parent.exists()
+
+
+def _naming(folder: Path) -> list[str]:
+    """Command lines of the processes that name ``folder``."""
+    found = subprocess.run(
+        ["pgrep", "-a", "-f", f"{folder}/"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.splitlines()
